@@ -1,0 +1,159 @@
+//! The egui app: `logic` drains the socket into the session, `ui` draws it and queues actions.
+
+use std::sync::Arc;
+
+use web_time::Instant;
+
+use crate::core::server_url::ServerUrl;
+use crate::core::session::{Phase, Session};
+use crate::edge::Edge;
+use crate::edge::store::SessionStore;
+use crate::views::{self, Action, chat::Composer, login::LoginForm};
+
+pub struct ChatApp {
+    session: Session,
+    edge: Edge,
+    login: LoginForm,
+    composer: Composer,
+    /// Actions from the last `ui`, carried out by the next `logic` (views never do IO).
+    actions: Vec<Action>,
+    /// Why the login form itself was refused (bad URL), before any connection.
+    form_error: Option<String>,
+}
+
+/// Where the app starts: the server to show on the login form, where the session is stored.
+pub struct Startup {
+    pub server: Option<String>,
+    pub store: SessionStore,
+}
+
+impl Default for Startup {
+    fn default() -> Self {
+        Startup {
+            server: None,
+            store: SessionStore::default_location(),
+        }
+    }
+}
+
+pub fn time_seed() -> u64 {
+    let nanos = web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // Mix in an address: two clients started in the same nanosecond still differ.
+    let local = 0u8;
+    nanos ^ ((&local as *const u8 as u64).rotate_left(32))
+}
+
+impl ChatApp {
+    pub fn new(ctx: &egui::Context, startup: Startup) -> Self {
+        let repaint = ctx.clone();
+        let edge = Edge::new(startup.store, Arc::new(move || repaint.request_repaint()));
+        let mut app = ChatApp {
+            session: Session::new(time_seed()),
+            edge,
+            login: LoginForm::default(),
+            composer: Composer::default(),
+            actions: Vec::new(),
+            form_error: None,
+        };
+        if let Some(server) = startup.server {
+            app.login.server = server;
+        }
+        // A stored session logs in by itself (with its refresh token; there is no password).
+        if let Some(stored) = app.edge.store.load()
+            && let Ok(server) = ServerUrl::parse(&stored.server)
+        {
+            app.login.server = stored.server.clone();
+            let effects = app
+                .session
+                .resume(server, &stored.refresh_token, Instant::now());
+            app.edge.apply(effects);
+        }
+        app
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    fn act(&mut self, action: Action) {
+        let now = Instant::now();
+        let effects = match action {
+            Action::LogIn {
+                server,
+                email,
+                password,
+            } => match ServerUrl::parse(&server) {
+                Ok(url) if !email.is_empty() && !password.is_empty() => {
+                    self.form_error = None;
+                    self.session.login(url, &email, &password, now)
+                }
+                Ok(_) => {
+                    self.form_error = Some("Enter your email and password.".into());
+                    Vec::new()
+                }
+                Err(e) => {
+                    self.form_error = Some(e);
+                    Vec::new()
+                }
+            },
+            Action::Send(text) => match self.session.send(&text, now) {
+                Ok(effects) => {
+                    self.composer.text.clear();
+                    self.composer.error = None;
+                    effects
+                }
+                Err(why) => {
+                    self.composer.error = Some(why); // the text stays in the composer
+                    Vec::new()
+                }
+            },
+            Action::LogOut => {
+                self.composer = Composer::default();
+                self.session.logout()
+            }
+            Action::RetryNow => self.session.retry_now(now),
+        };
+        self.edge.apply(effects);
+    }
+}
+
+impl eframe::App for ChatApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        for action in std::mem::take(&mut self.actions) {
+            self.act(action);
+        }
+        self.edge.drive(&mut self.session);
+        // Sleep until the session has something to do (no repaints while idle).
+        if let Some(deadline) = self.session.next_deadline() {
+            ctx.request_repaint_after(deadline.saturating_duration_since(Instant::now()));
+        }
+        if let Phase::Reconnecting { .. } = self.session.phase() {
+            ctx.request_repaint_after(std::time::Duration::from_secs(1)); // the countdown
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let action = match self.session.phase() {
+            Phase::LoggedOut => {
+                let error = self.form_error.as_deref().or(self.session.error());
+                egui::CentralPanel::default()
+                    .show(ui, |ui| {
+                        views::login::show(ui, &mut self.login, false, error)
+                    })
+                    .inner
+            }
+            _ if self.session.logging_in() => {
+                egui::CentralPanel::default()
+                    .show(ui, |ui| views::login::show(ui, &mut self.login, true, None))
+                    .inner
+            }
+            _ => views::chat::show(ui, &self.session, &mut self.composer),
+        };
+        if let Some(action) = action {
+            self.actions.push(action);
+            ui.ctx().request_repaint();
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The IO-free core: protocol types, the session state machine and the message timeline.
+
+pub mod protocol;
+pub mod server_url;
+pub mod session;
+pub mod timeline;

@@ -1,0 +1,332 @@
+//! Directus realtime WebSocket frames, both directions (see shared/directus-facts.md).
+//!
+//! Incoming frames are decoded leniently: Directus leaves out `uid` on several errors, sends ids
+//! as numbers or strings and `user_created` as a UUID, an object or null. Anything unexpected
+//! becomes [`ServerFrame::Unknown`], never a panic.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The `messages` collection the chat reads and writes.
+pub const COLLECTION: &str = "messages";
+
+/// Fields every read and subscription asks for: the author's first name comes expanded.
+pub const MESSAGE_FIELDS: &[&str] = &[
+    "id",
+    "content",
+    "date_created",
+    "client_key",
+    "user_created.id",
+    "user_created.first_name",
+];
+
+/// A Directus error: `{"code": "...", "message": "..."}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct ServerError {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl ServerError {
+    pub fn is(&self, code: &str) -> bool {
+        self.code == code
+    }
+
+    /// REQUESTS_EXCEEDED says "... retry after 997ms." in its message.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        let rest = self.message.split("retry after ").nth(1)?;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubscriptionEvent {
+    Init,
+    Create,
+    Update,
+    Delete,
+}
+
+/// Everything the server can say, as far as the chat cares.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServerFrame {
+    AuthOk {
+        uid: Option<String>,
+        refresh_token: Option<String>,
+    },
+    /// AUTH_FAILED (no uid on a failed handshake), TOKEN_EXPIRED, AUTH_TIMEOUT.
+    AuthError {
+        uid: Option<String>,
+        error: ServerError,
+    },
+    /// A reply to an items request: object, array, or the deleted id(s).
+    Items {
+        uid: Option<String>,
+        data: Value,
+    },
+    ItemsError {
+        uid: Option<String>,
+        error: ServerError,
+    },
+    Subscription {
+        uid: Option<String>,
+        event: SubscriptionEvent,
+        data: Value,
+    },
+    /// A refused subscribe (validation errors carry no uid).
+    SubscribeError {
+        uid: Option<String>,
+        error: ServerError,
+    },
+    /// The server's heartbeat; must be answered with a JSON message.
+    Ping,
+    Pong {
+        uid: Option<String>,
+    },
+    /// Errors not tied to a request: INVALID_PAYLOAD, REQUESTS_EXCEEDED (never with a uid).
+    ServerError {
+        error: ServerError,
+    },
+    /// Valid JSON the chat does not use (unsubscribe acks, future frame types).
+    Unknown(Value),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    NotJson(String),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::NotJson(e) => write!(f, "frame is not JSON: {e}"),
+        }
+    }
+}
+
+fn uid_of(frame: &Value) -> Option<String> {
+    match &frame["uid"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn error_of(frame: &Value) -> ServerError {
+    serde_json::from_value(frame["error"].clone()).unwrap_or_else(|_| ServerError {
+        code: "UNKNOWN".into(),
+        message: frame["error"].to_string(),
+    })
+}
+
+pub fn decode(text: &str) -> Result<ServerFrame, DecodeError> {
+    let frame: Value =
+        serde_json::from_str(text).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    Ok(classify(frame))
+}
+
+fn classify(frame: Value) -> ServerFrame {
+    let uid = uid_of(&frame);
+    let is_error = frame["status"] == "error";
+    let kind = frame["type"].as_str().unwrap_or_default();
+    match kind {
+        "auth" if is_error => ServerFrame::AuthError {
+            uid,
+            error: error_of(&frame),
+        },
+        "auth" if frame["status"] == "ok" => ServerFrame::AuthOk {
+            uid,
+            refresh_token: frame["refresh_token"].as_str().map(str::to_owned),
+        },
+        "items" if is_error => ServerFrame::ItemsError {
+            uid,
+            error: error_of(&frame),
+        },
+        "items" => ServerFrame::Items {
+            uid,
+            data: frame["data"].clone(),
+        },
+        "subscribe" if is_error => ServerFrame::SubscribeError {
+            uid,
+            error: error_of(&frame),
+        },
+        "subscription" if is_error => ServerFrame::SubscribeError {
+            uid,
+            error: error_of(&frame),
+        },
+        "subscription" => {
+            let event = match frame["event"].as_str() {
+                Some("init") => SubscriptionEvent::Init,
+                Some("create") => SubscriptionEvent::Create,
+                Some("update") => SubscriptionEvent::Update,
+                Some("delete") => SubscriptionEvent::Delete,
+                _ => return ServerFrame::Unknown(frame),
+            };
+            ServerFrame::Subscription {
+                uid,
+                event,
+                data: frame["data"].clone(),
+            }
+        }
+        "ping" => ServerFrame::Ping,
+        "pong" => ServerFrame::Pong { uid },
+        "server" if is_error => ServerFrame::ServerError {
+            error: error_of(&frame),
+        },
+        _ => ServerFrame::Unknown(frame),
+    }
+}
+
+/// An author as Directus sends `user_created`: expanded object, bare UUID, or nobody.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Author {
+    pub id: Option<String>,
+    pub first_name: Option<String>,
+}
+
+/// One chat message as stored by Directus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageItem {
+    pub id: i64,
+    pub content: String,
+    pub author: Author,
+    pub date_created: Option<String>,
+    pub client_key: Option<String>,
+}
+
+/// An item id, sent as a number or a numeric string.
+pub fn parse_id(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+impl MessageItem {
+    /// None when the value has no usable id (then it is not a message at all).
+    pub fn from_json(value: &Value) -> Option<MessageItem> {
+        let id = parse_id(&value["id"])?;
+        let author = match &value["user_created"] {
+            Value::String(uuid) => Author {
+                id: Some(uuid.clone()),
+                first_name: None,
+            },
+            Value::Object(user) => Author {
+                id: user.get("id").and_then(Value::as_str).map(str::to_owned),
+                first_name: user
+                    .get("first_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            },
+            _ => Author::default(),
+        };
+        Some(MessageItem {
+            id,
+            content: match &value["content"] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            },
+            author,
+            date_created: value["date_created"].as_str().map(str::to_owned),
+            client_key: value["client_key"].as_str().map(str::to_owned),
+        })
+    }
+
+    /// Items from a reply or event: an object, an array of them, or garbage (skipped).
+    pub fn list_from_json(data: &Value) -> Vec<MessageItem> {
+        match data {
+            Value::Array(items) => items.iter().filter_map(MessageItem::from_json).collect(),
+            Value::Object(_) => MessageItem::from_json(data).into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Ids of a delete event or reply: numbers or strings, one or many.
+pub fn ids_from_json(data: &Value) -> Vec<i64> {
+    match data {
+        Value::Array(ids) => ids
+            .iter()
+            .filter_map(|v| parse_id(v).or_else(|| parse_id(&v["id"])))
+            .collect(),
+        other => parse_id(other).into_iter().collect(),
+    }
+}
+
+// ---- Client frames ---------------------------------------------------------------------------
+
+pub fn auth_with_password(email: &str, password: &str, uid: &str) -> String {
+    json!({"type": "auth", "email": email, "password": password, "uid": uid}).to_string()
+}
+
+pub fn auth_with_refresh_token(refresh_token: &str, uid: &str) -> String {
+    json!({"type": "auth", "refresh_token": refresh_token, "uid": uid}).to_string()
+}
+
+pub fn subscribe_messages(uid: &str) -> String {
+    json!({
+        "type": "subscribe",
+        "collection": COLLECTION,
+        "query": { "fields": MESSAGE_FIELDS },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// The newest `limit` messages (newest first).
+pub fn read_latest(limit: u32, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "read", "collection": COLLECTION,
+        "query": { "fields": MESSAGE_FIELDS, "sort": ["-id"], "limit": limit },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// Catch-up: the oldest `limit` messages with an id above `newest` (oldest first).
+pub fn read_after(newest: i64, limit: u32, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "read", "collection": COLLECTION,
+        "query": {
+            "fields": MESSAGE_FIELDS, "sort": ["id"], "limit": limit,
+            "filter": { "id": { "_gt": newest } },
+        },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// A create with the client's own unique key, so a retry can never post twice.
+pub fn create_message(content: &str, client_key: &str, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "create", "collection": COLLECTION,
+        "data": { "content": content, "client_key": client_key },
+        "query": { "fields": MESSAGE_FIELDS },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// Look up a message by its client key (after a lost reply or a uniqueness refusal).
+pub fn read_by_client_key(client_key: &str, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "read", "collection": COLLECTION,
+        "query": { "fields": MESSAGE_FIELDS, "filter": { "client_key": { "_eq": client_key } } },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+pub fn ping(uid: &str) -> String {
+    json!({"type": "ping", "uid": uid}).to_string()
+}
+
+/// The answer to the server's heartbeat (any non-auth JSON keeps the socket alive).
+pub fn pong() -> String {
+    json!({"type": "pong"}).to_string()
+}

@@ -1,0 +1,855 @@
+//! The chat session as a state machine without IO.
+//!
+//! Inputs: socket events ([`Session::opened`], [`Session::frame`], [`Session::closed`]), user
+//! actions ([`Session::login`], [`Session::resume`], [`Session::send`], [`Session::logout`],
+//! [`Session::retry_now`]) and clock ticks ([`Session::tick`]), each with the current time.
+//! Outputs: [`Effect`]s for the IO edge to carry out, and state the views read.
+//!
+//! What it gets right where the tutorial does not:
+//! - the refresh token rotates on every auth: the newest one is kept and saved at once;
+//! - TOKEN_EXPIRED re-authenticates on the same socket, holding sends until `auth ok`
+//!   (otherwise Directus would create them as nobody, or refuse them);
+//! - heartbeats are answered with JSON, and our own JSON pings notice a dead socket;
+//! - reconnects back off exponentially with jitter, re-subscribe, and then catch up on every
+//!   message with an id above the newest seen (after the subscription is live: no gap);
+//! - every create carries a client key that is unique in the database, so a create retried
+//!   after a lost reply is refused as a duplicate and never posts twice;
+//! - logout closes the socket and revokes the refresh token over REST.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use web_time::Instant;
+
+use super::protocol::{self as proto, MessageItem, ServerError, ServerFrame, SubscriptionEvent};
+use super::server_url::ServerUrl;
+use super::timeline::Timeline;
+
+/// Messages shown after login (the newest N).
+pub const HISTORY_PAGE: u32 = 50;
+/// Catch-up reads this many per request and asks again while pages come back full.
+pub const CATCH_UP_PAGE: u32 = 500;
+/// A request without an answer after this long is sent again (some errors carry no uid).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Opening the socket or authenticating may take this long before we try again.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Silence after which we ping the server ourselves (its own ping comes every 30 s).
+pub const PING_AFTER: Duration = Duration::from_secs(20);
+/// No answer to our ping within this long: the socket is dead.
+pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
+/// Reconnect backoff: first delay and cap.
+pub const BACKOFF_FIRST: Duration = Duration::from_millis(500);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Messages longer than this are refused in the composer (Directus accepts ~2 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// What the IO edge must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Open a socket to this URL (closing any previous one).
+    Connect(String),
+    /// Send a text frame on the open socket.
+    Send(String),
+    /// Close the socket.
+    Disconnect,
+    /// Persist the server and the newest refresh token (never the password).
+    SaveSession {
+        server: String,
+        refresh_token: String,
+    },
+    /// Delete the persisted session.
+    ForgetSession,
+    /// POST {http}/auth/logout with this refresh token, so it dies on the server too.
+    RevokeRefreshToken { http: String, refresh_token: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    LoggedOut,
+    /// Socket opening.
+    Connecting {
+        since: Instant,
+    },
+    /// Auth sent; on a live socket after TOKEN_EXPIRED too (sends are held meanwhile).
+    Authenticating {
+        since: Instant,
+    },
+    Online,
+    /// Waiting before the next connection attempt.
+    Reconnecting {
+        at: Instant,
+    },
+}
+
+/// A message the user wrote that Directus has not confirmed yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub client_key: String,
+    pub content: String,
+    pub state: OutgoingState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutgoingState {
+    Queued,
+    InFlight,
+    /// Refused by the server for good (e.g. FORBIDDEN); kept visible with the reason.
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Request {
+    Auth,
+    Subscribe,
+    ReadLatest,
+    CatchUp,
+    Create(String),
+    Lookup(String),
+    Ping,
+}
+
+#[derive(Clone, Debug)]
+struct InFlight {
+    request: Request,
+    frame: String,
+    sent_at: Instant,
+}
+
+/// How we authenticate the next handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Credential {
+    RefreshToken,
+    Password,
+}
+
+pub struct Session {
+    phase: Phase,
+    server: Option<ServerUrl>,
+    email: Option<String>,
+    /// Kept in memory only, to log in again if a rotated refresh token was lost in transit.
+    password: Option<String>,
+    refresh_token: Option<String>,
+    using: Credential,
+    /// Authenticated at least once since login/resume (then failures mean "reconnect").
+    been_online: bool,
+    subscribed: bool,
+    history_loaded: bool,
+    timeline: Timeline,
+    outbox: Vec<Outgoing>,
+    requests: HashMap<String, InFlight>,
+    next_uid: u64,
+    attempt: u32,
+    rng: u64,
+    last_heard: Option<Instant>,
+    ping_sent: Option<Instant>,
+    resend_at: Option<Instant>,
+    error: Option<String>,
+    notice: Option<String>,
+    fresh: Vec<i64>,
+}
+
+impl Session {
+    /// `seed` feeds the jitter and client keys (the edge passes something time-derived).
+    pub fn new(seed: u64) -> Self {
+        Session {
+            phase: Phase::LoggedOut,
+            server: None,
+            email: None,
+            password: None,
+            refresh_token: None,
+            using: Credential::Password,
+            been_online: false,
+            subscribed: false,
+            history_loaded: false,
+            timeline: Timeline::default(),
+            outbox: Vec::new(),
+            requests: HashMap::new(),
+            next_uid: 0,
+            attempt: 0,
+            rng: seed | 1,
+            last_heard: None,
+            ping_sent: None,
+            resend_at: None,
+            error: None,
+            notice: None,
+            fresh: Vec::new(),
+        }
+    }
+
+    // ---- what the views read ---------------------------------------------------------------
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+    pub fn outbox(&self) -> &[Outgoing] {
+        &self.outbox
+    }
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_deref()
+    }
+    pub fn server(&self) -> Option<&ServerUrl> {
+        self.server.as_ref()
+    }
+    /// Why the session is logged out or failing, in words for the user.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+    /// A passing remark (e.g. a refused message), shown but not blocking.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+    /// The first authentication since login/resume is under way.
+    pub fn logging_in(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Connecting { .. } | Phase::Authenticating { .. }
+        ) && !self.been_online
+    }
+    pub fn history_loaded(&self) -> bool {
+        self.history_loaded
+    }
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_deref()
+    }
+    /// Ids added to the timeline since the last call (for printing each message once).
+    pub fn take_fresh(&mut self) -> Vec<i64> {
+        std::mem::take(&mut self.fresh)
+    }
+    /// Nothing is waiting to be confirmed.
+    pub fn outbox_settled(&self) -> bool {
+        self.outbox
+            .iter()
+            .all(|o| matches!(o.state, OutgoingState::Failed(_)))
+    }
+
+    /// The next moment [`Session::tick`] has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut deadlines = Vec::new();
+        match self.phase {
+            Phase::LoggedOut => return None,
+            Phase::Connecting { since } | Phase::Authenticating { since } => {
+                deadlines.push(since + CONNECT_TIMEOUT)
+            }
+            Phase::Reconnecting { at } => deadlines.push(at),
+            Phase::Online => match self.ping_sent {
+                Some(sent) => deadlines.push(sent + PONG_TIMEOUT),
+                None => deadlines.extend(self.last_heard.map(|t| t + PING_AFTER)),
+            },
+        }
+        deadlines.extend(self.requests.values().map(|r| r.sent_at + REQUEST_TIMEOUT));
+        deadlines.extend(self.resend_at);
+        deadlines.into_iter().min()
+    }
+
+    // ---- user actions ----------------------------------------------------------------------
+
+    /// Log in with e-mail and password (the password stays in memory only).
+    pub fn login(
+        &mut self,
+        server: ServerUrl,
+        email: &str,
+        password: &str,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let same_account =
+            self.server.as_ref() == Some(&server) && self.email.as_deref() == Some(email);
+        if !same_account {
+            self.timeline.clear();
+            self.outbox.clear();
+        }
+        self.email = Some(email.to_owned());
+        self.password = Some(password.to_owned());
+        self.refresh_token = None;
+        self.using = Credential::Password;
+        self.start(server, now)
+    }
+
+    /// Log in with a stored refresh token (no password known).
+    pub fn resume(&mut self, server: ServerUrl, refresh_token: &str, now: Instant) -> Vec<Effect> {
+        self.email = None;
+        self.password = None;
+        self.refresh_token = Some(refresh_token.to_owned());
+        self.using = Credential::RefreshToken;
+        self.start(server, now)
+    }
+
+    fn start(&mut self, server: ServerUrl, now: Instant) -> Vec<Effect> {
+        self.server = Some(server);
+        self.been_online = false;
+        self.attempt = 0;
+        self.error = None;
+        self.notice = None;
+        self.connect(now)
+    }
+
+    /// Queue a message; blank ones are ignored. Returns Err with a reason when refused.
+    pub fn send(&mut self, content: &str, now: Instant) -> Result<Vec<Effect>, String> {
+        let content = content.trim_end();
+        if content.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        if content.len() > MAX_MESSAGE_BYTES {
+            return Err(format!(
+                "This message is {} KiB; the limit is {} KiB. Split it or shorten it.",
+                content.len().div_ceil(1024),
+                MAX_MESSAGE_BYTES / 1024
+            ));
+        }
+        let client_key = self.new_client_key();
+        self.outbox.push(Outgoing {
+            client_key,
+            content: content.to_owned(),
+            state: OutgoingState::Queued,
+        });
+        Ok(self.flush(now))
+    }
+
+    /// Close the socket, revoke the refresh token on the server, forget the stored session.
+    pub fn logout(&mut self) -> Vec<Effect> {
+        let mut effects = vec![Effect::Disconnect];
+        if let (Some(server), Some(token)) = (&self.server, self.refresh_token.take()) {
+            effects.push(Effect::RevokeRefreshToken {
+                http: server.http.clone(),
+                refresh_token: token,
+            });
+        }
+        effects.push(Effect::ForgetSession);
+        let server = self.server.take();
+        *self = Session {
+            rng: self.rng,
+            next_uid: self.next_uid,
+            ..Session::new(self.rng)
+        };
+        // Keep the address on the login form; everything else goes.
+        self.server = server;
+        effects
+    }
+
+    /// Skip the backoff wait and try now.
+    pub fn retry_now(&mut self, now: Instant) -> Vec<Effect> {
+        match self.phase {
+            Phase::Reconnecting { .. } => self.connect(now),
+            _ => Vec::new(),
+        }
+    }
+
+    // ---- socket events ---------------------------------------------------------------------
+
+    pub fn opened(&mut self, now: Instant) -> Vec<Effect> {
+        if !matches!(self.phase, Phase::Connecting { .. }) {
+            return Vec::new();
+        }
+        self.last_heard = Some(now);
+        self.authenticate(now)
+    }
+
+    /// The socket closed or failed (`reason` for the user when it was never usable).
+    pub fn closed(&mut self, reason: &str, now: Instant) -> Vec<Effect> {
+        match self.phase {
+            Phase::LoggedOut | Phase::Reconnecting { .. } => Vec::new(),
+            _ if !self.been_online && self.using == Credential::Password => {
+                // The first login never got through: say why on the login panel.
+                self.phase = Phase::LoggedOut;
+                self.password = None;
+                self.error = Some(format!("Cannot reach the server: {}", humane(reason)));
+                vec![Effect::Disconnect]
+            }
+            _ => self.schedule_reconnect(now),
+        }
+    }
+
+    pub fn frame(&mut self, text: &str, now: Instant) -> Vec<Effect> {
+        if self.phase == Phase::LoggedOut {
+            return Vec::new();
+        }
+        self.last_heard = Some(now);
+        self.ping_sent = None;
+        let frame = match proto::decode(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                log::warn!("ignored a malformed frame: {e}");
+                return Vec::new();
+            }
+        };
+        match frame {
+            ServerFrame::AuthOk { uid, refresh_token } => self.on_auth_ok(uid, refresh_token, now),
+            ServerFrame::AuthError { uid, error } => self.on_auth_error(uid, error, now),
+            ServerFrame::Items { uid, data } => self.on_items(uid, data, now),
+            ServerFrame::ItemsError { uid, error } => self.on_items_error(uid, error, now),
+            ServerFrame::Subscription { uid, event, data } => {
+                self.on_subscription(uid, event, data, now)
+            }
+            ServerFrame::SubscribeError { uid, error } => {
+                self.take_request(uid.as_deref());
+                self.notice = Some(format!("Live updates were refused: {}", describe(&error)));
+                Vec::new()
+            }
+            ServerFrame::Ping => vec![Effect::Send(proto::pong())],
+            ServerFrame::Pong { uid } => {
+                self.take_request(uid.as_deref());
+                Vec::new()
+            }
+            ServerFrame::ServerError { error } => self.on_server_error(error, now),
+            ServerFrame::Unknown(frame) => {
+                log::debug!("ignored frame {frame}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Time passes: reconnect when due, notice dead sockets, retry unanswered requests.
+    pub fn tick(&mut self, now: Instant) -> Vec<Effect> {
+        match self.phase {
+            Phase::LoggedOut => return Vec::new(),
+            Phase::Reconnecting { at } if now >= at => return self.connect(now),
+            Phase::Connecting { since } | Phase::Authenticating { since }
+                if now >= since + CONNECT_TIMEOUT =>
+            {
+                if !self.been_online && self.using == Credential::Password {
+                    return self.closed("the server did not answer in time", now);
+                }
+                let mut effects = vec![Effect::Disconnect];
+                effects.extend(self.schedule_reconnect(now));
+                return effects;
+            }
+            _ => {}
+        }
+        let mut effects = Vec::new();
+        if self.phase == Phase::Online {
+            match (self.ping_sent, self.last_heard) {
+                (Some(sent), _) if now >= sent + PONG_TIMEOUT => {
+                    effects.push(Effect::Disconnect);
+                    effects.extend(self.schedule_reconnect(now));
+                    return effects;
+                }
+                (None, Some(heard)) if now >= heard + PING_AFTER => {
+                    self.ping_sent = Some(now);
+                    effects.push(self.request(Request::Ping, proto::ping, now));
+                }
+                _ => {}
+            }
+        }
+        let due_all = self.resend_at.is_some_and(|at| now >= at);
+        if due_all {
+            self.resend_at = None;
+        }
+        let due: Vec<String> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| due_all || now >= r.sent_at + REQUEST_TIMEOUT)
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        for uid in due {
+            let Some(mut req) = self.requests.remove(&uid) else {
+                continue;
+            };
+            match req.request {
+                Request::Ping => {} // the pong timeout handles it
+                Request::Auth if !due_all => {
+                    effects.push(Effect::Disconnect);
+                    effects.extend(self.schedule_reconnect(now));
+                    return effects;
+                }
+                _ => {
+                    req.sent_at = now;
+                    effects.push(Effect::Send(req.frame.clone()));
+                    self.requests.insert(uid, req);
+                }
+            }
+        }
+        effects
+    }
+
+    // ---- internals -------------------------------------------------------------------------
+
+    fn connect(&mut self, now: Instant) -> Vec<Effect> {
+        let Some(websocket) = self.server.as_ref().map(|s| s.websocket.clone()) else {
+            return Vec::new();
+        };
+        self.phase = Phase::Connecting { since: now };
+        self.subscribed = false;
+        self.history_loaded = false;
+        self.ping_sent = None;
+        self.resend_at = None;
+        self.requeue_in_flight();
+        self.requests.clear();
+        vec![Effect::Connect(websocket)]
+    }
+
+    fn schedule_reconnect(&mut self, now: Instant) -> Vec<Effect> {
+        let base = BACKOFF_FIRST
+            .saturating_mul(1 << self.attempt.min(16))
+            .min(BACKOFF_MAX);
+        // ±25% jitter so that many clients do not return in lockstep after an outage.
+        let jitter = 0.75 + (self.next_random() % 1000) as f64 / 2000.0;
+        self.attempt += 1;
+        self.phase = Phase::Reconnecting {
+            at: now + base.mul_f64(jitter),
+        };
+        self.subscribed = false;
+        self.history_loaded = false;
+        self.requeue_in_flight();
+        self.requests.clear();
+        Vec::new()
+    }
+
+    fn authenticate(&mut self, now: Instant) -> Vec<Effect> {
+        let frame: Box<dyn FnOnce(&str) -> String> =
+            match (self.using, &self.refresh_token, &self.email, &self.password) {
+                (Credential::RefreshToken, Some(token), _, _) => {
+                    let token = token.clone();
+                    Box::new(move |uid| proto::auth_with_refresh_token(&token, uid))
+                }
+                (_, _, Some(email), Some(password)) => {
+                    let (email, password) = (email.clone(), password.clone());
+                    Box::new(move |uid| proto::auth_with_password(&email, &password, uid))
+                }
+                _ => return self.fail_login("Please log in again.".into()),
+            };
+        self.phase = Phase::Authenticating { since: now };
+        vec![self.request(Request::Auth, frame, now)]
+    }
+
+    fn fail_login(&mut self, error: String) -> Vec<Effect> {
+        self.phase = Phase::LoggedOut;
+        self.password = None;
+        self.refresh_token = None;
+        self.error = Some(error);
+        self.requests.clear();
+        vec![Effect::Disconnect, Effect::ForgetSession]
+    }
+
+    fn on_auth_ok(
+        &mut self,
+        uid: Option<String>,
+        refresh_token: Option<String>,
+        now: Instant,
+    ) -> Vec<Effect> {
+        self.take_request(uid.as_deref());
+        if !matches!(self.phase, Phase::Authenticating { .. }) {
+            return Vec::new();
+        }
+        self.phase = Phase::Online;
+        self.been_online = true;
+        self.attempt = 0;
+        self.error = None;
+        let mut effects = Vec::new();
+        if let Some(token) = refresh_token {
+            // Rotated: the previous token is already dead on the server.
+            self.refresh_token = Some(token.clone());
+            self.using = Credential::RefreshToken;
+            if let Some(server) = &self.server {
+                effects.push(Effect::SaveSession {
+                    server: server.http.clone(),
+                    refresh_token: token,
+                });
+            }
+        }
+        if !self.subscribed {
+            effects.push(self.request(Request::Subscribe, proto::subscribe_messages, now));
+        }
+        effects.extend(self.flush(now));
+        effects
+    }
+
+    fn on_auth_error(
+        &mut self,
+        uid: Option<String>,
+        error: ServerError,
+        now: Instant,
+    ) -> Vec<Effect> {
+        self.take_request(uid.as_deref());
+        if error.is("TOKEN_EXPIRED") {
+            // The socket is demoted to Public rights: hold sends and re-authenticate on it.
+            // Creates already sent may now be refused; they go out again after auth ok (a
+            // duplicate is refused by the client key).
+            self.requeue_in_flight();
+            self.requests.retain(|_, r| r.request != Request::Ping);
+            self.using = if self.refresh_token.is_some() {
+                Credential::RefreshToken
+            } else {
+                Credential::Password
+            };
+            return self.authenticate(now);
+        }
+        if error.is("AUTH_TIMEOUT") {
+            return self.schedule_reconnect(now); // the server closes the socket next
+        }
+        // AUTH_FAILED (the server closes the socket after it).
+        match self.using {
+            Credential::RefreshToken if self.password.is_some() => {
+                // The token was refused (e.g. rotated on the server but the reply was lost):
+                // fall back to the password we still hold, on a fresh socket.
+                self.refresh_token = None;
+                self.using = Credential::Password;
+                let mut effects = vec![Effect::Disconnect, Effect::ForgetSession];
+                effects.extend(self.connect(now));
+                effects
+            }
+            Credential::RefreshToken => {
+                self.fail_login("Your session has expired. Please log in again.".into())
+            }
+            Credential::Password if self.been_online => self.fail_login(format!(
+                "The server no longer accepts your password: {}",
+                describe(&error)
+            )),
+            Credential::Password => self.fail_login(if error.is("AUTH_FAILED") {
+                "Wrong email or password.".into()
+            } else {
+                format!("Login refused: {}", describe(&error))
+            }),
+        }
+    }
+
+    fn on_items(
+        &mut self,
+        uid: Option<String>,
+        data: serde_json::Value,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let Some(req) = self.take_request(uid.as_deref()) else {
+            return Vec::new();
+        };
+        let items = MessageItem::list_from_json(&data);
+        match req.request {
+            Request::ReadLatest => {
+                self.add_messages(items);
+                self.history_loaded = true;
+                Vec::new()
+            }
+            Request::CatchUp => {
+                let full = items.len() as u32 >= CATCH_UP_PAGE;
+                self.add_messages(items);
+                if full {
+                    return vec![self.catch_up(now)];
+                }
+                self.history_loaded = true;
+                Vec::new()
+            }
+            Request::Create(key) | Request::Lookup(key) => {
+                if items.is_empty() {
+                    // A lookup found nothing: the create never happened; send it again.
+                    self.set_outgoing(&key, OutgoingState::Queued);
+                } else {
+                    self.add_messages(items);
+                }
+                self.flush(now)
+            }
+            Request::Auth | Request::Subscribe | Request::Ping => Vec::new(),
+        }
+    }
+
+    fn on_items_error(
+        &mut self,
+        uid: Option<String>,
+        error: ServerError,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let Some(req) = self.take_request(uid.as_deref()) else {
+            return Vec::new();
+        };
+        match req.request {
+            Request::Create(key) if error.is("RECORD_NOT_UNIQUE") => {
+                // Our earlier attempt did get stored: fetch it instead of posting again.
+                vec![self.request(
+                    Request::Lookup(key.clone()),
+                    |uid| proto::read_by_client_key(&key, uid),
+                    now,
+                )]
+            }
+            Request::Create(key) => {
+                let reason = describe(&error);
+                self.notice = Some(format!("A message was refused: {reason}"));
+                self.set_outgoing(&key, OutgoingState::Failed(reason));
+                self.flush(now)
+            }
+            _ => {
+                self.notice = Some(format!("Could not read messages: {}", describe(&error)));
+                self.history_loaded = true;
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_subscription(
+        &mut self,
+        uid: Option<String>,
+        event: SubscriptionEvent,
+        data: serde_json::Value,
+        now: Instant,
+    ) -> Vec<Effect> {
+        match event {
+            SubscriptionEvent::Init => {
+                self.take_request(uid.as_deref());
+                self.subscribed = true;
+                // Read only now that events flow: nothing can fall between read and events.
+                if self.timeline.is_empty() {
+                    vec![self.request(
+                        Request::ReadLatest,
+                        |uid| proto::read_latest(HISTORY_PAGE, uid),
+                        now,
+                    )]
+                } else {
+                    vec![self.catch_up(now)]
+                }
+            }
+            SubscriptionEvent::Create | SubscriptionEvent::Update => {
+                self.add_messages(MessageItem::list_from_json(&data));
+                self.flush(now)
+            }
+            SubscriptionEvent::Delete => {
+                for id in proto::ids_from_json(&data) {
+                    self.timeline.remove(id);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_server_error(&mut self, error: ServerError, now: Instant) -> Vec<Effect> {
+        if error.is("REQUESTS_EXCEEDED") {
+            // No uid says which request was refused: send every unanswered one again when the
+            // limiter allows (reads are harmless twice, creates are guarded by their key).
+            let wait = Duration::from_millis(error.retry_after_ms().unwrap_or(1000) + 50);
+            self.resend_at = Some(self.resend_at.map_or(now + wait, |at| at.max(now + wait)));
+        } else {
+            log::warn!("server error: {}", describe(&error));
+        }
+        Vec::new()
+    }
+
+    fn catch_up(&mut self, now: Instant) -> Effect {
+        let newest = self.timeline.newest_id().unwrap_or(0);
+        self.request(
+            Request::CatchUp,
+            |uid| proto::read_after(newest, CATCH_UP_PAGE, uid),
+            now,
+        )
+    }
+
+    /// Into the timeline; a message carrying one of our client keys confirms that outgoing one.
+    fn add_messages(&mut self, items: Vec<MessageItem>) {
+        for item in items {
+            if let Some(key) = &item.client_key {
+                self.outbox.retain(|o| &o.client_key != key);
+            }
+            let id = item.id;
+            if self.timeline.upsert(item) {
+                self.fresh.push(id);
+            }
+        }
+    }
+
+    /// Send the next queued message, one at a time so that ids follow the order of writing.
+    fn flush(&mut self, now: Instant) -> Vec<Effect> {
+        if self.phase != Phase::Online
+            || self
+                .outbox
+                .iter()
+                .any(|o| o.state == OutgoingState::InFlight)
+        {
+            return Vec::new();
+        }
+        let Some(next) = self
+            .outbox
+            .iter_mut()
+            .find(|o| o.state == OutgoingState::Queued)
+        else {
+            return Vec::new();
+        };
+        next.state = OutgoingState::InFlight;
+        let (key, content) = (next.client_key.clone(), next.content.clone());
+        vec![self.request(
+            Request::Create(key.clone()),
+            |uid| proto::create_message(&content, &key, uid),
+            now,
+        )]
+    }
+
+    fn set_outgoing(&mut self, key: &str, state: OutgoingState) {
+        if let Some(o) = self.outbox.iter_mut().find(|o| o.client_key == key) {
+            o.state = state;
+        }
+    }
+
+    fn requeue_in_flight(&mut self) {
+        for o in &mut self.outbox {
+            if o.state == OutgoingState::InFlight {
+                o.state = OutgoingState::Queued;
+            }
+        }
+    }
+
+    fn request(
+        &mut self,
+        request: Request,
+        frame: impl FnOnce(&str) -> String,
+        now: Instant,
+    ) -> Effect {
+        self.next_uid += 1;
+        let uid = format!("{}-{}", request_name(&request), self.next_uid);
+        let frame = frame(&uid);
+        self.requests.insert(
+            uid,
+            InFlight {
+                request,
+                frame: frame.clone(),
+                sent_at: now,
+            },
+        );
+        Effect::Send(frame)
+    }
+
+    fn take_request(&mut self, uid: Option<&str>) -> Option<InFlight> {
+        self.requests.remove(uid?)
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: plenty for jitter and unique keys mixed with a time seed.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn new_client_key(&mut self) -> String {
+        format!("{:016x}{:016x}", self.next_random(), self.next_random())
+    }
+}
+
+fn request_name(request: &Request) -> &'static str {
+    match request {
+        Request::Auth => "auth",
+        Request::Subscribe => "subscribe",
+        Request::ReadLatest => "history",
+        Request::CatchUp => "catch-up",
+        Request::Create(_) => "create",
+        Request::Lookup(_) => "lookup",
+        Request::Ping => "ping",
+    }
+}
+
+/// An error in words: FORBIDDEN and friends get a sentence, others their server text.
+pub fn describe(error: &ServerError) -> String {
+    match error.code.as_str() {
+        "FORBIDDEN" => "you do not have permission to do that on this server (FORBIDDEN)".into(),
+        "REQUESTS_EXCEEDED" => "the server's rate limit was hit; retrying".into(),
+        "TOKEN_EXPIRED" => "your access expired; logging in again".into(),
+        _ if error.message.is_empty() => error.code.clone(),
+        _ => format!("{} ({})", error.message, error.code),
+    }
+}
+
+/// Socket errors from the IO layer, made readable.
+fn humane(reason: &str) -> String {
+    if reason.contains("Connection refused") {
+        "connection refused: is Directus running at that address?".into()
+    } else if reason.is_empty() {
+        "the connection closed".into()
+    } else {
+        reason.to_owned()
+    }
+}

@@ -1,0 +1,176 @@
+//! The IO edge: carries out the session's effects (socket, REST, storage) and turns socket
+//! callbacks into inputs. The app and headless mode both drive the session through it.
+
+pub mod store;
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use poll_promise::Promise;
+use web_time::Instant;
+
+use crate::core::session::{Effect, Session};
+use store::{SessionStore, StoredSession};
+
+/// A socket event, as the session takes it.
+#[derive(Debug)]
+pub enum SocketEvent {
+    Opened,
+    Frame(String),
+    Closed(String),
+}
+
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+pub struct Edge {
+    socket: Option<ewebsock::WsSender>,
+    /// Events are tagged with the socket's generation: a replaced socket's late events are dropped.
+    generation: u64,
+    tx: Sender<(u64, SocketEvent)>,
+    rx: Receiver<(u64, SocketEvent)>,
+    wake: Wake,
+    pub store: SessionStore,
+    revocations: Vec<Promise<Result<(), String>>>,
+    /// The last problem storing the session, for the status line.
+    pub store_error: Option<String>,
+}
+
+impl Edge {
+    pub fn new(store: SessionStore, wake: Wake) -> Self {
+        let (tx, rx) = channel();
+        Edge {
+            socket: None,
+            generation: 0,
+            tx,
+            rx,
+            wake,
+            store,
+            revocations: Vec::new(),
+            store_error: None,
+        }
+    }
+
+    /// Feed every pending socket event to the session and carry out what it asks, then tick.
+    pub fn drive(&mut self, session: &mut Session) {
+        while let Ok((generation, event)) = self.rx.try_recv() {
+            if generation != self.generation {
+                continue;
+            }
+            let now = Instant::now();
+            let effects = match event {
+                SocketEvent::Opened => session.opened(now),
+                SocketEvent::Frame(text) => session.frame(&text, now),
+                SocketEvent::Closed(reason) => {
+                    self.socket = None;
+                    session.closed(&reason, now)
+                }
+            };
+            self.apply(effects);
+        }
+        let effects = session.tick(Instant::now());
+        self.apply(effects);
+        self.revocations.retain(|p| p.ready().is_none());
+    }
+
+    /// Logout requests still on their way to the server.
+    pub fn revocations_pending(&self) -> bool {
+        !self.revocations.is_empty()
+    }
+
+    pub fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Connect(url) => self.connect(url),
+                Effect::Send(text) => match &mut self.socket {
+                    Some(socket) => socket.send(ewebsock::WsMessage::Text(text)),
+                    None => log::warn!("dropped a frame: no socket"),
+                },
+                Effect::Disconnect => {
+                    self.generation += 1;
+                    self.socket = None; // dropping the sender closes the socket
+                }
+                Effect::SaveSession {
+                    server,
+                    refresh_token,
+                } => {
+                    self.store_error = self
+                        .store
+                        .save(&StoredSession {
+                            server,
+                            refresh_token,
+                        })
+                        .err();
+                }
+                Effect::ForgetSession => self.store.forget(),
+                Effect::RevokeRefreshToken {
+                    http,
+                    refresh_token,
+                } => self
+                    .revocations
+                    .push(revoke(&http, &refresh_token, self.wake.clone())),
+            }
+        }
+    }
+
+    fn connect(&mut self, url: String) {
+        self.generation += 1;
+        self.socket = None;
+        let generation = self.generation;
+        let tx = self.tx.clone();
+        let wake = self.wake.clone();
+        let on_event = Box::new(move |event: ewebsock::WsEvent| {
+            let event = match event {
+                ewebsock::WsEvent::Opened => SocketEvent::Opened,
+                ewebsock::WsEvent::Message(ewebsock::WsMessage::Text(text)) => {
+                    SocketEvent::Frame(text)
+                }
+                ewebsock::WsEvent::Message(_) => return ControlFlow::Continue(()),
+                ewebsock::WsEvent::Error(e) => SocketEvent::Closed(e),
+                ewebsock::WsEvent::Closed => {
+                    SocketEvent::Closed("the server closed the connection".into())
+                }
+            };
+            let sent = tx.send((generation, event));
+            wake();
+            if sent.is_ok() {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        });
+        let options = ewebsock::Options {
+            // Directus accepts ~2 MiB messages; a page of them stays far below this.
+            max_incoming_frame_size: 64 * 1024 * 1024,
+            ..Default::default()
+        };
+        match ewebsock::ws_connect(url, options, on_event) {
+            Ok(sender) => self.socket = Some(sender),
+            Err(e) => {
+                let _ = self.tx.send((generation, SocketEvent::Closed(e)));
+                (self.wake)();
+            }
+        }
+    }
+}
+
+/// POST /auth/logout: the refresh token dies on the server, not only in this client.
+fn revoke(http: &str, refresh_token: &str, wake: Wake) -> Promise<Result<(), String>> {
+    let (sender, promise) = Promise::new();
+    let body = serde_json::json!({ "refresh_token": refresh_token, "mode": "json" }).to_string();
+    let request = ehttp::Request::post(format!("{http}/auth/logout"), body.into_bytes())
+        .with_header("Content-Type", "application/json");
+    ehttp::fetch(request, move |result| {
+        let outcome = match result {
+            Ok(response) if response.ok => Ok(()),
+            Ok(response) => Err(format!("logout answered HTTP {}", response.status)),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &outcome {
+            log::warn!("could not revoke the refresh token: {e}");
+        }
+        sender.send(outcome);
+        wake();
+    });
+    promise
+}

@@ -1,0 +1,157 @@
+//! `directus-chat --headless`: the same session core without a window, for bots and scripts.
+//!
+//! stdout: every message once, as a JSON line {"id","author","content","date_created"}, history
+//! first, then live. stdin: each line is sent as a message. stderr: status. At the end of stdin
+//! it exits 0 once every queued message is confirmed.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use web_time::Instant;
+
+use crate::app::time_seed;
+use crate::core::protocol::MessageItem;
+use crate::core::server_url::ServerUrl;
+use crate::core::session::{Phase, Session};
+use crate::edge::Edge;
+use crate::edge::store::SessionStore;
+
+pub struct Options {
+    pub server: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub store: SessionStore,
+}
+
+enum Input {
+    Wake,
+    Line(String),
+    Eof,
+}
+
+/// The JSON line printed for a message.
+pub fn message_line(message: &MessageItem) -> String {
+    serde_json::json!({
+        "id": message.id,
+        "author": message.author.first_name,
+        "content": message.content,
+        "date_created": message.date_created,
+    })
+    .to_string()
+}
+
+pub fn run(options: Options) -> Result<(), String> {
+    let (tx, rx) = mpsc::channel::<Input>();
+    let wake_tx = tx.clone();
+    let mut edge = Edge::new(
+        options.store.clone(),
+        Arc::new(move || {
+            let _ = wake_tx.send(Input::Wake);
+        }),
+    );
+    let mut session = Session::new(time_seed());
+    let now = Instant::now();
+    let effects = match (&options.email, &options.password) {
+        (Some(email), Some(password)) => {
+            let server = options
+                .server
+                .as_deref()
+                .ok_or("--server URL is required with a password")?;
+            session.login(ServerUrl::parse(server)?, email, password, now)
+        }
+        _ => {
+            let stored = options.store.load().ok_or(
+                "no password (set DIRECTUS_CHAT_PASSWORD and pass --email) and no stored session",
+            )?;
+            let server = options.server.clone().unwrap_or(stored.server);
+            session.resume(ServerUrl::parse(&server)?, &stored.refresh_token, now)
+        }
+    };
+    edge.apply(effects);
+
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(line) => {
+                    if tx.send(Input::Line(line)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(Input::Eof);
+    });
+
+    let mut printed = HashSet::new();
+    let mut stdin_done = false;
+    let mut last_phase = None;
+    let stdout = std::io::stdout();
+    loop {
+        edge.drive(&mut session);
+        let phase = std::mem::discriminant(&session.phase());
+        if last_phase != Some(phase) {
+            last_phase = Some(phase);
+            eprintln!("status: {}", describe_phase(&session));
+        }
+        if session.phase() == Phase::LoggedOut {
+            return Err(session.error().unwrap_or("logged out").to_owned());
+        }
+        let mut out = stdout.lock();
+        for id in session.take_fresh() {
+            if printed.insert(id)
+                && let Some(message) = session.timeline().get(id)
+            {
+                writeln!(out, "{}", message_line(message)).map_err(|e| e.to_string())?;
+            }
+        }
+        out.flush().map_err(|e| e.to_string())?;
+        drop(out);
+        if stdin_done && session.outbox_settled() && session.history_loaded() {
+            for failed in session.outbox() {
+                eprintln!("not sent: {:?} ({:?})", failed.content, failed.state);
+            }
+            return Ok(());
+        }
+        let wait = session
+            .next_deadline()
+            .map_or(Duration::from_secs(1), |d| {
+                d.saturating_duration_since(Instant::now())
+            })
+            .min(Duration::from_secs(1));
+        let first = match rx.recv_timeout(wait) {
+            Ok(input) => Some(input),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Some(Input::Eof),
+        };
+        for input in first
+            .into_iter()
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+        {
+            match input {
+                Input::Wake => {}
+                Input::Line(line) => match session.send(&line, Instant::now()) {
+                    Ok(effects) => edge.apply(effects),
+                    Err(why) => eprintln!("not sent: {why}"),
+                },
+                Input::Eof => stdin_done = true,
+            }
+        }
+    }
+}
+
+fn describe_phase(session: &Session) -> String {
+    match session.phase() {
+        Phase::LoggedOut => "logged out".into(),
+        Phase::Connecting { .. } => "connecting".into(),
+        Phase::Authenticating { .. } => "authenticating".into(),
+        Phase::Online => "online".into(),
+        Phase::Reconnecting { at } => format!(
+            "offline, reconnecting in {:.1} s",
+            at.saturating_duration_since(Instant::now()).as_secs_f32()
+        ),
+    }
+}

@@ -1,0 +1,121 @@
+//! directus-chat: the desktop window, `--headless` mode, or (on wasm32) the web page.
+
+#[cfg(not(target_arch = "wasm32"))]
+const USAGE: &str = "\
+directus-chat [--server URL]
+    Open the chat window (the login form starts with URL).
+directus-chat --headless [--server URL] [--email EMAIL]
+    No window: print messages as JSON lines on stdout, send each stdin line as a message.
+    The password comes from DIRECTUS_CHAT_PASSWORD; without it the stored session is used.
+
+Environment: DIRECTUS_CHAT_DATA_DIR (where the session is stored; default: the OS data dir).";
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    use directus_chat::edge::store::SessionStore;
+    use std::process::ExitCode;
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut headless = false;
+    let (mut server, mut email) = (None, None);
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--headless" => headless = true,
+            "--server" => server = it.next(),
+            "--email" => email = it.next(),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown argument {other:?}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let store = SessionStore::default_location();
+    if headless {
+        let password = std::env::var("DIRECTUS_CHAT_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty());
+        // With a password this run is a fresh login: it neither needs nor overwrites the stored
+        // session. Without one it continues the stored session and keeps its rotated token.
+        let store = if password.is_some() {
+            SessionStore::none()
+        } else {
+            store
+        };
+        let options = directus_chat::headless::Options {
+            server,
+            email,
+            password,
+            store,
+        };
+        return match directus_chat::headless::run(options) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let native_options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("directus-chat")
+            .with_inner_size([720.0, 640.0])
+            .with_min_inner_size([360.0, 320.0]),
+        ..Default::default()
+    };
+    let startup = directus_chat::app::Startup { server, store };
+    let result = eframe::run_native(
+        "directus-chat",
+        native_options,
+        Box::new(|cc| {
+            Ok(Box::new(directus_chat::app::ChatApp::new(
+                &cc.egui_ctx,
+                startup,
+            )))
+        }),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    use eframe::wasm_bindgen::JsCast as _;
+
+    eframe::WebLogger::init(log::LevelFilter::Info).ok();
+    wasm_bindgen_futures::spawn_local(async {
+        let document = web_sys::window()
+            .expect("window")
+            .document()
+            .expect("document");
+        let canvas = document
+            .get_element_by_id("directus_chat_canvas")
+            .expect("the page has a canvas #directus_chat_canvas")
+            .dyn_into::<web_sys::HtmlCanvasElement>()
+            .expect("#directus_chat_canvas is a canvas");
+        let result = eframe::WebRunner::new()
+            .start(
+                canvas,
+                eframe::WebOptions::default(),
+                Box::new(|cc| {
+                    Ok(Box::new(directus_chat::app::ChatApp::new(
+                        &cc.egui_ctx,
+                        directus_chat::app::Startup::default(),
+                    )))
+                }),
+            )
+            .await;
+        if let Err(e) = result {
+            log::error!("failed to start: {e:?}");
+        }
+    });
+}

@@ -1,0 +1,67 @@
+//! The login panel: server address, e-mail, password.
+
+use egui::{Key, RichText, TextEdit};
+
+use super::{Action, labelled_field};
+
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8055";
+
+/// What the user typed. The password lives here only until it is submitted.
+#[derive(Clone, Debug)]
+pub struct LoginForm {
+    pub server: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl Default for LoginForm {
+    fn default() -> Self {
+        LoginForm {
+            server: DEFAULT_SERVER.into(),
+            email: String::new(),
+            password: String::new(),
+        }
+    }
+}
+
+/// `busy`: a login is under way. `error`: why the last one failed.
+pub fn show(
+    ui: &mut egui::Ui,
+    form: &mut LoginForm,
+    busy: bool,
+    error: Option<&str>,
+) -> Option<Action> {
+    let mut submit = false;
+    ui.vertical_centered(|ui| {
+        ui.set_max_width(420.0);
+        ui.add_space(40.0);
+        ui.heading("directus-chat");
+        ui.add_space(16.0);
+        let fields = [
+            labelled_field(ui, "Server", TextEdit::singleline(&mut form.server)),
+            labelled_field(ui, "Email", TextEdit::singleline(&mut form.email)),
+            labelled_field(
+                ui,
+                "Password",
+                TextEdit::singleline(&mut form.password).password(true),
+            ),
+        ];
+        let entered =
+            fields.iter().any(|f| f.lost_focus()) && ui.input(|i| i.key_pressed(Key::Enter));
+        ui.add_space(8.0);
+        let button = ui.add_enabled(
+            !busy,
+            egui::Button::new(if busy { "Logging in…" } else { "Log in" }),
+        );
+        submit = !busy && (button.clicked() || entered);
+        if let Some(error) = error {
+            ui.add_space(8.0);
+            ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+        }
+    });
+    submit.then(|| Action::LogIn {
+        server: form.server.trim().to_owned(),
+        email: form.email.trim().to_owned(),
+        password: std::mem::take(&mut form.password),
+    })
+}

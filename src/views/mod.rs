@@ -1,0 +1,31 @@
+//! Views draw state and return what the user asked for; they never do IO.
+
+pub mod chat;
+pub mod login;
+
+/// What a view asks the app to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    LogIn {
+        server: String,
+        email: String,
+        password: String,
+    },
+    Send(String),
+    LogOut,
+    RetryNow,
+}
+
+/// The label + field pair every input uses, so tests and screen readers find it by name.
+pub(crate) fn labelled_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    edit: egui::TextEdit<'_>,
+) -> egui::Response {
+    ui.horizontal(|ui| {
+        let label = ui.add_sized([90.0, 20.0], egui::Label::new(label));
+        ui.add(edit.desired_width(f32::INFINITY))
+            .labelled_by(label.id)
+    })
+    .inner
+}

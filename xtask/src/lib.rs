@@ -1,0 +1,13 @@
+//! Project automation for directus-chat, shared by the `cargo xtask` command and by the
+//! integration tests (which need a real, provisioned Directus of their own).
+
+pub mod install;
+pub mod paths;
+pub mod process;
+pub mod provision;
+pub mod rest;
+pub mod server;
+pub mod testing;
+
+/// Errors here end up in front of a person at a terminal: a sentence is enough.
+pub type Result<T> = std::result::Result<T, String>;

@@ -1,0 +1,326 @@
+//! `cargo xtask ...`: the project's own automation (see README.md).
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use xtask::provision::{self, Member};
+use xtask::server::{self, Installation, ServerConfig};
+use xtask::{Result, install, paths, process};
+
+const USAGE: &str = "\
+cargo xtask <command>
+
+  run                     bring the local Directus up and open the desktop chat
+  test                    install what is missing and run every test
+  directus up             install, bootstrap, start (127.0.0.1:8055) and provision a local Directus
+  directus down           stop it
+  directus reset          stop it and wipe its database
+  directus status         say whether it runs
+  directus env            print DIRECTUS_URL, ADMIN_*, ALICE_*, BOB_* as KEY=VALUE lines
+  directus provision [--url URL] [--admin-email E] [--admin-password P] [--user EMAIL:PASSWORD:FIRSTNAME]...
+                          provision ANY reachable Directus for the chat (idempotent); the
+                          options default to DIRECTUS_URL, ADMIN_EMAIL, ADMIN_PASSWORD
+
+Environment: DIRECTUS_VERSION (default 11.17.4; 12.4.0 is pinned too), DIRECTUS_PORT (default 8055),
+DIRECTUS_CHAT_CACHE (install cache, default .cache/ in the repository).";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["run", rest @ ..] => run(rest),
+        ["test", rest @ ..] => test(rest),
+        ["directus", "up"] => up().map(|_| ()),
+        ["directus", "down"] => down(),
+        ["directus", "reset"] => reset(),
+        ["directus", "status"] => status(),
+        ["directus", "env"] => print_env(),
+        ["directus", "provision", rest @ ..] => provision_cmd(rest),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The local server's settings and secrets, made once and kept (owner-only) in its folder.
+struct Local {
+    config: ServerConfig,
+    alice: Member,
+    bob: Member,
+}
+
+impl Local {
+    fn credentials_path() -> PathBuf {
+        paths::local_server_dir().join("credentials.env")
+    }
+
+    fn load_or_create() -> Result<Local> {
+        let dir = paths::local_server_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let path = Self::credentials_path();
+        let mut values: Vec<(String, String)> = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let before = values.len();
+        let mut get = |key: &str, make: &dyn Fn() -> String| -> String {
+            if let Some((_, v)) = values.iter().find(|(k, _)| k == key) {
+                return v.clone();
+            }
+            let v = make();
+            values.push((key.to_owned(), v.clone()));
+            v
+        };
+        let token = |n| move || server::random_token(n);
+        let port = std::env::var("DIRECTUS_PORT")
+            .ok()
+            .filter(|p| !p.is_empty());
+        let port_value = get("PORT", &|| port.clone().unwrap_or_else(|| "8055".into()));
+        let port_value = port.unwrap_or(port_value);
+        let config = ServerConfig {
+            dir: dir.clone(),
+            port: port_value
+                .parse()
+                .map_err(|_| format!("bad port {port_value:?}"))?,
+            version: get("DIRECTUS_VERSION", &|| install::selected_version()),
+            admin_email: get("ADMIN_EMAIL", &|| "admin@example.com".into()),
+            admin_password: get("ADMIN_PASSWORD", &token(12)),
+            key: get("KEY", &token(16)),
+            secret: get("SECRET", &token(32)),
+            extra: vec![],
+        };
+        let alice = Member {
+            email: get("ALICE_EMAIL", &|| "alice@example.com".into()),
+            password: get("ALICE_PASSWORD", &token(8)),
+            first_name: "Alice".into(),
+        };
+        let bob = Member {
+            email: get("BOB_EMAIL", &|| "bob@example.com".into()),
+            password: get("BOB_PASSWORD", &token(8)),
+            first_name: "Bob".into(),
+        };
+        if values.len() != before {
+            let text: String = values.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+            server::write_private(&path, &text)?;
+        }
+        Ok(Local { config, alice, bob })
+    }
+
+    fn pid_path(&self) -> PathBuf {
+        self.config.dir.join("directus.pid")
+    }
+
+    /// The PID of our running server: the pid file's process, if it runs from our folder
+    /// (a PID can be reused by an unrelated process after a reboot).
+    fn running_pid(&self) -> Option<u32> {
+        let pid: u32 = std::fs::read_to_string(self.pid_path())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+        (process::is_alive(pid) && cwd == self.config.dir).then_some(pid)
+    }
+}
+
+fn up() -> Result<Local> {
+    let local = Local::load_or_create()?;
+    let config = &local.config;
+    if std::env::var("DIRECTUS_VERSION").is_ok_and(|v| !v.is_empty() && v != config.version) {
+        return Err(format!(
+            "the local database was made by Directus {}; run `cargo xtask directus reset` first to switch",
+            config.version
+        ));
+    }
+    if local.running_pid().is_some() && server::ping(&config.url()) {
+        eprintln!("Directus is already running at {}", config.url());
+    } else {
+        let install = Installation::ensure(&config.version)?;
+        install.bootstrap(config)?;
+        let child = install.start(config, true)?;
+        std::fs::write(local.pid_path(), child.id().to_string()).map_err(|e| e.to_string())?;
+        eprintln!(
+            "Directus {} started at {} (log: {})",
+            config.version,
+            config.url(),
+            config.log_path().display()
+        );
+    }
+    let report = provision::provision(
+        &config.url(),
+        &config.admin_email,
+        &config.admin_password,
+        &[local.alice.clone(), local.bob.clone()],
+    )?;
+    print_report(&report);
+    eprintln!(
+        "\nConnect the chat to {url} and log in as {} / {} (or {} / {}).\n\
+         Admin app: {url}/admin as {} / {}.  `cargo xtask directus env` prints all of this.",
+        local.alice.email,
+        local.alice.password,
+        local.bob.email,
+        local.bob.password,
+        config.admin_email,
+        config.admin_password,
+        url = config.url(),
+    );
+    Ok(local)
+}
+
+fn print_report(report: &provision::Report) {
+    for change in &report.changes {
+        eprintln!("provision: {change}");
+    }
+    if report.changes.is_empty() {
+        eprintln!("provision: nothing to change");
+    }
+    for warning in &report.warnings {
+        eprintln!("WARNING: {warning}");
+    }
+}
+
+fn down() -> Result<()> {
+    let local = Local::load_or_create()?;
+    match local.running_pid() {
+        Some(pid) => {
+            process::terminate(pid, Duration::from_secs(10));
+            eprintln!("Directus (pid {pid}) stopped");
+        }
+        None => eprintln!("Directus is not running"),
+    }
+    let _ = std::fs::remove_file(local.pid_path());
+    Ok(())
+}
+
+fn reset() -> Result<()> {
+    down()?;
+    let dir = paths::local_server_dir();
+    for name in ["data.db", "uploads", "directus.env"] {
+        let path = dir.join(name);
+        let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
+    }
+    // A reset may switch versions: forget the recorded one, keep the passwords.
+    let creds = Local::credentials_path();
+    if let Ok(text) = std::fs::read_to_string(&creds) {
+        let kept: String = text
+            .lines()
+            .filter(|l| !l.starts_with("DIRECTUS_VERSION="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        server::write_private(&creds, &kept)?;
+    }
+    eprintln!("local Directus database wiped; `cargo xtask directus up` makes a fresh one");
+    Ok(())
+}
+
+fn status() -> Result<()> {
+    let local = Local::load_or_create()?;
+    match local.running_pid() {
+        Some(pid) if server::ping(&local.config.url()) => {
+            println!(
+                "running: Directus {} at {} (pid {pid})",
+                local.config.version,
+                local.config.url()
+            )
+        }
+        Some(pid) => println!(
+            "starting or unhealthy: pid {pid}, {} does not answer",
+            local.config.url()
+        ),
+        None => println!("not running"),
+    }
+    Ok(())
+}
+
+fn print_env() -> Result<()> {
+    let l = Local::load_or_create()?;
+    println!("DIRECTUS_URL={}", l.config.url());
+    println!("ADMIN_EMAIL={}", l.config.admin_email);
+    println!("ADMIN_PASSWORD={}", l.config.admin_password);
+    println!("ALICE_EMAIL={}", l.alice.email);
+    println!("ALICE_PASSWORD={}", l.alice.password);
+    println!("BOB_EMAIL={}", l.bob.email);
+    println!("BOB_PASSWORD={}", l.bob.password);
+    Ok(())
+}
+
+fn provision_cmd(args: &[&str]) -> Result<()> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (mut url, mut email, mut password) = (
+        env("DIRECTUS_URL"),
+        env("ADMIN_EMAIL"),
+        env("ADMIN_PASSWORD"),
+    );
+    let mut members = Vec::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .map(|v| v.to_string())
+                .ok_or(format!("{flag} needs a value"))
+        };
+        match *flag {
+            "--url" => url = Some(value()?),
+            "--admin-email" => email = Some(value()?),
+            "--admin-password" => password = Some(value()?),
+            "--user" => members.push(value()?.parse::<Member>()?),
+            other => return Err(format!("unknown option {other}\n\n{USAGE}")),
+        }
+    }
+    let missing = |what| format!("{what} is missing (option or environment variable)");
+    let url = url.ok_or_else(|| missing("--url / DIRECTUS_URL"))?;
+    let email = email.ok_or_else(|| missing("--admin-email / ADMIN_EMAIL"))?;
+    let password = password.ok_or_else(|| missing("--admin-password / ADMIN_PASSWORD"))?;
+    let report = provision::provision(&url, &email, &password, &members)?;
+    print_report(&report);
+    Ok(())
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(paths::repo_root());
+    cmd
+}
+
+fn run_status(mut cmd: Command) -> Result<()> {
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
+}
+
+fn run(rest: &[&str]) -> Result<()> {
+    let local = up()?;
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "--package", "directus-chat", "--"])
+        .arg("--server")
+        .arg(local.config.url())
+        .args(rest);
+    run_status(cmd)
+}
+
+fn test(rest: &[&str]) -> Result<()> {
+    // Install once, before parallel test binaries would all ask for it.
+    let started = std::time::Instant::now();
+    for version in [install::DEFAULT_DIRECTUS_VERSION, "12.4.0"] {
+        Installation::ensure(version)?;
+    }
+    eprintln!("xtask: installs ready in {:.0?}", started.elapsed());
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--all-targets"])
+        .args(rest);
+    run_status(cmd)
+}

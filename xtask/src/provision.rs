@@ -1,0 +1,450 @@
+//! Idempotent, least-privilege provisioning of any reachable Directus for the chat.
+//!
+//! Creates the `messages` collection, a "Chat members" policy and demo users, and leaves the
+//! Public policy alone: anonymous visitors can neither read nor post. Every step checks first,
+//! because Directus silently duplicates permission rows that are POSTed twice.
+
+use serde_json::{Value, json};
+
+use crate::Result;
+use crate::rest::{Rest, encode};
+
+pub const POLICY_NAME: &str = "Chat members";
+/// The Public policy's fixed id in Directus 11 and 12.
+pub const PUBLIC_POLICY_ID: &str = "abf8a154-5b1c-4a46-ac9c-7300570f4f17";
+
+/// A chat member to create: `--user EMAIL:PASSWORD:FIRSTNAME`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+}
+
+impl std::str::FromStr for Member {
+    type Err = String;
+    /// The password may contain colons; the e-mail and first name cannot.
+    fn from_str(spec: &str) -> Result<Self> {
+        let parsed = spec.split_once(':').and_then(|(email, rest)| {
+            let (password, first_name) = rest.rsplit_once(':')?;
+            let ok = email.contains('@') && !password.is_empty() && !first_name.is_empty();
+            ok.then(|| Member {
+                email: email.to_owned(),
+                password: password.to_owned(),
+                first_name: first_name.to_owned(),
+            })
+        });
+        parsed.ok_or_else(|| format!("expected EMAIL:PASSWORD:FIRSTNAME, got {spec:?}"))
+    }
+}
+
+/// What provisioning did, and what the server forced it to expose.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub changes: Vec<String>,
+    pub warnings: Vec<String>,
+    pub policy_id: String,
+}
+
+/// One permission row the policy should have, with the fallback for servers that refuse
+/// custom rules (Directus 12 without a licence accepts only `fields: ["*"]` and no filters).
+struct Rule {
+    collection: &'static str,
+    action: &'static str,
+    fields: &'static [&'static str],
+    own_rows_only: bool,
+    fallback: Fallback,
+}
+
+enum Fallback {
+    /// Grant all fields instead, and warn with this text.
+    AllFields(&'static str),
+    /// Grant nothing, and warn with this text.
+    Omit(&'static str),
+}
+
+const OWN: &str = "$CURRENT_USER";
+
+const RULES: &[Rule] = &[
+    Rule {
+        collection: "messages",
+        action: "create",
+        fields: &["content", "client_key"],
+        own_rows_only: false,
+        fallback: Fallback::AllFields(
+            "chat members may set any field of a message they create, not only its content",
+        ),
+    },
+    Rule {
+        collection: "messages",
+        action: "read",
+        fields: &["*"],
+        own_rows_only: false,
+        fallback: Fallback::Omit("chat members cannot read messages"),
+    },
+    Rule {
+        collection: "messages",
+        action: "update",
+        fields: &["content"],
+        own_rows_only: true,
+        fallback: Fallback::Omit(
+            "chat members cannot edit messages (an unfiltered rule would let anyone edit anyone's)",
+        ),
+    },
+    Rule {
+        collection: "messages",
+        action: "delete",
+        fields: &["*"],
+        own_rows_only: true,
+        fallback: Fallback::Omit(
+            "chat members cannot delete messages (an unfiltered rule would let anyone delete anyone's)",
+        ),
+    },
+    Rule {
+        collection: "directus_users",
+        action: "read",
+        fields: &["id", "first_name", "last_name"],
+        own_rows_only: false,
+        fallback: Fallback::AllFields(
+            "chat members (not anonymous visitors) can read EVERY field of every user: e-mail, \
+             role, last access and more, not only first and last names",
+        ),
+    },
+];
+
+impl Rule {
+    fn body(&self, policy: &str, fields: &[&str]) -> Value {
+        let filter = if self.own_rows_only {
+            json!({ "user_created": { "_eq": OWN } })
+        } else {
+            Value::Null
+        };
+        json!({
+            "policy": policy,
+            "collection": self.collection,
+            "action": self.action,
+            "fields": fields,
+            "permissions": filter,
+            "validation": null,
+            "presets": null,
+        })
+    }
+}
+
+/// Does an existing permission row grant exactly what `wanted` says?
+fn same_grant(existing: &Value, wanted: &Value) -> bool {
+    let empty = |v: &Value| v.is_null() || v.as_object().is_some_and(|o| o.is_empty());
+    let same = |key: &str| {
+        let (a, b) = (&existing[key], &wanted[key]);
+        a == b || (empty(a) && empty(b))
+    };
+    let mut have: Vec<&str> = existing["fields"]
+        .as_array()
+        .map(|f| f.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut want: Vec<&str> = wanted["fields"]
+        .as_array()
+        .map(|f| f.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    have.sort_unstable();
+    want.sort_unstable();
+    have == want && same("permissions") && same("validation") && same("presets")
+}
+
+fn restricted(reply: &crate::rest::Reply) -> bool {
+    reply.status == 403 && reply.error_code() == Some("RESOURCE_RESTRICTED")
+}
+
+pub fn provision(
+    url: &str,
+    admin_email: &str,
+    admin_password: &str,
+    members: &[Member],
+) -> Result<Report> {
+    let rest = Rest::login(url, admin_email, admin_password)?;
+    let mut report = Report::default();
+    ensure_messages_collection(&rest, &mut report)?;
+    report.policy_id = ensure_policy(&rest, &mut report)?;
+    let policy_id = report.policy_id.clone();
+    ensure_permissions(&rest, &policy_id, &mut report)?;
+    check_public(&rest, &mut report)?;
+    for member in members {
+        ensure_member(&rest, &policy_id, member, &mut report)?;
+    }
+    Ok(report)
+}
+
+fn exists(rest: &Rest, path: &str) -> Result<bool> {
+    // Directus answers 403 (not 404) for a missing collection, field or relation, even to admins.
+    let reply = rest.get(path)?;
+    match reply.status {
+        200 => Ok(true),
+        403 | 404 => Ok(false),
+        _ => Err(format!(
+            "GET {path}: HTTP {} {}",
+            reply.status,
+            reply.error_message()
+        )),
+    }
+}
+
+fn ensure_messages_collection(rest: &Rest, report: &mut Report) -> Result<()> {
+    if !exists(rest, "/collections/messages")? {
+        rest.post(
+            "/collections",
+            &json!({
+                "collection": "messages",
+                "meta": { "icon": "chat", "note": "directus-chat messages" },
+                "schema": {},
+                "fields": [
+                    {
+                        "field": "id",
+                        "type": "integer",
+                        "meta": { "hidden": true, "interface": "input", "readonly": true },
+                        "schema": { "is_primary_key": true, "has_auto_increment": true }
+                    },
+                    {
+                        "field": "user_created",
+                        "type": "uuid",
+                        "meta": { "special": ["user-created"], "interface": "select-dropdown-m2o",
+                                  "readonly": true, "hidden": true },
+                        "schema": {}
+                    },
+                    {
+                        "field": "date_created",
+                        "type": "timestamp",
+                        "meta": { "special": ["date-created"], "interface": "datetime",
+                                  "readonly": true, "hidden": true },
+                        "schema": {}
+                    }
+                ]
+            }),
+        )?
+        .data("create collection messages")?;
+        report.changes.push("created collection messages".into());
+    }
+    if !exists(rest, "/relations/messages/user_created")? {
+        rest.post(
+            "/relations",
+            &json!({
+                "collection": "messages",
+                "field": "user_created",
+                "related_collection": "directus_users",
+                "schema": { "on_delete": "SET NULL" }
+            }),
+        )?
+        .data("create relation messages.user_created -> directus_users")?;
+        report
+            .changes
+            .push("created relation messages.user_created -> directus_users".into());
+    }
+    if !exists(rest, "/fields/messages/content")? {
+        rest.post(
+            "/fields/messages",
+            &json!({
+                "field": "content",
+                "type": "text",
+                "meta": { "interface": "input-multiline" },
+                "schema": {}
+            }),
+        )?
+        .data("create field messages.content")?;
+        report.changes.push("created field messages.content".into());
+    }
+    // The client's own unique key per message: a create retried after a lost reply is refused
+    // as a duplicate instead of posting twice.
+    if !exists(rest, "/fields/messages/client_key")? {
+        rest.post(
+            "/fields/messages",
+            &json!({
+                "field": "client_key",
+                "type": "string",
+                "meta": { "interface": "input", "hidden": true, "readonly": true,
+                          "note": "set by directus-chat so that retries never post twice" },
+                "schema": { "is_unique": true, "is_nullable": true, "max_length": 64 }
+            }),
+        )?
+        .data("create field messages.client_key")?;
+        report
+            .changes
+            .push("created field messages.client_key".into());
+    }
+    Ok(())
+}
+
+fn ensure_policy(rest: &Rest, report: &mut Report) -> Result<String> {
+    let found = rest
+        .get(&format!(
+            "/policies?filter[name][_eq]={}&fields=id&limit=1",
+            encode(POLICY_NAME)
+        ))?
+        .data("look up the chat policy")?;
+    if let Some(id) = found[0]["id"].as_str() {
+        return Ok(id.to_owned());
+    }
+    let created = rest
+        .post(
+            "/policies",
+            &json!({
+                "name": POLICY_NAME,
+                "icon": "forum",
+                "description": "Members of directus-chat: read and post messages, edit and delete their own, see others' names",
+                "admin_access": false,
+                "app_access": false,
+                "enforce_tfa": false
+            }),
+        )?
+        .data("create the chat policy")?;
+    report
+        .changes
+        .push(format!("created policy {POLICY_NAME:?}"));
+    created["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("policy created without id: {created}"))
+}
+
+fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<()> {
+    let existing = rest
+        .get(&format!(
+            "/permissions?filter[policy][_eq]={policy}&limit=-1\
+             &fields=id,collection,action,fields,permissions,validation,presets"
+        ))?
+        .data("list the chat policy's permissions")?;
+    let existing = existing.as_array().cloned().unwrap_or_default();
+    for rule in RULES {
+        let row = existing
+            .iter()
+            .find(|p| p["collection"] == rule.collection && p["action"] == rule.action);
+        let wanted = rule.body(policy, rule.fields);
+        if row.is_some_and(|row| same_grant(row, &wanted)) {
+            continue;
+        }
+        let label = format!("{} {}", rule.collection, rule.action);
+        let reply = match row {
+            Some(row) => rest.patch(&format!("/permissions/{}", row["id"]), &wanted)?,
+            None => rest.post("/permissions", &wanted)?,
+        };
+        if !restricted(&reply) {
+            reply.data(&format!("grant {label}"))?;
+            report
+                .changes
+                .push(format!("granted {label} ({})", rule.fields.join(", ")));
+            continue;
+        }
+        // The server refuses the narrow rule: put the least-exposing one it accepts in place.
+        let text = match rule.fallback {
+            Fallback::AllFields(text) => {
+                let wider = rule.body(policy, &["*"]);
+                match row {
+                    Some(row) if same_grant(row, &wider) => {}
+                    Some(row) => {
+                        rest.patch(&format!("/permissions/{}", row["id"]), &wider)?
+                            .data(&format!("grant {label} (all fields)"))?;
+                    }
+                    None => {
+                        rest.post("/permissions", &wider)?
+                            .data(&format!("grant {label} (all fields)"))?;
+                    }
+                }
+                text
+            }
+            Fallback::Omit(text) => {
+                if let Some(row) = row {
+                    rest.delete(&format!("/permissions/{}", row["id"]))?;
+                }
+                text
+            }
+        };
+        report.warnings.push(format!(
+            "this server refuses custom permission rules (RESOURCE_RESTRICTED, e.g. Directus 12 \
+             without a licence) for {label}: {text}. The Public policy was left untouched."
+        ));
+    }
+    Ok(())
+}
+
+/// Never widen Public; warn when someone else did, since it undoes the chat's privacy.
+fn check_public(rest: &Rest, report: &mut Report) -> Result<()> {
+    let public = rest
+        .get(&format!(
+            "/permissions?filter[policy][_eq]={PUBLIC_POLICY_ID}\
+             &filter[collection][_in]=messages,directus_users&fields=collection,action&limit=-1"
+        ))?
+        .data("list the Public policy's permissions")?;
+    for row in public.as_array().into_iter().flatten() {
+        report.warnings.push(format!(
+            "the Public policy grants {} on {}: ANONYMOUS visitors can do that (left as it is; \
+             remove it in the Directus admin app under Access Policies > Public)",
+            row["action"].as_str().unwrap_or("?"),
+            row["collection"].as_str().unwrap_or("?"),
+        ));
+    }
+    Ok(())
+}
+
+fn ensure_member(rest: &Rest, policy: &str, member: &Member, report: &mut Report) -> Result<()> {
+    let found = rest
+        .get(&format!(
+            "/users?filter[email][_eq]={}&fields=id&limit=1",
+            encode(&member.email)
+        ))?
+        .data(&format!("look up user {}", member.email))?;
+    let Some(user_id) = found[0]["id"].as_str() else {
+        rest.post(
+            "/users",
+            &json!({
+                "email": member.email,
+                "password": member.password,
+                "first_name": member.first_name,
+                "status": "active",
+                "policies": { "create": [ { "policy": policy } ] }
+            }),
+        )?
+        .data(&format!("create user {}", member.email))?;
+        report
+            .changes
+            .push(format!("created user {}", member.email));
+        return Ok(());
+    };
+    let access = rest
+        .get(&format!(
+            "/access?filter[user][_eq]={user_id}&filter[policy][_eq]={policy}&fields=id&limit=1"
+        ))?
+        .data(&format!("look up {}'s policies", member.email))?;
+    if access.as_array().is_none_or(|a| a.is_empty()) {
+        rest.post("/access", &json!({ "user": user_id, "policy": policy }))?
+            .data(&format!("attach {} to {POLICY_NAME}", member.email))?;
+        report
+            .changes
+            .push(format!("added {} to {POLICY_NAME:?}", member.email));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_spec_parses_and_rejects() {
+        let m: Member = "carol@example.com:pa:ss:Carol".parse().unwrap();
+        assert_eq!(m.email, "carol@example.com");
+        assert_eq!(m.password, "pa:ss");
+        assert_eq!(m.first_name, "Carol");
+        assert!("nobody".parse::<Member>().is_err());
+        assert!("a@b::Name".parse::<Member>().is_err());
+    }
+
+    #[test]
+    fn grants_compare_fields_as_sets_and_null_as_empty() {
+        let wanted = json!({"fields": ["id", "first_name"], "permissions": null,
+                            "validation": null, "presets": null});
+        let existing = json!({"fields": ["first_name", "id"], "permissions": {},
+                              "validation": {}, "presets": null});
+        assert!(same_grant(&existing, &wanted));
+        let wider =
+            json!({"fields": ["*"], "permissions": null, "validation": null, "presets": null});
+        assert!(!same_grant(&wider, &wanted));
+    }
+}

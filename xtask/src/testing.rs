@@ -1,0 +1,182 @@
+//! Test support: a freshly provisioned Directus on a free port with a temporary database.
+//!
+//! Servers are spawned from one keeper thread that lives as long as the test binary, with
+//! PR_SET_PDEATHSIG: when the binary ends (normally, by panic, or killed) the kernel kills
+//! Directus too, so no test leaves a server behind.
+
+use std::path::PathBuf;
+use std::process::Child;
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::install;
+use crate::process;
+use crate::provision::{self, Member, Report};
+use crate::server::{self, Installation, ServerConfig};
+
+pub struct TestDirectus {
+    pub config: ServerConfig,
+    pub alice: Member,
+    pub bob: Member,
+    pub report: Report,
+    child: Mutex<Option<Child>>,
+    install: &'static Installation,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Run `job` on the keeper thread (see the module comment) and wait for its result.
+fn on_keeper<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
+    static KEEPER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("directus-keeper".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+                // The sender lives in a static, so this loop never ends before the process.
+            })
+            .expect("spawn keeper thread");
+        Mutex::new(tx)
+    });
+    let (tx, rx) = mpsc::channel();
+    keeper
+        .lock()
+        .unwrap()
+        .send(Box::new(move || {
+            let _ = tx.send(job());
+        }))
+        .expect("keeper thread alive");
+    rx.recv().expect("keeper thread answers")
+}
+
+fn installation(version: &str) -> &'static Installation {
+    static INSTALLS: Mutex<Vec<(String, &'static Installation)>> = Mutex::new(Vec::new());
+    let mut installs = INSTALLS.lock().unwrap();
+    if let Some((_, found)) = installs.iter().find(|(v, _)| v == version) {
+        return found;
+    }
+    let made = Installation::ensure(version).unwrap_or_else(|e| panic!("install Directus: {e}"));
+    let made: &'static Installation = Box::leak(Box::new(made));
+    installs.push((version.to_owned(), made));
+    made
+}
+
+/// Temporary server folders live under one root; folders of test runs that died are removed.
+fn fresh_dir() -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let root = std::env::temp_dir().join("directus-chat-tests");
+    if let Ok(entries) = std::fs::read_dir(&root) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let owner = name.split('-').next().and_then(|p| p.parse::<u32>().ok());
+            if owner.is_some_and(|pid| pid != std::process::id() && !process::is_alive(pid)) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    root.join(format!("{}-{n}", std::process::id()))
+}
+
+impl TestDirectus {
+    /// One server per test binary, on the Directus version `DIRECTUS_VERSION` selects.
+    pub fn shared() -> &'static TestDirectus {
+        static SHARED: OnceLock<TestDirectus> = OnceLock::new();
+        SHARED.get_or_init(|| Self::start(&install::selected_version(), &[]))
+    }
+
+    /// A server of the test's own (for tests that stop, restart or reconfigure it).
+    pub fn start(version: &str, extra: &[(&str, &str)]) -> TestDirectus {
+        let install = installation(version);
+        let config = ServerConfig {
+            dir: fresh_dir(),
+            port: server::free_port(),
+            version: version.to_owned(),
+            admin_email: "admin@example.com".into(),
+            admin_password: server::random_token(12),
+            key: server::random_token(16),
+            secret: server::random_token(32),
+            extra: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        install.bootstrap(&config).unwrap_or_else(|e| panic!("{e}"));
+        let alice = member("alice@example.com", "Alice");
+        let bob = member("bob@example.com", "Bob");
+        let mut server = TestDirectus {
+            config,
+            alice,
+            bob,
+            report: Report::default(),
+            child: Mutex::new(None),
+            install,
+        };
+        server.restart();
+        server.report = provision::provision(
+            &server.url(),
+            &server.config.admin_email,
+            &server.config.admin_password,
+            &[server.alice.clone(), server.bob.clone()],
+        )
+        .unwrap_or_else(|e| panic!("provision: {e}"));
+        server
+    }
+
+    pub fn url(&self) -> String {
+        self.config.url()
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/websocket", self.config.port)
+    }
+
+    /// Stop Directus gracefully (SIGTERM; what an operator's restart does).
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            process::terminate(child.id(), Duration::from_secs(10));
+            let _ = child.wait();
+        }
+    }
+
+    /// Kill Directus without warning (SIGKILL: a crash).
+    pub fn kill(&self) {
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// (Re)start on the same port and database; returns once it answers.
+    pub fn restart(&self) {
+        self.stop();
+        let install = self.install;
+        let config = self.config.clone();
+        let child =
+            on_keeper(move || install.start(&config, false)).unwrap_or_else(|e| panic!("{e}"));
+        *self.child.lock().unwrap() = Some(child);
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().unwrap().as_ref().map(Child::id)
+    }
+}
+
+impl Drop for TestDirectus {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.config.dir);
+    }
+}
+
+fn member(email: &str, first_name: &str) -> Member {
+    Member {
+        email: email.into(),
+        password: server::random_token(10),
+        first_name: first_name.into(),
+    }
+}

@@ -1,0 +1,289 @@
+//! Acceptance of the local Directus tooling, against real servers.
+
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tungstenite::{Message, WebSocket, stream::MaybeTlsStream};
+use xtask::provision::{self, Member};
+use xtask::rest::Rest;
+use xtask::server;
+use xtask::testing::TestDirectus;
+
+type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+
+fn send(socket: &mut Socket, frame: Value) {
+    socket.send(Message::text(frame.to_string())).unwrap();
+}
+
+/// The next JSON frame that is not a server ping.
+fn next(socket: &mut Socket) -> Value {
+    loop {
+        match socket.read().expect("socket open") {
+            Message::Text(text) => {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] != "ping" {
+                    return frame;
+                }
+            }
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// Handshake auth over the WebSocket, then create and read back a message as that member.
+fn chat_flow(ws_url: &str, member: &Member) {
+    let (mut socket, _) = tungstenite::connect(ws_url).expect("connect websocket");
+    send(
+        &mut socket,
+        json!({"type": "auth", "email": member.email, "password": member.password, "uid": "a"}),
+    );
+    let auth = next(&mut socket);
+    assert_eq!(auth["status"], "ok", "{auth}");
+    assert!(auth["refresh_token"].is_string(), "{auth}");
+
+    let content = format!("hello from {}", member.first_name);
+    send(
+        &mut socket,
+        json!({"type": "items", "action": "create", "collection": "messages",
+        "data": {"content": content}, "query": {"fields": ["id"]}, "uid": "c"}),
+    );
+    let created = next(&mut socket);
+    assert_eq!(created["uid"], "c", "{created}");
+    let id = created["data"]["id"].as_i64().expect("created id");
+
+    send(
+        &mut socket,
+        json!({"type": "items", "action": "read", "collection": "messages", "id": id,
+        "query": {"fields": ["id", "content", "user_created.first_name", "date_created"]}, "uid": "r"}),
+    );
+    let read = next(&mut socket);
+    assert_eq!(read["uid"], "r", "{read}");
+    assert_eq!(read["data"]["content"], content.as_str());
+    assert_eq!(
+        read["data"]["user_created"]["first_name"],
+        member.first_name.as_str(),
+        "{read}"
+    );
+    assert!(read["data"]["date_created"].is_string());
+}
+
+#[test]
+fn member_authenticates_over_websocket_and_posts_with_first_name() {
+    let server = TestDirectus::shared();
+    chat_flow(&server.ws_url(), &server.alice);
+    chat_flow(&server.ws_url(), &server.bob);
+}
+
+#[test]
+fn anonymous_visitors_can_neither_read_nor_post() {
+    let server = TestDirectus::shared();
+    let anonymous = Rest::new(&server.url());
+    for path in ["/items/messages", "/users"] {
+        let reply = anonymous.get(path).unwrap();
+        assert!(matches!(reply.status, 401 | 403), "GET {path}: {reply:?}");
+    }
+    let reply = anonymous
+        .post("/items/messages", &json!({"content": "anonymous"}))
+        .unwrap();
+    assert!(
+        matches!(reply.status, 401 | 403),
+        "anonymous create: {reply:?}"
+    );
+
+    // Nor over the WebSocket without auth: the handshake demands auth first.
+    let (mut socket, _) = tungstenite::connect(server.ws_url()).unwrap();
+    send(
+        &mut socket,
+        json!({"type": "items", "action": "create", "collection": "messages",
+        "data": {"content": "anonymous"}, "uid": "x"}),
+    );
+    let reply = next(&mut socket);
+    assert_eq!(reply["status"], "error", "{reply}");
+}
+
+#[test]
+fn a_member_cannot_read_another_members_email() {
+    let server = TestDirectus::shared();
+    if server.config.version.starts_with("12.") {
+        return; // Unlicensed 12.x cannot limit fields: covered by the 12.4.0 test's warning.
+    }
+    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let users = bob
+        .get("/users?limit=-1")
+        .unwrap()
+        .data("list users")
+        .unwrap();
+    let users = users.as_array().unwrap();
+    assert!(
+        users.iter().any(|u| u["first_name"] == "Alice"),
+        "{users:?}"
+    );
+    for user in users {
+        assert!(user.get("email").is_none(), "e-mail exposed: {user}");
+    }
+    let asked = bob.get("/users?fields=email").unwrap();
+    assert!(
+        !asked.ok() || !asked.body.to_string().contains("alice@"),
+        "{asked:?}"
+    );
+}
+
+fn counts(server: &TestDirectus) -> Vec<(String, usize)> {
+    let admin = Rest::login(
+        &server.url(),
+        &server.config.admin_email,
+        &server.config.admin_password,
+    )
+    .unwrap();
+    [
+        "/policies",
+        "/permissions",
+        "/users",
+        "/fields/messages",
+        "/relations",
+        "/access",
+    ]
+    .iter()
+    .map(|path| {
+        let data = admin
+            .get(&format!("{path}?limit=-1"))
+            .unwrap()
+            .data(path)
+            .unwrap();
+        (path.to_string(), data.as_array().map_or(0, Vec::len))
+    })
+    .collect()
+}
+
+#[test]
+fn provisioning_twice_changes_nothing() {
+    let server = TestDirectus::shared();
+    let before = counts(server);
+    let again = provision::provision(
+        &server.url(),
+        &server.config.admin_email,
+        &server.config.admin_password,
+        &[server.alice.clone(), server.bob.clone()],
+    )
+    .unwrap();
+    assert!(
+        again.changes.is_empty(),
+        "second run changed: {:?}",
+        again.changes
+    );
+    assert_eq!(counts(server), before);
+    assert!(before.iter().all(|(_, n)| *n > 0), "{before:?}");
+}
+
+#[test]
+fn directus_12_provisions_with_a_warning_and_the_chat_works() {
+    let server = TestDirectus::start("12.4.0", &[]);
+    let warnings = server.report.warnings.join("\n");
+    assert!(warnings.contains("directus_users read"), "{warnings}");
+    assert!(warnings.contains("EVERY field"), "{warnings}");
+    chat_flow(&server.ws_url(), &server.alice);
+    // Public stays closed on 12 as well.
+    let reply = Rest::new(&server.url()).get("/items/messages").unwrap();
+    assert!(matches!(reply.status, 401 | 403), "{reply:?}");
+    // And the second run is as quiet as on 11.
+    let again = provision::provision(
+        &server.url(),
+        &server.config.admin_email,
+        &server.config.admin_password,
+        &[server.alice.clone()],
+    )
+    .unwrap();
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+}
+
+/// `cargo xtask directus up / env / down` as a user runs them, in a folder of the test's own.
+#[test]
+fn up_env_down_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("directus-chat-up-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = server::free_port();
+    let xtask = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .env("DIRECTUS_LOCAL_DIR", &dir)
+            .env("DIRECTUS_PORT", port.to_string())
+            .env_remove("DIRECTUS_VERSION")
+            .output()
+            .unwrap()
+    };
+    struct Down<F: Fn()>(F);
+    impl<F: Fn()> Drop for Down<F> {
+        fn drop(&mut self) {
+            (self.0)()
+        }
+    }
+    let _down = Down(|| {
+        xtask(&["directus", "down"]);
+    });
+
+    let up = xtask(&["directus", "up"]);
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    assert!(up.status.success(), "{stderr}");
+    let again = xtask(&["directus", "up"]);
+    let stderr_again = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && stderr_again.contains("already running"),
+        "{stderr_again}"
+    );
+    assert!(stderr_again.contains("nothing to change"), "{stderr_again}");
+
+    let env = String::from_utf8(xtask(&["directus", "env"]).stdout).unwrap();
+    let get = |key: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} in {env}"))
+            .to_owned()
+    };
+    assert_eq!(get("DIRECTUS_URL"), format!("http://127.0.0.1:{port}"));
+    let alice = Member {
+        email: get("ALICE_EMAIL"),
+        password: get("ALICE_PASSWORD"),
+        first_name: "Alice".into(),
+    };
+    chat_flow(&format!("ws://127.0.0.1:{port}/websocket"), &alice);
+    let creds = std::fs::metadata(dir.join("credentials.env")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        creds.permissions().mode() & 0o077,
+        0,
+        "credentials are owner-only"
+    );
+
+    let down = xtask(&["directus", "down"]);
+    assert!(down.status.success());
+    assert!(
+        !server::ping(&format!("http://127.0.0.1:{port}")),
+        "still answering after down"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    server::ensure_port_free(port).expect("port released");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("directus-chat-busy-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["directus", "up"])
+        .env("DIRECTUS_LOCAL_DIR", &dir)
+        .env("DIRECTUS_PORT", port.to_string())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("port {port}")) && stderr.contains("already in use"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
