@@ -4,3 +4,8 @@ pub mod protocol;
 pub mod server_url;
 pub mod session;
 pub mod timeline;
+
+#[cfg(test)]
+mod protocol_tests;
+#[cfg(test)]
+mod session_tests;

@@ -550,6 +550,8 @@ impl Session {
         }
         if !self.subscribed {
             effects.push(self.request(Request::Subscribe, proto::subscribe_messages, now));
+        } else if !self.history_loaded {
+            effects.push(self.history_read(now));
         }
         effects.extend(self.flush(now));
         effects
@@ -566,8 +568,11 @@ impl Session {
             // The socket is demoted to Public rights: hold sends and re-authenticate on it.
             // Creates already sent may now be refused; they go out again after auth ok (a
             // duplicate is refused by the client key).
+            // Replies to what is in flight are unreliable now (FORBIDDEN as Public): forget
+            // them; creates go out again, reads are repeated after auth ok.
             self.requeue_in_flight();
-            self.requests.retain(|_, r| r.request != Request::Ping);
+            self.requests.clear();
+            self.ping_sent = None;
             self.using = if self.refresh_token.is_some() {
                 Credential::RefreshToken
             } else {
@@ -686,15 +691,7 @@ impl Session {
                 self.take_request(uid.as_deref());
                 self.subscribed = true;
                 // Read only now that events flow: nothing can fall between read and events.
-                if self.timeline.is_empty() {
-                    vec![self.request(
-                        Request::ReadLatest,
-                        |uid| proto::read_latest(HISTORY_PAGE, uid),
-                        now,
-                    )]
-                } else {
-                    vec![self.catch_up(now)]
-                }
+                vec![self.history_read(now)]
             }
             SubscriptionEvent::Create | SubscriptionEvent::Update => {
                 self.add_messages(MessageItem::list_from_json(&data));
@@ -719,6 +716,19 @@ impl Session {
             log::warn!("server error: {}", describe(&error));
         }
         Vec::new()
+    }
+
+    /// The newest page on a first sync, else everything after the newest message we have.
+    fn history_read(&mut self, now: Instant) -> Effect {
+        if self.timeline.is_empty() {
+            self.request(
+                Request::ReadLatest,
+                |uid| proto::read_latest(HISTORY_PAGE, uid),
+                now,
+            )
+        } else {
+            self.catch_up(now)
+        }
     }
 
     fn catch_up(&mut self, now: Instant) -> Effect {

@@ -1,0 +1,519 @@
+//! The session driven through login, rotation, TOKEN_EXPIRED, reconnect with catch-up and
+//! de-duplication, heartbeats, rate limits and logout, frame by frame.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use web_time::Instant;
+
+use super::server_url::ServerUrl;
+use super::session::*;
+
+fn frames(effects: &[Effect]) -> Vec<Value> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(text) => Some(serde_json::from_str(text).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn only(effects: &[Effect]) -> Value {
+    let sent = frames(effects);
+    assert_eq!(sent.len(), 1, "{effects:?}");
+    sent.into_iter().next().unwrap()
+}
+
+fn find<'a>(sent: &'a [Value], kind: &str, action: Option<&str>) -> Option<&'a Value> {
+    sent.iter()
+        .find(|f| f["type"] == kind && action.is_none_or(|a| f["action"] == a))
+}
+
+fn server() -> ServerUrl {
+    ServerUrl::parse("http://127.0.0.1:8055").unwrap()
+}
+
+fn msg(id: i64) -> Value {
+    json!({"id": id, "content": format!("m{id}"), "date_created": "2026-11-30T10:00:00.000Z",
+           "user_created": {"id": "u-alice", "first_name": "Alice"}})
+}
+
+fn ids(session: &Session) -> Vec<i64> {
+    session.timeline().iter().map(|m| m.id).collect()
+}
+
+struct Rig {
+    s: Session,
+    now: Instant,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        Rig {
+            s: Session::new(42),
+            now: Instant::now(),
+        }
+    }
+
+    fn advance(&mut self, d: Duration) -> Vec<Effect> {
+        self.now += d;
+        self.s.tick(self.now)
+    }
+
+    fn frame(&mut self, value: Value) -> Vec<Effect> {
+        self.s.frame(&value.to_string(), self.now)
+    }
+
+    fn saved(effects: &[Effect]) -> Option<String> {
+        effects.iter().find_map(|e| match e {
+            Effect::SaveSession { refresh_token, .. } => Some(refresh_token.clone()),
+            _ => None,
+        })
+    }
+
+    /// Answer the auth frame with ok + `token`; returns the subscribe frame it triggers.
+    fn auth_ok(&mut self, auth: &Value, token: &str) -> Vec<Value> {
+        let effects = self
+            .frame(json!({"type":"auth","status":"ok","uid":auth["uid"],"refresh_token":token}));
+        assert_eq!(
+            Rig::saved(&effects).as_deref(),
+            Some(token),
+            "new token saved at once"
+        );
+        frames(&effects)
+    }
+
+    /// Subscription init for `subscribe`, then the read it triggers, answered with `rows`.
+    fn sync(&mut self, subscribe: &Value, rows: Vec<Value>) -> Value {
+        assert_eq!(subscribe["type"], "subscribe");
+        let read =
+            only(&self.frame(json!({"type":"subscription","event":"init","uid":subscribe["uid"]})));
+        assert_eq!(read["action"], "read");
+        self.frame(json!({"type":"items","data":rows,"uid":read["uid"]}));
+        assert!(self.s.history_loaded());
+        read
+    }
+
+    /// Password login through to a synced timeline holding `history` (newest-first reply).
+    fn online(&mut self, history: &[i64]) {
+        let effects = self.s.login(server(), "alice@example.com", "pw", self.now);
+        assert_eq!(
+            effects,
+            [Effect::Connect("ws://127.0.0.1:8055/websocket".into())]
+        );
+        let auth = only(&self.s.opened(self.now));
+        assert_eq!(
+            (
+                auth["type"].as_str(),
+                auth["email"].as_str(),
+                auth["password"].as_str()
+            ),
+            (Some("auth"), Some("alice@example.com"), Some("pw"))
+        );
+        let sent = self.auth_ok(&auth, "r1");
+        let read = self.sync(&sent[0], history.iter().rev().map(|&id| msg(id)).collect());
+        assert_eq!(
+            read["query"]["sort"],
+            json!(["-id"]),
+            "first read: the newest page"
+        );
+        assert_eq!(read["query"]["limit"], HISTORY_PAGE);
+        assert_eq!(self.s.phase(), Phase::Online);
+    }
+
+    /// Drop the socket and come back: returns the auth frame of the new socket.
+    fn reconnect(&mut self) -> Value {
+        assert!(self.s.closed("connection reset", self.now).is_empty());
+        let Phase::Reconnecting { at } = self.s.phase() else {
+            panic!("{:?}", self.s.phase())
+        };
+        let wait = at - self.now;
+        assert_eq!(
+            self.advance(wait),
+            [Effect::Connect("ws://127.0.0.1:8055/websocket".into())]
+        );
+        only(&self.s.opened(self.now))
+    }
+}
+
+#[test]
+fn login_loads_the_newest_page_oldest_first() {
+    let mut rig = Rig::new();
+    rig.online(&[1, 2, 3]);
+    assert_eq!(ids(&rig.s), [1, 2, 3]);
+    assert_eq!(
+        rig.s
+            .timeline()
+            .get(2)
+            .unwrap()
+            .author
+            .first_name
+            .as_deref(),
+        Some("Alice")
+    );
+    assert_eq!(rig.s.take_fresh(), [3, 2, 1]);
+    assert!(rig.s.take_fresh().is_empty());
+}
+
+#[test]
+fn the_newest_refresh_token_is_kept_across_reconnects() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    for (old, new) in [("r1", "r2"), ("r2", "r3")] {
+        let auth = rig.reconnect();
+        assert_eq!(
+            auth["refresh_token"], old,
+            "reconnect authenticates with the newest token"
+        );
+        assert!(auth.get("password").is_none());
+        let sent = rig.auth_ok(&auth, new);
+        rig.sync(&sent[0], vec![]);
+    }
+    assert_eq!(rig.s.refresh_token(), Some("r3"));
+}
+
+#[test]
+fn reconnect_catches_up_after_the_newest_id_without_doubles() {
+    let mut rig = Rig::new();
+    rig.online(&[1, 2, 3]);
+    rig.s.take_fresh();
+    let auth = rig.reconnect();
+    let sent = rig.auth_ok(&auth, "r2");
+    // A live event can come before the catch-up reply: both carry message 5.
+    let init = rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]}));
+    let read = only(&init);
+    assert_eq!(read["query"]["filter"]["id"]["_gt"], 3);
+    assert_eq!(read["query"]["sort"], json!(["id"]));
+    rig.frame(json!({"type":"subscription","event":"create","data":[msg(5)],"uid":sent[0]["uid"]}));
+    rig.frame(json!({"type":"items","data":[msg(4), msg(5)],"uid":read["uid"]}));
+    assert_eq!(ids(&rig.s), [1, 2, 3, 4, 5]);
+    assert_eq!(rig.s.take_fresh(), [5, 4]);
+}
+
+#[test]
+fn catch_up_pages_until_a_short_page() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let auth = rig.reconnect();
+    let sent = rig.auth_ok(&auth, "r2");
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
+    let page: Vec<Value> = (2..2 + CATCH_UP_PAGE as i64).map(msg).collect();
+    let next = only(&rig.frame(json!({"type":"items","data":page,"uid":read["uid"]})));
+    assert_eq!(
+        next["query"]["filter"]["id"]["_gt"],
+        1 + CATCH_UP_PAGE as i64
+    );
+    assert!(!rig.s.history_loaded());
+    rig.frame(json!({"type":"items","data":[],"uid":next["uid"]}));
+    assert!(rig.s.history_loaded());
+    assert_eq!(rig.s.timeline().len(), 1 + CATCH_UP_PAGE as usize);
+}
+
+#[test]
+fn sends_are_confirmed_by_reply_or_event_and_pending_until_then() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("hello", rig.now).unwrap());
+    assert_eq!(create["action"], "create");
+    assert_eq!(create["data"]["content"], "hello");
+    let key = create["data"]["client_key"].as_str().unwrap().to_owned();
+    assert_eq!(key.len(), 32);
+    // One at a time: the second waits for the first to be confirmed (ids follow typing order).
+    assert!(rig.s.send("second", rig.now).unwrap().is_empty());
+    assert_eq!(rig.s.outbox().len(), 2);
+    // The event may overtake the reply; it confirms the message already.
+    let mut stored = msg(9);
+    stored["client_key"] = json!(key);
+    let next = rig
+        .frame(json!({"type":"subscription","event":"create","data":[stored.clone()],"uid":"x"}));
+    assert_eq!(only(&next)["data"]["content"], "second");
+    rig.frame(json!({"type":"items","data":stored,"uid":create["uid"]}));
+    assert_eq!(ids(&rig.s), [9]);
+    assert_eq!(rig.s.outbox().len(), 1);
+}
+
+#[test]
+fn blank_and_oversized_messages_are_not_sent() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    assert!(rig.s.send("  \n\t ", rig.now).unwrap().is_empty());
+    assert!(rig.s.outbox().is_empty());
+    let huge = "x".repeat(MAX_MESSAGE_BYTES + 1);
+    let why = rig.s.send(&huge, rig.now).unwrap_err();
+    assert!(why.contains("limit"), "{why}");
+    assert!(rig.s.outbox().is_empty());
+}
+
+#[test]
+fn messages_written_offline_go_out_after_reconnect() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    rig.s.closed("reset", rig.now);
+    assert!(rig.s.send("while offline", rig.now).unwrap().is_empty());
+    let Phase::Reconnecting { at } = rig.s.phase() else {
+        panic!()
+    };
+    rig.advance(at - rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r2");
+    let create = find(&sent, "items", Some("create")).expect("held message sent after auth ok");
+    assert_eq!(create["data"]["content"], "while offline");
+}
+
+#[test]
+fn a_create_lost_in_a_disconnect_is_not_posted_twice() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let create = only(&rig.s.send("once", rig.now).unwrap());
+    let key = create["data"]["client_key"].clone();
+    // The socket dies before the reply; Directus did store it.
+    let auth = rig.reconnect();
+    let sent = rig.auth_ok(&auth, "r2");
+    let again = find(&sent, "items", Some("create")).unwrap();
+    assert_eq!(again["data"]["client_key"], key, "same key on retry");
+    // The unique key refuses the duplicate; the session fetches the stored one instead.
+    let lookup = only(
+        &rig.frame(json!({"type":"items","status":"error","uid":again["uid"],
+        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})),
+    );
+    assert_eq!(lookup["query"]["filter"]["client_key"]["_eq"], key);
+    let mut stored = msg(2);
+    stored["client_key"] = key;
+    rig.frame(json!({"type":"items","data":[stored],"uid":lookup["uid"]}));
+    assert!(rig.s.outbox().is_empty());
+    assert_eq!(ids(&rig.s), [1, 2]);
+}
+
+#[test]
+fn token_expired_reauthenticates_and_holds_sends() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let create = only(&rig.s.send("in the window", rig.now).unwrap());
+    // No uid on TOKEN_EXPIRED; the socket stays open but is demoted to Public.
+    let reauth = only(&rig.frame(json!({"type":"auth","status":"error","error":{"code":"TOKEN_EXPIRED","message":"Token expired."}})));
+    assert_eq!(reauth["type"], "auth");
+    assert_eq!(reauth["refresh_token"], "r1");
+    assert!(matches!(rig.s.phase(), Phase::Authenticating { .. }));
+    // The create sent just before is refused as Public: not a failure, it is sent again.
+    rig.frame(
+        json!({"type":"items","status":"error","uid":create["uid"],"error":{"code":"FORBIDDEN"}}),
+    );
+    assert!(
+        rig.s.send("held", rig.now).unwrap().is_empty(),
+        "sends are held until auth ok"
+    );
+    let sent = rig.auth_ok(&reauth, "r2");
+    assert!(
+        find(&sent, "subscribe", None).is_none(),
+        "the subscription survives re-auth"
+    );
+    let retry = find(&sent, "items", Some("create")).unwrap();
+    assert_eq!(retry["data"]["client_key"], create["data"]["client_key"]);
+    assert!(
+        rig.s
+            .outbox()
+            .iter()
+            .all(|o| !matches!(o.state, OutgoingState::Failed(_)))
+    );
+}
+
+#[test]
+fn forbidden_create_is_shown_not_retried() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("nope", rig.now).unwrap());
+    rig.frame(json!({"type":"items","status":"error","uid":create["uid"],"error":{"code":"FORBIDDEN","message":"You don't have permission to access this."}}));
+    assert!(
+        matches!(&rig.s.outbox()[0].state, OutgoingState::Failed(why) if why.contains("permission"))
+    );
+    assert!(rig.s.notice().unwrap().contains("refused"));
+    let later = frames(&rig.advance(REQUEST_TIMEOUT * 2));
+    assert!(find(&later, "items", Some("create")).is_none(), "{later:?}");
+}
+
+#[test]
+fn rate_limited_requests_are_sent_again_after_the_wait() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("busy", rig.now).unwrap());
+    // REQUESTS_EXCEEDED carries no uid: every unanswered request goes again.
+    assert!(rig.frame(json!({"type":"server","status":"error","error":{"code":"REQUESTS_EXCEEDED","message":"Too many requests, retry after 300ms."}})).is_empty());
+    assert!(rig.advance(Duration::from_millis(200)).is_empty());
+    let again = only(&rig.advance(Duration::from_millis(200)));
+    assert_eq!(again, create);
+}
+
+#[test]
+fn unanswered_requests_time_out_and_go_again() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("slow", rig.now).unwrap());
+    rig.frame(json!({"type":"ping"}));
+    let again = frames(&rig.advance(REQUEST_TIMEOUT));
+    assert!(again.contains(&create), "{again:?}");
+}
+
+#[test]
+fn heartbeats_are_answered_and_a_silent_socket_is_replaced() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    assert_eq!(only(&rig.frame(json!({"type":"ping"})))["type"], "pong");
+    let ping = only(&rig.advance(PING_AFTER));
+    assert_eq!(ping["type"], "ping");
+    rig.frame(json!({"type":"pong","uid":ping["uid"]}));
+    assert_eq!(rig.s.phase(), Phase::Online);
+    // Now nobody answers.
+    let ping = only(&rig.advance(PING_AFTER));
+    assert_eq!(ping["type"], "ping");
+    let effects = rig.advance(PONG_TIMEOUT);
+    assert_eq!(effects, [Effect::Disconnect]);
+    assert!(matches!(rig.s.phase(), Phase::Reconnecting { .. }));
+}
+
+#[test]
+fn backoff_grows_with_jitter_and_retry_now_skips_it() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let mut waits = Vec::new();
+    for _ in 0..8 {
+        rig.s.closed("down", rig.now);
+        let Phase::Reconnecting { at } = rig.s.phase() else {
+            panic!()
+        };
+        waits.push(at - rig.now);
+        rig.advance(at - rig.now);
+        rig.s.opened(rig.now); // opens, but the server never answers auth: closes again
+    }
+    for (n, wait) in waits.iter().enumerate() {
+        let base = BACKOFF_FIRST.saturating_mul(1 << n).min(BACKOFF_MAX);
+        assert!(
+            *wait >= base.mul_f64(0.74) && *wait <= base.mul_f64(1.26),
+            "attempt {n}: {wait:?} vs {base:?}"
+        );
+    }
+    rig.s.closed("down", rig.now);
+    assert_eq!(
+        rig.s.retry_now(rig.now),
+        [Effect::Connect("ws://127.0.0.1:8055/websocket".into())]
+    );
+}
+
+#[test]
+fn wrong_password_and_unreachable_server_end_on_the_login_panel() {
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "wrong", rig.now);
+    rig.s.opened(rig.now);
+    let effects = rig.frame(json!({"type":"auth","status":"error","error":{"code":"AUTH_FAILED","message":"Invalid user credentials."}}));
+    assert!(effects.contains(&Effect::Disconnect));
+    assert_eq!(rig.s.phase(), Phase::LoggedOut);
+    assert_eq!(rig.s.error(), Some("Wrong email or password."));
+
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    rig.s.closed(
+        "Connect: IO error: Connection refused (os error 111)",
+        rig.now,
+    );
+    assert_eq!(rig.s.phase(), Phase::LoggedOut);
+    assert!(
+        rig.s
+            .error()
+            .unwrap()
+            .starts_with("Cannot reach the server"),
+        "{:?}",
+        rig.s.error()
+    );
+
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    rig.advance(CONNECT_TIMEOUT);
+    assert_eq!(rig.s.phase(), Phase::LoggedOut);
+    assert!(rig.s.error().unwrap().contains("did not answer"));
+}
+
+#[test]
+fn a_refused_refresh_token_falls_back_to_the_password_held_in_memory() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let auth = rig.reconnect();
+    assert_eq!(auth["refresh_token"], "r1");
+    // Rotated on the server, but that reply was lost: the token is dead.
+    let effects = rig.frame(json!({"type":"auth","status":"error","error":{"code":"AUTH_FAILED"}}));
+    assert!(effects.contains(&Effect::ForgetSession));
+    assert!(effects.contains(&Effect::Connect("ws://127.0.0.1:8055/websocket".into())));
+    let auth = only(&rig.s.opened(rig.now));
+    assert_eq!(auth["password"], "pw");
+}
+
+#[test]
+fn a_stored_session_resumes_and_an_expired_one_asks_to_log_in() {
+    let mut rig = Rig::new();
+    rig.s.resume(server(), "stored", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    assert_eq!(auth["refresh_token"], "stored");
+    let effects = rig.frame(json!({"type":"auth","status":"error","error":{"code":"AUTH_FAILED"}}));
+    assert!(effects.contains(&Effect::ForgetSession));
+    assert_eq!(rig.s.phase(), Phase::LoggedOut);
+    assert!(rig.s.error().unwrap().contains("log in again"));
+}
+
+#[test]
+fn logout_closes_revokes_the_newest_token_and_forgets() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let auth = rig.reconnect();
+    let sent = rig.auth_ok(&auth, "r2");
+    rig.sync(&sent[0], vec![]);
+    let effects = rig.s.logout();
+    assert_eq!(
+        effects,
+        [
+            Effect::Disconnect,
+            Effect::RevokeRefreshToken {
+                http: "http://127.0.0.1:8055".into(),
+                refresh_token: "r2".into()
+            },
+            Effect::ForgetSession,
+        ]
+    );
+    assert_eq!(rig.s.phase(), Phase::LoggedOut);
+    assert!(rig.s.timeline().is_empty());
+    assert!(rig.s.refresh_token().is_none());
+    // Late frames of the old socket change nothing.
+    assert!(
+        rig.frame(json!({"type":"subscription","event":"create","data":[msg(7)]}))
+            .is_empty()
+    );
+    assert!(rig.s.timeline().is_empty());
+}
+
+#[test]
+fn live_updates_and_deletes_with_ids_of_either_type() {
+    let mut rig = Rig::new();
+    rig.online(&[1, 2, 3]);
+    let mut edited = msg(2);
+    edited["content"] = json!("edited");
+    rig.frame(json!({"type":"subscription","event":"update","data":[edited]}));
+    assert_eq!(rig.s.timeline().get(2).unwrap().content, "edited");
+    rig.frame(json!({"type":"subscription","event":"delete","data":[1, "3"]}));
+    assert_eq!(ids(&rig.s), [2]);
+}
+
+#[test]
+fn malformed_frames_are_ignored() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    for junk in [
+        "",
+        "{",
+        "null",
+        "[]",
+        "{\"type\":\"items\",\"data\":\"x\",\"uid\":\"nobody\"}",
+        "{\"type\":\"subscription\",\"event\":\"create\",\"data\":[{\"id\":\"x\"}]}",
+    ] {
+        assert!(rig.s.frame(junk, rig.now).is_empty(), "{junk}");
+    }
+    assert_eq!(ids(&rig.s), [1]);
+    assert_eq!(rig.s.phase(), Phase::Online);
+}
