@@ -133,7 +133,13 @@ pub struct Session {
     /// Authenticated at least once since login/resume (then failures mean "reconnect").
     been_online: bool,
     subscribed: bool,
+    /// This connection's read (history or catch-up) is complete: live events fill the rest.
     history_loaded: bool,
+    /// Every message with an id up to this one has been seen. Catch-up reads from here, not
+    /// from the newest id in the timeline: our own create replies can arrive before the
+    /// catch-up and must not make it skip someone else's message stored just before ours.
+    /// None until the first sync (which reads the newest page instead).
+    cursor: Option<i64>,
     timeline: Timeline,
     outbox: Vec<Outgoing>,
     requests: HashMap<String, InFlight>,
@@ -161,6 +167,7 @@ impl Session {
             been_online: false,
             subscribed: false,
             history_loaded: false,
+            cursor: None,
             timeline: Timeline::default(),
             outbox: Vec::new(),
             requests: HashMap::new(),
@@ -259,6 +266,7 @@ impl Session {
         if !same_account {
             self.timeline.clear();
             self.outbox.clear();
+            self.cursor = None;
         }
         self.email = Some(email.to_owned());
         self.password = Some(password.to_owned());
@@ -619,20 +627,24 @@ impl Session {
             return Vec::new();
         };
         let items = MessageItem::list_from_json(&data);
+        let mut effects = Vec::new();
         match req.request {
             Request::ReadLatest => {
                 self.add_messages(items);
-                self.history_loaded = true;
-                Vec::new()
+                self.synced();
             }
             Request::CatchUp => {
                 let full = items.len() as u32 >= CATCH_UP_PAGE;
+                // The next page starts after this one.
+                if let Some(newest) = items.iter().map(|m| m.id).max() {
+                    self.cursor = self.cursor.max(Some(newest));
+                }
                 self.add_messages(items);
                 if full {
-                    return vec![self.catch_up(now)];
+                    effects.push(self.catch_up(now));
+                } else {
+                    self.synced();
                 }
-                self.history_loaded = true;
-                Vec::new()
             }
             Request::Create(key) | Request::Lookup(key) => {
                 if items.is_empty() {
@@ -641,10 +653,11 @@ impl Session {
                 } else {
                     self.add_messages(items);
                 }
-                self.flush(now)
             }
-            Request::Auth | Request::Subscribe | Request::Ping => Vec::new(),
+            Request::Auth | Request::Subscribe | Request::Ping => {}
         }
+        effects.extend(self.flush(now));
+        effects
     }
 
     fn on_items_error(
@@ -653,6 +666,14 @@ impl Session {
         error: ServerError,
         now: Instant,
     ) -> Vec<Effect> {
+        // Some item errors come without a uid (RECORD_NOT_UNIQUE does, seen on 11.17.4). Only
+        // one create or lookup is in flight at a time, so such an error is that one's.
+        let uid = uid.or_else(|| {
+            self.requests
+                .iter()
+                .find(|(_, r)| matches!(r.request, Request::Create(_) | Request::Lookup(_)))
+                .map(|(uid, _)| uid.clone())
+        });
         let Some(req) = self.take_request(uid.as_deref()) else {
             return Vec::new();
         };
@@ -718,9 +739,17 @@ impl Session {
         Vec::new()
     }
 
+    /// The read after subscribing is complete: all up to the newest message is known.
+    fn synced(&mut self) {
+        self.history_loaded = true;
+        self.cursor = self
+            .cursor
+            .max(Some(self.timeline.newest_id().unwrap_or(0)));
+    }
+
     /// The newest page on a first sync, else everything after the newest message we have.
     fn history_read(&mut self, now: Instant) -> Effect {
-        if self.timeline.is_empty() {
+        if self.cursor.is_none() {
             self.request(
                 Request::ReadLatest,
                 |uid| proto::read_latest(HISTORY_PAGE, uid),
@@ -732,7 +761,7 @@ impl Session {
     }
 
     fn catch_up(&mut self, now: Instant) -> Effect {
-        let newest = self.timeline.newest_id().unwrap_or(0);
+        let newest = self.cursor.unwrap_or(0);
         self.request(
             Request::CatchUp,
             |uid| proto::read_after(newest, CATCH_UP_PAGE, uid),
@@ -744,9 +773,16 @@ impl Session {
     fn add_messages(&mut self, items: Vec<MessageItem>) {
         for item in items {
             if let Some(key) = &item.client_key {
+                // Confirmed, whichever way the news came: stop waiting for or retrying it.
                 self.outbox.retain(|o| &o.client_key != key);
+                self.requests.retain(|_, r| {
+                    !matches!(&r.request, Request::Create(k) | Request::Lookup(k) if k == key)
+                });
             }
             let id = item.id;
+            if self.history_loaded {
+                self.cursor = self.cursor.max(Some(id));
+            }
             if self.timeline.upsert(item) {
                 self.fresh.push(id);
             }

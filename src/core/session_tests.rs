@@ -273,10 +273,10 @@ fn a_create_lost_in_a_disconnect_is_not_posted_twice() {
     let again = find(&sent, "items", Some("create")).unwrap();
     assert_eq!(again["data"]["client_key"], key, "same key on retry");
     // The unique key refuses the duplicate; the session fetches the stored one instead.
-    let lookup = only(
-        &rig.frame(json!({"type":"items","status":"error","uid":again["uid"],
-        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})),
-    );
+    // Directus 11.17.4 sends this error WITHOUT a uid.
+    assert!(again["uid"].is_string());
+    let lookup = only(&rig.frame(json!({"type":"items","status":"error",
+        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})));
     assert_eq!(lookup["query"]["filter"]["client_key"]["_eq"], key);
     let mut stored = msg(2);
     stored["client_key"] = key;
@@ -516,4 +516,83 @@ fn malformed_frames_are_ignored() {
     }
     assert_eq!(ids(&rig.s), [1]);
     assert_eq!(rig.s.phase(), Phase::Online);
+}
+
+#[test]
+fn a_catch_up_that_holds_the_message_in_flight_confirms_it_and_moves_on() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let first = only(&rig.s.send("first", rig.now).unwrap());
+    rig.s.send("second", rig.now).unwrap();
+    let auth = rig.reconnect();
+    let sent = rig.auth_ok(&auth, "r2");
+    let retry = find(&sent, "items", Some("create")).unwrap().clone();
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
+    // The catch-up shows "first" was stored before the disconnect.
+    let mut stored = msg(2);
+    stored["client_key"] = first["data"]["client_key"].clone();
+    let next = only(&rig.frame(json!({"type":"items","data":[stored],"uid":read["uid"]})));
+    assert_eq!(
+        next["data"]["content"], "second",
+        "the queue moves on at once"
+    );
+    // The retry's late uniqueness refusal changes nothing, and "first" is never sent again.
+    rig.frame(json!({"type":"items","status":"error","uid":retry["uid"],"error":{"code":"RECORD_NOT_UNIQUE"}}));
+    let later = frames(&rig.advance(REQUEST_TIMEOUT));
+    assert!(
+        later
+            .iter()
+            .all(|f| f["data"]["client_key"] != first["data"]["client_key"]),
+        "{later:?}"
+    );
+    assert_eq!(rig.s.outbox().len(), 1);
+}
+
+#[test]
+fn own_replies_before_the_first_read_do_not_hide_older_messages() {
+    // Seen against Directus: Alice posts right after auth ok; her reply (id 2) arrives before
+    // the subscription init. The first read must still bring Bob's id 1.
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    let create = only(&rig.s.send("alice 0", rig.now).unwrap());
+    let mut mine = msg(2);
+    mine["client_key"] = create["data"]["client_key"].clone();
+    rig.frame(json!({"type":"items","data":mine,"uid":create["uid"]}));
+    let read = rig.sync(&sent[0], vec![msg(2), msg(1)]);
+    assert_eq!(
+        read["query"]["sort"],
+        json!(["-id"]),
+        "a first read, not a catch-up after id 2"
+    );
+    assert_eq!(ids(&rig.s), [1, 2]);
+}
+
+#[test]
+fn catch_up_starts_where_the_live_stream_stopped_not_at_our_newest_reply() {
+    let mut rig = Rig::new();
+    rig.online(&[1, 2]);
+    rig.s.closed("reset", rig.now);
+    rig.s.send("mine", rig.now).unwrap();
+    let Phase::Reconnecting { at } = rig.s.phase() else {
+        panic!()
+    };
+    rig.advance(at - rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r2");
+    // Our held message goes out and is confirmed as id 9 before the catch-up is asked for;
+    // Bob's 3..8 were posted while we were away.
+    let create = find(&sent, "items", Some("create")).unwrap();
+    let mut mine = msg(9);
+    mine["client_key"] = create["data"]["client_key"].clone();
+    rig.frame(json!({"type":"items","data":mine,"uid":create["uid"]}));
+    let subscribe = find(&sent, "subscribe", None).unwrap().clone();
+    let read =
+        only(&rig.frame(json!({"type":"subscription","event":"init","uid":subscribe["uid"]})));
+    assert_eq!(read["query"]["filter"]["id"]["_gt"], 2);
+    rig.frame(
+        json!({"type":"items","data":(3..=9).map(msg).collect::<Vec<_>>(),"uid":read["uid"]}),
+    );
+    assert_eq!(ids(&rig.s), (1..=9).collect::<Vec<_>>());
 }

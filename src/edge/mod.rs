@@ -34,12 +34,26 @@ pub struct Edge {
     revocations: Vec<Promise<Result<(), String>>>,
     /// The last problem storing the session, for the status line.
     pub store_error: Option<String>,
+    /// DIRECTUS_CHAT_TRACE=1: every frame to stderr (auth frames redacted: they hold secrets).
+    trace: bool,
+}
+
+fn trace_line(direction: &str, text: &str) {
+    let shown = if text.contains("\"auth\"") || text.contains("refresh_token") {
+        "(auth frame, redacted)"
+    } else {
+        text
+    };
+    let cut: String = shown.chars().take(300).collect();
+    eprintln!("trace {direction} {cut}");
 }
 
 impl Edge {
     pub fn new(store: SessionStore, wake: Wake) -> Self {
         let (tx, rx) = channel();
+        let trace = std::env::var("DIRECTUS_CHAT_TRACE").is_ok_and(|v| !v.is_empty() && v != "0");
         Edge {
+            trace,
             socket: None,
             generation: 0,
             tx,
@@ -58,6 +72,12 @@ impl Edge {
                 continue;
             }
             let now = Instant::now();
+            if self.trace {
+                match &event {
+                    SocketEvent::Frame(text) => trace_line("<-", text),
+                    other => eprintln!("trace socket {other:?}"),
+                }
+            }
             let effects = match event {
                 SocketEvent::Opened => session.opened(now),
                 SocketEvent::Frame(text) => session.frame(&text, now),
@@ -80,6 +100,14 @@ impl Edge {
 
     pub fn apply(&mut self, effects: Vec<Effect>) {
         for effect in effects {
+            if self.trace {
+                match &effect {
+                    Effect::Send(text) => trace_line("->", text),
+                    Effect::Connect(url) => eprintln!("trace connect {url}"),
+                    Effect::Disconnect => eprintln!("trace disconnect"),
+                    _ => {}
+                }
+            }
             match effect {
                 Effect::Connect(url) => self.connect(url),
                 Effect::Send(text) => match &mut self.socket {
