@@ -77,6 +77,16 @@ impl ChatApp {
         &self.session
     }
 
+    /// Why the last logout could not revoke the refresh token on the server.
+    pub fn logout_error(&self) -> Option<&str> {
+        self.edge.logout_error.as_deref()
+    }
+
+    /// A logout's token revocation is still on its way to the server.
+    pub fn revocation_pending(&self) -> bool {
+        self.edge.revocations_pending()
+    }
+
     fn act(&mut self, action: Action) {
         let now = Instant::now();
         let effects = match action {
@@ -137,7 +147,11 @@ impl eframe::App for ChatApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let action = match self.session.phase() {
             Phase::LoggedOut => {
-                let error = self.form_error.as_deref().or(self.session.error());
+                let error = self
+                    .form_error
+                    .as_deref()
+                    .or(self.session.error())
+                    .or(self.edge.logout_error.as_deref());
                 egui::CentralPanel::default()
                     .show(ui, |ui| {
                         views::login::show(ui, &mut self.login, false, error)

@@ -34,6 +34,8 @@ pub struct Edge {
     revocations: Vec<Promise<Result<(), String>>>,
     /// The last problem storing the session, for the status line.
     pub store_error: Option<String>,
+    /// Why the last logout could not revoke the token on the server.
+    pub logout_error: Option<String>,
     /// DIRECTUS_CHAT_TRACE=1: every frame to stderr (auth frames redacted: they hold secrets).
     trace: bool,
 }
@@ -62,6 +64,7 @@ impl Edge {
             store,
             revocations: Vec::new(),
             store_error: None,
+            logout_error: None,
         }
     }
 
@@ -90,7 +93,17 @@ impl Edge {
         }
         let effects = session.tick(Instant::now());
         self.apply(effects);
-        self.revocations.retain(|p| p.ready().is_none());
+        // A finished revocation that failed is worth telling: the token may still be alive.
+        self.revocations.retain(|p| match p.ready() {
+            None => true,
+            Some(Ok(())) => false,
+            Some(Err(e)) => {
+                self.logout_error = Some(format!(
+                    "Logged out here, but the server could not be told: {e}"
+                ));
+                false
+            }
+        });
     }
 
     /// Logout requests still on their way to the server.
@@ -186,8 +199,12 @@ impl Edge {
 fn revoke(http: &str, refresh_token: &str, wake: Wake) -> Promise<Result<(), String>> {
     let (sender, promise) = Promise::new();
     let body = serde_json::json!({ "refresh_token": refresh_token, "mode": "json" }).to_string();
+    // Request::post would add a text/plain Content-Type that Directus answers with HTTP 400.
     let request = ehttp::Request::post(format!("{http}/auth/logout"), body.into_bytes())
-        .with_header("Content-Type", "application/json");
+        .with_headers(ehttp::Headers::new(&[
+            ("Accept", "application/json"),
+            ("Content-Type", "application/json"),
+        ]));
     ehttp::fetch(request, move |result| {
         let outcome = match result {
             Ok(response) if response.ok => Ok(()),
