@@ -13,6 +13,7 @@ cargo xtask <command>
 
   run                     bring the local Directus up and open the desktop chat
   test                    install what is missing and run every test
+  lint                    rustfmt --check and clippy -D warnings, native and wasm32
   directus up             install, bootstrap, start (127.0.0.1:8055) and provision a local Directus
   directus down           stop it
   directus reset          stop it and wipe its database
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["run", rest @ ..] => run(rest),
         ["test", rest @ ..] => test(rest),
+        ["lint"] => lint(),
         ["directus", "up"] => up().map(|_| ()),
         ["directus", "down"] => down(),
         ["directus", "reset"] => reset(),
@@ -323,4 +325,51 @@ fn test(rest: &[&str]) -> Result<()> {
     cmd.args(["test", "--workspace", "--all-targets"])
         .args(rest);
     run_status(cmd)
+}
+
+/// The wasm32 standard library comes from rustup (offline machines have the Rust registry).
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-unknown-unknown") => {
+            Ok(())
+        }
+        Ok(_) => {
+            let mut cmd = Command::new("rustup");
+            cmd.args(["target", "add", "wasm32-unknown-unknown"]);
+            run_status(cmd)
+        }
+        Err(_) => Err("rustup is needed to add the wasm32-unknown-unknown target".into()),
+    }
+}
+
+fn lint() -> Result<()> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run_status(fmt)?;
+    let mut native = cargo();
+    native.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run_status(native)?;
+    ensure_wasm_target()?;
+    let mut web = cargo();
+    web.args([
+        "clippy",
+        "--package",
+        "directus-chat",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run_status(web)
 }

@@ -193,7 +193,7 @@ fn directus_12_provisions_with_a_warning_and_the_chat_works() {
         &server.url(),
         &server.config.admin_email,
         &server.config.admin_password,
-        &[server.alice.clone()],
+        std::slice::from_ref(&server.alice),
     )
     .unwrap();
     assert!(again.changes.is_empty(), "{:?}", again.changes);
