@@ -28,9 +28,15 @@ pub struct Startup {
 }
 
 impl Default for Startup {
+    /// On the web the page's own origin is the default server: in development trunk proxies
+    /// /websocket and /auth to Directus.
     fn default() -> Self {
+        #[cfg(target_arch = "wasm32")]
+        let server = web_sys::window().and_then(|w| w.location().origin().ok());
+        #[cfg(not(target_arch = "wasm32"))]
+        let server = None;
         Startup {
-            server: None,
+            server,
             store: SessionStore::default_location(),
         }
     }

@@ -187,6 +187,26 @@ pub struct Author {
     pub first_name: Option<String>,
 }
 
+impl Author {
+    /// `user_created` as sent: an object, a bare UUID, or null.
+    pub fn from_json(value: &Value) -> Author {
+        match value {
+            Value::String(uuid) => Author {
+                id: Some(uuid.clone()),
+                first_name: None,
+            },
+            Value::Object(user) => Author {
+                id: user.get("id").and_then(Value::as_str).map(str::to_owned),
+                first_name: user
+                    .get("first_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            },
+            _ => Author::default(),
+        }
+    }
+}
+
 /// One chat message as stored by Directus.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageItem {
@@ -210,20 +230,7 @@ impl MessageItem {
     /// None when the value has no usable id (then it is not a message at all).
     pub fn from_json(value: &Value) -> Option<MessageItem> {
         let id = parse_id(&value["id"])?;
-        let author = match &value["user_created"] {
-            Value::String(uuid) => Author {
-                id: Some(uuid.clone()),
-                first_name: None,
-            },
-            Value::Object(user) => Author {
-                id: user.get("id").and_then(Value::as_str).map(str::to_owned),
-                first_name: user
-                    .get("first_name")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            },
-            _ => Author::default(),
-        };
+        let author = Author::from_json(&value["user_created"]);
         Some(MessageItem {
             id,
             content: match &value["content"] {
@@ -317,6 +324,20 @@ pub fn read_by_client_key(client_key: &str, uid: &str) -> String {
     json!({
         "type": "items", "action": "read", "collection": COLLECTION,
         "query": { "fields": MESSAGE_FIELDS, "filter": { "client_key": { "_eq": client_key } } },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// The newest message of the logged-in user, for their own id and first name.
+pub fn read_own_latest(uid: &str) -> String {
+    json!({
+        "type": "items", "action": "read", "collection": COLLECTION,
+        "query": {
+            "fields": ["user_created.id", "user_created.first_name"],
+            "filter": { "user_created": { "_eq": "$CURRENT_USER" } },
+            "sort": ["-id"], "limit": 1,
+        },
         "uid": uid,
     })
     .to_string()

@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use web_time::Instant;
 
-use super::protocol::{self as proto, MessageItem, ServerError, ServerFrame, SubscriptionEvent};
+use super::protocol::{
+    self as proto, Author, MessageItem, ServerError, ServerFrame, SubscriptionEvent,
+};
 use super::server_url::ServerUrl;
 use super::timeline::Timeline;
 
@@ -105,6 +107,8 @@ enum Request {
     CatchUp,
     Create(String),
     Lookup(String),
+    /// Who am I: the author of one of my own messages (Directus has no WS read of users).
+    WhoAmI,
     Ping,
 }
 
@@ -140,6 +144,9 @@ pub struct Session {
     /// catch-up and must not make it skip someone else's message stored just before ours.
     /// None until the first sync (which reads the newest page instead).
     cursor: Option<i64>,
+    /// The logged-in user as an author (id and first name), once known.
+    me: Option<Author>,
+    asked_who: bool,
     timeline: Timeline,
     outbox: Vec<Outgoing>,
     requests: HashMap<String, InFlight>,
@@ -168,6 +175,8 @@ impl Session {
             subscribed: false,
             history_loaded: false,
             cursor: None,
+            me: None,
+            asked_who: false,
             timeline: Timeline::default(),
             outbox: Vec::new(),
             requests: HashMap::new(),
@@ -200,6 +209,27 @@ impl Session {
     pub fn server(&self) -> Option<&ServerUrl> {
         self.server.as_ref()
     }
+    /// The logged-in user, once known (from their own messages).
+    pub fn me(&self) -> Option<&Author> {
+        self.me.as_ref()
+    }
+
+    /// A name to show for the logged-in user: first name, else e-mail.
+    pub fn display_name(&self) -> Option<&str> {
+        self.me
+            .as_ref()
+            .and_then(|m| m.first_name.as_deref())
+            .or(self.email.as_deref())
+    }
+
+    /// Is this message the logged-in user's own?
+    pub fn is_mine(&self, message: &MessageItem) -> bool {
+        self.me
+            .as_ref()
+            .and_then(|m| m.id.as_ref())
+            .is_some_and(|id| message.author.id.as_ref() == Some(id))
+    }
+
     /// Why the session is logged out or failing, in words for the user.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
@@ -267,6 +297,8 @@ impl Session {
             self.timeline.clear();
             self.outbox.clear();
             self.cursor = None;
+            self.me = None;
+            self.asked_who = false;
         }
         self.email = Some(email.to_owned());
         self.password = Some(password.to_owned());
@@ -651,10 +683,23 @@ impl Session {
                     // A lookup found nothing: the create never happened; send it again.
                     self.set_outgoing(&key, OutgoingState::Queued);
                 } else {
+                    if let Some(mine) = items.first() {
+                        self.learn_me(&mine.author.clone());
+                    }
                     self.add_messages(items);
                 }
             }
+            Request::WhoAmI => {
+                let first = data.as_array().and_then(|rows| rows.first());
+                if let Some(row) = first {
+                    self.learn_me(&Author::from_json(&row["user_created"]));
+                }
+            }
             Request::Auth | Request::Subscribe | Request::Ping => {}
+        }
+        if self.me.is_none() && self.history_loaded && !self.asked_who {
+            self.asked_who = true;
+            effects.push(self.request(Request::WhoAmI, proto::read_own_latest, now));
         }
         effects.extend(self.flush(now));
         effects
@@ -815,6 +860,12 @@ impl Session {
         )]
     }
 
+    fn learn_me(&mut self, author: &Author) {
+        if author.id.is_some() {
+            self.me = Some(author.clone());
+        }
+    }
+
     fn set_outgoing(&mut self, key: &str, state: OutgoingState) {
         if let Some(o) = self.outbox.iter_mut().find(|o| o.client_key == key) {
             o.state = state;
@@ -874,6 +925,7 @@ fn request_name(request: &Request) -> &'static str {
         Request::CatchUp => "catch-up",
         Request::Create(_) => "create",
         Request::Lookup(_) => "lookup",
+        Request::WhoAmI => "whoami",
         Request::Ping => "ping",
     }
 }

@@ -90,8 +90,19 @@ impl Rig {
         let read =
             only(&self.frame(json!({"type":"subscription","event":"init","uid":subscribe["uid"]})));
         assert_eq!(read["action"], "read");
-        self.frame(json!({"type":"items","data":rows,"uid":read["uid"]}));
+        let after = frames(&self.frame(json!({"type":"items","data":rows,"uid":read["uid"]})));
         assert!(self.s.history_loaded());
+        // The first sync asks who we are (from our own newest message): nobody posted yet.
+        if let Some(who) = after
+            .iter()
+            .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("whoami")))
+        {
+            assert_eq!(
+                who["query"]["filter"]["user_created"]["_eq"],
+                "$CURRENT_USER"
+            );
+            self.frame(json!({"type":"items","data":[],"uid":who["uid"]}));
+        }
         read
     }
 
@@ -595,4 +606,26 @@ fn catch_up_starts_where_the_live_stream_stopped_not_at_our_newest_reply() {
         json!({"type":"items","data":(3..=9).map(msg).collect::<Vec<_>>(),"uid":read["uid"]}),
     );
     assert_eq!(ids(&rig.s), (1..=9).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_user_learns_who_they_are_from_their_own_messages() {
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
+    let who = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    assert_eq!(
+        rig.s.display_name(),
+        Some("alice@example.com"),
+        "until known, the e-mail"
+    );
+    rig.frame(json!({"type":"items","data":[{"user_created":{"id":"u-alice","first_name":"Alice"}}],"uid":who["uid"]}));
+    assert_eq!(rig.s.display_name(), Some("Alice"));
+    let first = rig.s.timeline().get(1).unwrap().clone();
+    assert!(rig.s.is_mine(&first));
+    let mut bobs = first.clone();
+    bobs.author.id = Some("u-bob".into());
+    assert!(!rig.s.is_mine(&bobs));
 }

@@ -1,6 +1,7 @@
 //! The IO edge: carries out the session's effects (socket, REST, storage) and turns socket
 //! callbacks into inputs. The app and headless mode both drive the session through it.
 
+pub mod page;
 pub mod store;
 
 use std::ops::ControlFlow;

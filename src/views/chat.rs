@@ -43,25 +43,28 @@ pub fn show(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -> Op
     action
 }
 
-fn status(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
-    let (text, retry) = match session.phase() {
-        Phase::Online if session.history_loaded() => ("Online".to_owned(), false),
-        Phase::Online => ("Loading messages…".to_owned(), false),
-        Phase::Connecting { .. } | Phase::Authenticating { .. } => {
-            ("Connecting…".to_owned(), false)
-        }
+/// The connection state in words (also mirrored for screen readers on the web).
+pub fn status_text(session: &Session) -> String {
+    match session.phase() {
+        Phase::Online if session.history_loaded() => "Online".to_owned(),
+        Phase::Online => "Loading messages…".to_owned(),
+        Phase::Connecting { .. } | Phase::Authenticating { .. } => "Connecting…".to_owned(),
         Phase::Reconnecting { at } => {
             let secs = at.saturating_duration_since(Instant::now()).as_secs() + 1;
-            (format!("Offline: reconnecting in {secs} s"), true)
+            format!("Offline: reconnecting in {secs} s")
         }
-        Phase::LoggedOut => ("Logged out".to_owned(), false),
-    };
-    ui.label(text);
+        Phase::LoggedOut => "Logged out".to_owned(),
+    }
+}
+
+fn status(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
+    ui.label(status_text(session));
     let waiting = session.outbox().len();
     if waiting > 0 {
         ui.label(format!("({waiting} waiting to send)"));
     }
-    (retry && ui.button("Retry now").clicked()).then_some(Action::RetryNow)
+    let offline = matches!(session.phase(), Phase::Reconnecting { .. });
+    (offline && ui.button("Retry now").clicked()).then_some(Action::RetryNow)
 }
 
 fn messages(ui: &mut egui::Ui, session: &Session) {
@@ -138,7 +141,8 @@ fn composer_row(ui: &mut egui::Ui, composer: &mut Composer) -> Option<Action> {
         if (enter || clicked) && !composer.text.trim().is_empty() {
             action = Some(Action::Send(composer.text.clone()));
         }
-        if enter || clicked {
+        // Keep the keyboard in the composer after sending, and give it there when free.
+        if enter || clicked || ui.memory(|m| m.focused().is_none()) {
             response.request_focus();
         }
     });

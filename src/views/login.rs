@@ -46,6 +46,10 @@ pub fn show(
                 TextEdit::singleline(&mut form.password).password(true),
             ),
         ];
+        // Ready to type: the e-mail field takes the keyboard when nothing else has it.
+        if !busy && ui.memory(|m| m.focused().is_none()) {
+            fields[1].request_focus();
+        }
         let entered =
             fields.iter().any(|f| f.lost_focus()) && ui.input(|i| i.key_pressed(Key::Enter));
         ui.add_space(8.0);

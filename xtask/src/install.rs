@@ -81,7 +81,7 @@ pub fn ensure_directus(node: &Node22, version: &str) -> Result<PathBuf> {
 
 /// `npm ci` of `manifest`'s package.json + package-lock.json into `target`, skipped when the
 /// same lockfile was installed there before (a marker file holds a copy of it).
-fn npm_ci(manifest: &Path, target: &Path, node: Option<&Node22>) -> Result<()> {
+pub fn npm_ci(manifest: &Path, target: &Path, node: Option<&Node22>) -> Result<()> {
     let lock = std::fs::read(manifest.join("package-lock.json"))
         .map_err(|e| format!("{}: {e}", manifest.join("package-lock.json").display()))?;
     let marker = target.join(".installed-lock.json");

@@ -8,6 +8,7 @@ pub mod provision;
 pub mod rest;
 pub mod server;
 pub mod testing;
+pub mod web;
 
 /// Errors here end up in front of a person at a terminal: a sentence is enough.
 pub type Result<T> = std::result::Result<T, String>;

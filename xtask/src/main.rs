@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use xtask::provision::{self, Member};
 use xtask::server::{self, Installation, ServerConfig};
+use xtask::testing::TestDirectus;
+use xtask::web::WebTools;
 use xtask::{Result, install, paths, process};
 
 const USAGE: &str = "\
@@ -14,6 +16,8 @@ cargo xtask <command>
   run                     bring the local Directus up and open the desktop chat
   test                    install what is missing and run every test
   lint                    rustfmt --check and clippy -D warnings, native and wasm32
+  web                     bring the local Directus up and serve the web build (trunk serve, :8080)
+  web build               release web build into dist/ (prints the wasm size)
   directus up             install, bootstrap, start (127.0.0.1:8055) and provision a local Directus
   directus down           stop it
   directus reset          stop it and wipe its database
@@ -33,6 +37,9 @@ fn main() -> ExitCode {
         ["run", rest @ ..] => run(rest),
         ["test", rest @ ..] => test(rest),
         ["lint"] => lint(),
+        ["web"] => web_serve(),
+        ["web", "build"] => WebTools::ensure()
+            .and_then(|tools| xtask::web::build_release(&tools, &paths::repo_root().join("dist"))),
         ["directus", "up"] => up().map(|_| ()),
         ["directus", "down"] => down(),
         ["directus", "reset"] => reset(),
@@ -324,25 +331,50 @@ fn test(rest: &[&str]) -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--all-targets"])
         .args(rest);
+    run_status(cmd)?;
+    browser_test()
+}
+
+fn web_serve() -> Result<()> {
+    up()?;
+    let tools = WebTools::ensure()?;
+    eprintln!(
+        "Serving the web build at http://127.0.0.1:8080 (proxying /websocket and /auth to Directus)"
+    );
+    let mut cmd = tools.trunk();
+    cmd.args(["serve", "index.html"]);
     run_status(cmd)
 }
 
-/// The wasm32 standard library comes from rustup (offline machines have the Rust registry).
-fn ensure_wasm_target() -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    match installed {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("wasm32-unknown-unknown") => {
-            Ok(())
-        }
-        Ok(_) => {
-            let mut cmd = Command::new("rustup");
-            cmd.args(["target", "add", "wasm32-unknown-unknown"]);
-            run_status(cmd)
-        }
-        Err(_) => Err("rustup is needed to add the wasm32-unknown-unknown target".into()),
-    }
+/// The release web build in Debian's headless Chromium against a real Directus that only
+/// accepts the page's origin (CORS_ORIGIN), as in production.
+fn browser_test() -> Result<()> {
+    let tools = WebTools::ensure()?;
+    let dist = paths::repo_root().join("dist");
+    xtask::web::build_release(&tools, &dist)?;
+    let page_port = server::free_port();
+    let origin = format!("http://127.0.0.1:{page_port}");
+    let server = TestDirectus::start(
+        &install::selected_version(),
+        &[("CORS_ENABLED", "true"), ("CORS_ORIGIN", origin.as_str())],
+    );
+    let artifacts = paths::repo_root().join("tests/web/artifacts");
+    std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(tools.node.node());
+    cmd.arg(paths::repo_root().join("tests/web/browser.mjs"))
+        .env("DIST", &dist)
+        .env("PAGE_PORT", page_port.to_string())
+        .env("DIRECTUS_URL", server.url())
+        .env("ADMIN_EMAIL", &server.config.admin_email)
+        .env("ADMIN_PASSWORD", &server.config.admin_password)
+        .env("ALICE_EMAIL", &server.alice.email)
+        .env("ALICE_PASSWORD", &server.alice.password)
+        .env("BOB_EMAIL", &server.bob.email)
+        .env("BOB_PASSWORD", &server.bob.password)
+        .env("WEB_TOOLS", &tools.node_modules)
+        .env("CHROMIUM", &tools.chromium)
+        .env("ARTIFACTS", &artifacts);
+    run_status(cmd)
 }
 
 fn lint() -> Result<()> {
@@ -359,7 +391,7 @@ fn lint() -> Result<()> {
         "warnings",
     ]);
     run_status(native)?;
-    ensure_wasm_target()?;
+    xtask::web::ensure_wasm_target()?;
     let mut web = cargo();
     web.args([
         "clippy",

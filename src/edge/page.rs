@@ -1,0 +1,152 @@
+//! What surrounds the app: the window or tab title (with the unread count while the user looks
+//! elsewhere) and, on the web, a visually hidden ARIA live region that mirrors the chat. egui's
+//! web build has no AccessKit, so without it a screen reader (or a browser test) sees a canvas.
+
+use crate::core::session::{Phase, Session};
+use crate::views::chat::local_time;
+
+#[derive(Default)]
+pub struct Page {
+    unread: usize,
+    title: String,
+    #[cfg(target_arch = "wasm32")]
+    mirror: web::Mirror,
+}
+
+impl Page {
+    /// Call once per `logic` with the ids the session added since the last call.
+    pub fn update(&mut self, ctx: &egui::Context, session: &Session, fresh: &[i64]) {
+        if user_is_looking(ctx) || session.phase() == Phase::LoggedOut {
+            self.unread = 0;
+        } else {
+            self.unread += fresh
+                .iter()
+                .filter_map(|id| session.timeline().get(*id))
+                .filter(|m| !session.is_mine(m))
+                .count();
+        }
+        let title = title(session, self.unread);
+        if title != self.title {
+            set_title(ctx, &title);
+            self.title = title;
+        }
+        #[cfg(target_arch = "wasm32")]
+        self.mirror.update(session, fresh);
+    }
+
+    pub fn unread(&self) -> usize {
+        self.unread
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+}
+
+/// "directus-chat — Alice", with "(3) " in front while 3 messages wait unseen.
+pub fn title(session: &Session, unread: usize) -> String {
+    let mut title = String::new();
+    if unread > 0 {
+        title.push_str(&format!("({unread}) "));
+    }
+    title.push_str("directus-chat");
+    if let Some(name) = session
+        .display_name()
+        .filter(|_| session.phase() != Phase::LoggedOut)
+    {
+        title.push_str(" — ");
+        title.push_str(name);
+    }
+    title
+}
+
+/// One line per message for assistive technology: "Alice, 14:32: hello".
+pub fn spoken_line(author: &str, time: Option<&str>, content: &str) -> String {
+    match time {
+        Some(time) => format!("{author}, {}: {content}", local_time(time)),
+        None => format!("{author}: {content}"),
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn user_is_looking(ctx: &egui::Context) -> bool {
+    ctx.input(|i| i.viewport().focused).unwrap_or(true)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn set_title(ctx: &egui::Context, title: &str) {
+    ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.to_owned()));
+}
+
+#[cfg(target_arch = "wasm32")]
+fn user_is_looking(_ctx: &egui::Context) -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| !d.hidden())
+}
+
+#[cfg(target_arch = "wasm32")]
+fn set_title(_ctx: &egui::Context, title: &str) {
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        document.set_title(title);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod web {
+    use super::spoken_line;
+    use crate::core::session::Session;
+    use crate::views::chat::status_text;
+
+    /// At most this many messages stay in the live region (the canvas shows them all).
+    const KEEP: u32 = 200;
+
+    #[derive(Default)]
+    pub struct Mirror {
+        status: String,
+        shown: usize,
+    }
+
+    impl Mirror {
+        pub fn update(&mut self, session: &Session, fresh: &[i64]) {
+            let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+                return;
+            };
+            let status = status_text(session);
+            if status != self.status {
+                if let Some(el) = document.get_element_by_id("chat-status") {
+                    el.set_text_content(Some(&status));
+                }
+                self.status = status;
+            }
+            let Some(log) = document.get_element_by_id("chat-log") else {
+                return;
+            };
+            if session.timeline().is_empty() && self.shown > 0 {
+                log.set_text_content(None); // logged out: nothing of the chat stays in the page
+                self.shown = 0;
+            }
+            let mut ids = fresh.to_vec();
+            ids.sort_unstable();
+            for message in ids.iter().filter_map(|id| session.timeline().get(*id)) {
+                let Ok(item) = document.create_element("li") else {
+                    continue;
+                };
+                let author = message.author.first_name.as_deref().unwrap_or("Someone");
+                item.set_text_content(Some(&spoken_line(
+                    author,
+                    message.date_created.as_deref(),
+                    &message.content,
+                )));
+                let _ = log.append_child(&item);
+                self.shown += 1;
+            }
+            while log.child_element_count() > KEEP {
+                if let Some(first) = log.first_element_child() {
+                    first.remove();
+                }
+                self.shown = KEEP as usize;
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+// The release web build in Debian's headless Chromium, driven by playwright-core, against a
+// real Directus that accepts only this page's origin (CORS_ORIGIN), as in production.
+// Run by `cargo xtask test` (which builds dist/, starts Directus and sets the environment).
+//
+// egui draws into a WebGL canvas and its web build has no AccessKit: the test types like a
+// user (keyboard into the canvas) and reads the page through the ARIA live region the app
+// keeps for screen readers (#chat-status, #chat-log) and the document title.
+
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { createRequire } from 'node:module';
+
+const env = process.env;
+const require = createRequire(path.join(env.WEB_TOOLS, 'noop.js'));
+const { chromium } = require('playwright-core');
+
+const dist = path.resolve(env.DIST);
+const pagePort = Number(env.PAGE_PORT);
+const api = env.DIRECTUS_URL;
+const pageUrl = `http://127.0.0.1:${pagePort}/`;
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed += 1;
+    console.log(`ok: ${name}`);
+  } else {
+    failed += 1;
+    console.log(`FAILED: ${name} ${detail}`);
+  }
+}
+
+// --- a static server for dist/ (the page's origin) ---------------------------------------
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.css': 'text/css' };
+const server = http.createServer((req, res) => {
+  let file = decodeURIComponent(new URL(req.url, pageUrl).pathname);
+  if (file === '/') file = '/index.html';
+  const full = path.join(dist, path.normalize(file));
+  if (!full.startsWith(dist) || !fs.existsSync(full) || fs.statSync(full).isDirectory()) {
+    res.writeHead(404);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': types[path.extname(full)] ?? 'application/octet-stream' });
+  fs.createReadStream(full).pipe(res);
+});
+await new Promise((resolve) => server.listen(pagePort, '127.0.0.1', resolve));
+
+// --- REST helpers (the second client, and checks of what Directus stored) ----------------
+async function login(email, password) {
+  const res = await fetch(`${api}/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }),
+  });
+  return (await res.json()).data.access_token;
+}
+async function rest(token, method, url, body) {
+  const res = await fetch(`${api}${url}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return res.json();
+}
+
+// --- "not blank": a PNG whose filtered rows are not nearly all zero bytes ----------------
+function nonBlankShare(png) {
+  const chunks = [];
+  for (let at = 8; at < png.length;) {
+    const length = png.readUInt32BE(at);
+    const type = png.toString('ascii', at + 4, at + 8);
+    if (type === 'IDAT') chunks.push(png.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(chunks));
+  let nonZero = 0;
+  for (const b of raw) if (b !== 0) nonZero += 1;
+  return nonZero / raw.length;
+}
+
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+});
+const context = await browser.newContext({ viewport: { width: 900, height: 650 } });
+const page = await context.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+
+const status = () => page.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
+const chatLog = () => page.evaluate(() => document.getElementById('chat-log')?.textContent ?? '');
+async function waitFor(what, predicate, timeout = 30000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (await predicate()) return true;
+    await page.waitForTimeout(100);
+  }
+  console.log(`timed out waiting for ${what}; status=${JSON.stringify(await status())}`);
+  return false;
+}
+
+try {
+  await page.goto(pageUrl);
+  check('the app starts on the login panel', await waitFor('login panel', async () => (await status()) === 'Logged out', 60000));
+
+  // Give egui the keyboard: a click on the canvas; the e-mail field takes focus by itself.
+  await page.mouse.click(5, 640);
+  await page.waitForTimeout(300);
+  // The server field is above: the page's own origin is prefilled; type the Directus URL.
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(api);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(env.ALICE_EMAIL);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(env.ALICE_PASSWORD);
+  await page.keyboard.press('Enter');
+  check('Alice logs in from the browser (WebSocket upgrade accepted for this origin)',
+    await waitFor('online', async () => (await status()) === 'Online'));
+  check('the title names the user', (await page.title()).startsWith('directus-chat — '), await page.title());
+
+  const mine = `hello from chromium ${Date.now()}`;
+  await page.keyboard.type(mine);
+  await page.keyboard.press('Enter');
+  check('the sent message reaches the live region once confirmed', await waitFor('own message', async () => (await chatLog()).includes(mine)));
+
+  const admin = await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD);
+  const stored = await rest(admin, 'GET', `/items/messages?filter[content][_eq]=${encodeURIComponent(mine)}&fields=content,user_created.first_name`);
+  check('Directus stored it with Alice as author', stored.data?.length === 1 && stored.data[0].user_created?.first_name === 'Alice', JSON.stringify(stored));
+  check('the title now says Alice', await waitFor('title', async () => (await page.title()) === 'directus-chat — Alice'), await page.title());
+
+  // The tab goes to the background; Bob posts from another client.
+  const other = await context.newPage();
+  await other.goto('about:blank');
+  await other.bringToFront();
+  let hidden = await page.evaluate(() => document.hidden);
+  console.log(`switching tabs ${hidden ? 'hid the page' : 'left the page visible (headless); hiding it by visibilitychange'}`);
+  if (!hidden) {
+    // Some headless builds keep every tab visible; make the page see itself hidden, as a real
+    // background tab does.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    hidden = await page.evaluate(() => document.hidden);
+  }
+  const bob = await login(env.BOB_EMAIL, env.BOB_PASSWORD);
+  const theirs = `Bob answers ${Date.now()}`;
+  await rest(bob, 'POST', '/items/messages', { content: theirs });
+  check("Bob's message appears live, with his name", await waitFor("Bob's message", async () => {
+    const log = await chatLog();
+    return log.includes(theirs) && log.includes('Bob,');
+  }));
+  check('the hidden tab counts it as unread in the title', hidden && await waitFor('unread title', async () => (await page.title()).startsWith('(1) directus-chat')), await page.title());
+
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await page.bringToFront();
+  await page.mouse.move(200, 200);
+  check('back on the tab the unread count clears', await waitFor('title', async () => (await page.title()) === 'directus-chat — Alice'), await page.title());
+
+  const shot = await page.screenshot({ path: path.join(env.ARTIFACTS, 'chat.png') });
+  const share = nonBlankShare(shot);
+  check('the screenshot is not blank', share > 0.01, `non-zero share ${share.toFixed(4)}`);
+
+  const saved = await page.evaluate(() => localStorage.getItem('directus-chat.session'));
+  check('localStorage keeps the server and the refresh token', saved?.includes('refresh_token') && saved.includes(api), saved);
+  check('and never the password', !saved?.includes(env.ALICE_PASSWORD));
+
+  await page.reload();
+  check('a reload logs in again by itself', await waitFor('online after reload', async () => (await status()) === 'Online', 60000));
+  check('and shows the history', await waitFor('history', async () => (await chatLog()).includes(theirs)));
+  await page.screenshot({ path: path.join(env.ARTIFACTS, 'after-reload.png') });
+  check('no errors in the page', pageErrors.length === 0, pageErrors.join('\n'));
+} catch (e) {
+  failed += 1;
+  console.log(`FAILED: ${e.stack ?? e}`);
+  await page.screenshot({ path: path.join(env.ARTIFACTS, 'failure.png') }).catch(() => {});
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
