@@ -7,6 +7,7 @@ use web_time::Instant;
 use crate::core::server_url::ServerUrl;
 use crate::core::session::{Phase, Session};
 use crate::edge::Edge;
+use crate::edge::page::Page;
 use crate::edge::store::SessionStore;
 use crate::views::{self, Action, chat::Composer, login::LoginForm};
 
@@ -19,6 +20,7 @@ pub struct ChatApp {
     actions: Vec<Action>,
     /// Why the login form itself was refused (bad URL), before any connection.
     form_error: Option<String>,
+    page: Page,
 }
 
 /// Where the app starts: the server to show on the login form, where the session is stored.
@@ -62,6 +64,7 @@ impl ChatApp {
             composer: Composer::default(),
             actions: Vec::new(),
             form_error: None,
+            page: Page::default(),
         };
         if let Some(server) = startup.server {
             app.login.server = server;
@@ -81,6 +84,11 @@ impl ChatApp {
 
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// The window or tab title as last set.
+    pub fn title(&self) -> &str {
+        self.page.title()
     }
 
     /// Why the last logout could not revoke the refresh token on the server.
@@ -141,6 +149,8 @@ impl eframe::App for ChatApp {
             self.act(action);
         }
         self.edge.drive(&mut self.session);
+        let fresh = self.session.take_fresh();
+        self.page.update(ctx, &self.session, &fresh);
         // Sleep until the session has something to do (no repaints while idle).
         if let Some(deadline) = self.session.next_deadline() {
             ctx.request_repaint_after(deadline.saturating_duration_since(Instant::now()));

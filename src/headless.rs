@@ -18,6 +18,7 @@ use crate::core::server_url::ServerUrl;
 use crate::core::session::{Phase, Session};
 use crate::edge::Edge;
 use crate::edge::store::SessionStore;
+use crate::views::chat::status_text;
 
 pub struct Options {
     pub server: Option<String>,
@@ -95,7 +96,7 @@ pub fn run(options: Options) -> Result<(), String> {
         let phase = std::mem::discriminant(&session.phase());
         if last_phase != Some(phase) {
             last_phase = Some(phase);
-            eprintln!("status: {}", describe_phase(&session));
+            eprintln!("status: {}", status_text(&session));
         }
         if session.phase() == Phase::LoggedOut {
             return Err(session.error().unwrap_or("logged out").to_owned());
@@ -140,18 +141,5 @@ pub fn run(options: Options) -> Result<(), String> {
                 Input::Eof => stdin_done = true,
             }
         }
-    }
-}
-
-fn describe_phase(session: &Session) -> String {
-    match session.phase() {
-        Phase::LoggedOut => "logged out".into(),
-        Phase::Connecting { .. } => "connecting".into(),
-        Phase::Authenticating { .. } => "authenticating".into(),
-        Phase::Online => "online".into(),
-        Phase::Reconnecting { at } => format!(
-            "offline, reconnecting in {:.1} s",
-            at.saturating_duration_since(Instant::now()).as_secs_f32()
-        ),
     }
 }

@@ -238,12 +238,13 @@ impl Session {
     pub fn notice(&self) -> Option<&str> {
         self.notice.as_deref()
     }
-    /// The first authentication since login/resume is under way.
+    /// A password login is under way (a resumed session shows the chat and its status instead).
     pub fn logging_in(&self) -> bool {
         matches!(
             self.phase,
             Phase::Connecting { .. } | Phase::Authenticating { .. }
         ) && !self.been_online
+            && self.using == Credential::Password
     }
     pub fn history_loaded(&self) -> bool {
         self.history_loaded
@@ -683,9 +684,6 @@ impl Session {
                     // A lookup found nothing: the create never happened; send it again.
                     self.set_outgoing(&key, OutgoingState::Queued);
                 } else {
-                    if let Some(mine) = items.first() {
-                        self.learn_me(&mine.author.clone());
-                    }
                     self.add_messages(items);
                 }
             }
@@ -818,6 +816,10 @@ impl Session {
     fn add_messages(&mut self, items: Vec<MessageItem>) {
         for item in items {
             if let Some(key) = &item.client_key {
+                // One of ours: its author is the logged-in user.
+                if self.outbox.iter().any(|o| &o.client_key == key) {
+                    self.learn_me(&item.author);
+                }
                 // Confirmed, whichever way the news came: stop waiting for or retrying it.
                 self.outbox.retain(|o| &o.client_key != key);
                 self.requests.retain(|_, r| {

@@ -629,3 +629,16 @@ fn the_user_learns_who_they_are_from_their_own_messages() {
     bobs.author.id = Some("u-bob".into());
     assert!(!rig.s.is_mine(&bobs));
 }
+
+#[test]
+fn a_confirmed_send_tells_who_we_are_even_when_the_event_beats_the_reply() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    assert_eq!(rig.s.display_name(), Some("alice@example.com"));
+    let create = only(&rig.s.send("first words", rig.now).unwrap());
+    let mut stored = msg(1);
+    stored["client_key"] = create["data"]["client_key"].clone();
+    rig.frame(json!({"type":"subscription","event":"create","data":[stored.clone()]}));
+    rig.frame(json!({"type":"items","data":stored,"uid":create["uid"]}));
+    assert_eq!(rig.s.display_name(), Some("Alice"));
+}

@@ -12,6 +12,8 @@ use crate::core::session::{OutgoingState, Phase, Session};
 pub struct Composer {
     pub text: String,
     pub error: Option<String>,
+    /// The composer got the keyboard when the chat appeared.
+    focused: bool,
 }
 
 pub fn show(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -> Option<Action> {
@@ -141,9 +143,10 @@ fn composer_row(ui: &mut egui::Ui, composer: &mut Composer) -> Option<Action> {
         if (enter || clicked) && !composer.text.trim().is_empty() {
             action = Some(Action::Send(composer.text.clone()));
         }
-        // Keep the keyboard in the composer after sending, and give it there when free.
-        if enter || clicked || ui.memory(|m| m.focused().is_none()) {
+        // The keyboard goes to the composer when the chat appears and stays after a send.
+        if enter || clicked || !composer.focused {
             response.request_focus();
+            composer.focused = true;
         }
     });
     ui.add_space(4.0);

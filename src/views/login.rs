@@ -12,6 +12,8 @@ pub struct LoginForm {
     pub server: String,
     pub email: String,
     pub password: String,
+    /// The e-mail field got the keyboard when the panel appeared (once: Tab must still work).
+    focused: bool,
 }
 
 impl Default for LoginForm {
@@ -20,6 +22,7 @@ impl Default for LoginForm {
             server: DEFAULT_SERVER.into(),
             email: String::new(),
             password: String::new(),
+            focused: false,
         }
     }
 }
@@ -46,9 +49,10 @@ pub fn show(
                 TextEdit::singleline(&mut form.password).password(true),
             ),
         ];
-        // Ready to type: the e-mail field takes the keyboard when nothing else has it.
-        if !busy && ui.memory(|m| m.focused().is_none()) {
+        // Ready to type: the e-mail field takes the keyboard when the panel appears.
+        if !busy && !form.focused {
             fields[1].request_focus();
+            form.focused = true;
         }
         let entered =
             fields.iter().any(|f| f.lost_focus()) && ui.input(|i| i.key_pressed(Key::Enter));
@@ -63,6 +67,9 @@ pub fn show(
             ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
         }
     });
+    if submit {
+        form.focused = false; // back on this panel after a failed login: ready to type again
+    }
     submit.then(|| Action::LogIn {
         server: form.server.trim().to_owned(),
         email: form.email.trim().to_owned(),

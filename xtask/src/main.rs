@@ -18,6 +18,7 @@ cargo xtask <command>
   lint                    rustfmt --check and clippy -D warnings, native and wasm32
   web                     bring the local Directus up and serve the web build (trunk serve, :8080)
   web build               release web build into dist/ (prints the wasm size)
+  web test                only the browser test (part of `test`)
   directus up             install, bootstrap, start (127.0.0.1:8055) and provision a local Directus
   directus down           stop it
   directus reset          stop it and wipe its database
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         ["test", rest @ ..] => test(rest),
         ["lint"] => lint(),
         ["web"] => web_serve(),
+        ["web", "test"] => browser_test(),
         ["web", "build"] => WebTools::ensure()
             .and_then(|tools| xtask::web::build_release(&tools, &paths::repo_root().join("dist"))),
         ["directus", "up"] => up().map(|_| ()),
@@ -302,12 +304,19 @@ fn cargo() -> Command {
     cmd
 }
 
+/// Run to completion. Errors name the program and arguments only: the environment may hold
+/// passwords (the browser test passes the test accounts that way).
 fn run_status(mut cmd: Command) -> Result<()> {
-    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    let shown = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = cmd.status().map_err(|e| format!("{shown}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{cmd:?} failed ({status})"))
+        Err(format!("{shown} failed ({status})"))
     }
 }
 
