@@ -4,7 +4,7 @@
 //! first, then live. stdin: each line is sent as a message. stderr: status. At the end of stdin
 //! it exits 0 once every queued message is confirmed.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -53,7 +53,8 @@ pub fn run(options: Options) -> Result<(), String> {
             let _ = wake_tx.send(Input::Wake);
         }),
     );
-    let mut session = Session::new(time_seed());
+    // A bot may start before its server: keep trying instead of giving up on the first login.
+    let mut session = Session::new(time_seed()).persistent();
     let now = Instant::now();
     let effects = match (&options.email, &options.password) {
         (Some(email), Some(password)) => {
@@ -88,8 +89,11 @@ pub fn run(options: Options) -> Result<(), String> {
     });
 
     let mut printed = HashSet::new();
+    // Arrived but not printed yet: held until everything before them is known (id order).
+    let mut held = BTreeSet::new();
     let mut stdin_done = false;
     let mut last_phase = None;
+    let mut last_error = None;
     let stdout = std::io::stdout();
     loop {
         edge.drive(&mut session);
@@ -98,14 +102,26 @@ pub fn run(options: Options) -> Result<(), String> {
             last_phase = Some(phase);
             eprintln!("status: {}", status_text(&session));
         }
+        if session.error() != last_error.as_deref() {
+            last_error = session.error().map(str::to_owned);
+            if let Some(error) = &last_error {
+                eprintln!("status: {error}");
+            }
+        }
         if session.phase() == Phase::LoggedOut {
             return Err(session.error().unwrap_or("logged out").to_owned());
         }
         let mut out = stdout.lock();
-        for id in session.take_fresh() {
-            if printed.insert(id)
-                && let Some(message) = session.timeline().get(id)
-            {
+        held.extend(session.take_fresh().into_iter().filter(|id| !printed.contains(id)));
+        let finishing = stdin_done && session.outbox_settled() && session.history_loaded();
+        // On the way out nothing stays held.
+        let through = if finishing { i64::MAX } else { session.complete_through().unwrap_or(i64::MIN) };
+        // A message whose author's name is being asked for again waits for the answer.
+        let ready = |id: &i64| *id <= through && (finishing || !session.author_pending(*id));
+        while let Some(id) = held.first().copied().filter(ready) {
+            held.remove(&id);
+            printed.insert(id);
+            if let Some(message) = session.timeline().get(id) {
                 writeln!(out, "{}", message_line(message)).map_err(|e| e.to_string())?;
             }
         }

@@ -329,6 +329,16 @@ pub fn read_by_client_key(client_key: &str, uid: &str) -> String {
     .to_string()
 }
 
+/// These messages again (for authors' names missing from an earlier copy).
+pub fn read_ids(ids: &[i64], uid: &str) -> String {
+    json!({
+        "type": "items", "action": "read", "collection": COLLECTION,
+        "query": { "fields": MESSAGE_FIELDS, "filter": { "id": { "_in": ids } }, "limit": -1 },
+        "uid": uid,
+    })
+    .to_string()
+}
+
 /// The newest message of the logged-in user, for their own id and first name.
 pub fn read_own_latest(uid: &str) -> String {
     json!({

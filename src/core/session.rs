@@ -107,6 +107,8 @@ enum Request {
     CatchUp,
     Create(String),
     Lookup(String),
+    /// Read these messages again for their authors' names.
+    Resolve(Vec<i64>),
     /// Who am I: the author of one of my own messages (Directus has no WS read of users).
     WhoAmI,
     Ping,
@@ -159,10 +161,20 @@ pub struct Session {
     error: Option<String>,
     notice: Option<String>,
     fresh: Vec<i64>,
+    persistent: bool,
+    /// Messages whose author's name is not known yet (see `resolve_authors`).
+    unresolved: std::collections::BTreeSet<i64>,
 }
 
 impl Session {
     /// `seed` feeds the jitter and client keys (the edge passes something time-derived).
+    /// Keep trying when the very first connection fails (bots, which may start before the
+    /// server), instead of going back to the login panel.
+    pub fn persistent(mut self) -> Self {
+        self.persistent = true;
+        self
+    }
+
     pub fn new(seed: u64) -> Self {
         Session {
             phase: Phase::LoggedOut,
@@ -189,6 +201,8 @@ impl Session {
             error: None,
             notice: None,
             fresh: Vec::new(),
+            persistent: false,
+            unresolved: Default::default(),
         }
     }
 
@@ -252,6 +266,16 @@ impl Session {
     pub fn refresh_token(&self) -> Option<&str> {
         self.refresh_token.as_deref()
     }
+    /// Every message with an id up to this one has been seen (None before the first sync).
+    pub fn complete_through(&self) -> Option<i64> {
+        self.cursor
+    }
+
+    /// The message's author name is still being asked for.
+    pub fn author_pending(&self, id: i64) -> bool {
+        self.unresolved.contains(&id)
+    }
+
     /// Ids added to the timeline since the last call (for printing each message once).
     pub fn take_fresh(&mut self) -> Vec<i64> {
         std::mem::take(&mut self.fresh)
@@ -362,6 +386,7 @@ impl Session {
         *self = Session {
             rng: self.rng,
             next_uid: self.next_uid,
+            persistent: self.persistent,
             ..Session::new(self.rng)
         };
         // Keep the address on the login form; everything else goes.
@@ -391,14 +416,19 @@ impl Session {
     pub fn closed(&mut self, reason: &str, now: Instant) -> Vec<Effect> {
         match self.phase {
             Phase::LoggedOut | Phase::Reconnecting { .. } => Vec::new(),
-            _ if !self.been_online && self.using == Credential::Password => {
+            _ if !self.been_online && self.using == Credential::Password && !self.persistent => {
                 // The first login never got through: say why on the login panel.
                 self.phase = Phase::LoggedOut;
                 self.password = None;
                 self.error = Some(format!("Cannot reach the server: {}", humane(reason)));
                 vec![Effect::Disconnect]
             }
-            _ => self.schedule_reconnect(now),
+            _ => {
+                if !self.been_online {
+                    self.error = Some(format!("Cannot reach the server: {}", humane(reason)));
+                }
+                self.schedule_reconnect(now)
+            }
         }
     }
 
@@ -663,7 +693,7 @@ impl Session {
         let mut effects = Vec::new();
         match req.request {
             Request::ReadLatest => {
-                self.add_messages(items);
+                self.add_messages(items, false);
                 self.synced();
             }
             Request::CatchUp => {
@@ -672,7 +702,7 @@ impl Session {
                 if let Some(newest) = items.iter().map(|m| m.id).max() {
                     self.cursor = self.cursor.max(Some(newest));
                 }
-                self.add_messages(items);
+                self.add_messages(items, false);
                 if full {
                     effects.push(self.catch_up(now));
                 } else {
@@ -684,7 +714,14 @@ impl Session {
                     // A lookup found nothing: the create never happened; send it again.
                     self.set_outgoing(&key, OutgoingState::Queued);
                 } else {
-                    self.add_messages(items);
+                    self.add_messages(items, false);
+                }
+            }
+            Request::Resolve(ids) => {
+                self.add_messages(items, false);
+                // Asked once: what is still unknown stays so (e.g. no read right on users).
+                for id in ids {
+                    self.unresolved.remove(&id);
                 }
             }
             Request::WhoAmI => {
@@ -758,7 +795,7 @@ impl Session {
                 vec![self.history_read(now)]
             }
             SubscriptionEvent::Create | SubscriptionEvent::Update => {
-                self.add_messages(MessageItem::list_from_json(&data));
+                self.add_messages(MessageItem::list_from_json(&data), true);
                 self.flush(now)
             }
             SubscriptionEvent::Delete => {
@@ -813,7 +850,9 @@ impl Session {
     }
 
     /// Into the timeline; a message carrying one of our client keys confirms that outgoing one.
-    fn add_messages(&mut self, items: Vec<MessageItem>) {
+    /// `live`: from the subscription. Only live events move the cursor once synced: a create
+    /// reply can overtake the event of someone else's earlier message.
+    fn add_messages(&mut self, items: Vec<MessageItem>, live: bool) {
         for item in items {
             if let Some(key) = &item.client_key {
                 // One of ours: its author is the logged-in user.
@@ -827,8 +866,22 @@ impl Session {
                 });
             }
             let id = item.id;
-            if self.history_loaded {
+            if self.history_loaded && live {
                 self.cursor = self.cursor.max(Some(id));
+            }
+            let mut item = item;
+            if item.author.first_name.is_none() {
+                // Never replace a known author by an unknown one; else ask again later.
+                match self.timeline.get(id).filter(|known| known.author.first_name.is_some()) {
+                    Some(known) => item.author = known.author.clone(),
+                    None if item.author.id.is_some() || self.phase != Phase::Online => {
+                        self.unresolved.insert(id);
+                    }
+                    None => {}
+                }
+            }
+            if item.author.first_name.is_some() {
+                self.unresolved.remove(&id);
             }
             if self.timeline.upsert(item) {
                 self.fresh.push(id);
@@ -836,8 +889,27 @@ impl Session {
         }
     }
 
-    /// Send the next queued message, one at a time so that ids follow the order of writing.
+    /// What waits for the socket to be usable: authors to resolve, then the next message.
     fn flush(&mut self, now: Instant) -> Vec<Effect> {
+        let mut effects = self.resolve_authors(now);
+        effects.extend(self.send_next(now));
+        effects
+    }
+
+    /// Messages that came without their author's name (an event read while the socket was
+    /// demoted to Public by TOKEN_EXPIRED, say) are read again once we are back.
+    fn resolve_authors(&mut self, now: Instant) -> Vec<Effect> {
+        let busy = self.requests.values().any(|r| matches!(r.request, Request::Resolve(_)));
+        if self.phase != Phase::Online || !self.history_loaded || busy || self.unresolved.is_empty() {
+            return Vec::new();
+        }
+        let ids: Vec<i64> = self.unresolved.iter().copied().take(100).collect();
+        let request_ids = ids.clone();
+        vec![self.request(Request::Resolve(ids), |uid| proto::read_ids(&request_ids, uid), now)]
+    }
+
+    /// Send the next queued message, one at a time so that ids follow the order of writing.
+    fn send_next(&mut self, now: Instant) -> Vec<Effect> {
         if self.phase != Phase::Online
             || self
                 .outbox
@@ -927,6 +999,7 @@ fn request_name(request: &Request) -> &'static str {
         Request::CatchUp => "catch-up",
         Request::Create(_) => "create",
         Request::Lookup(_) => "lookup",
+        Request::Resolve(_) => "resolve",
         Request::WhoAmI => "whoami",
         Request::Ping => "ping",
     }

@@ -135,6 +135,16 @@ impl TestDirectus {
         format!("ws://127.0.0.1:{}/websocket", self.config.port)
     }
 
+    /// Restart with other settings (e.g. the rate limiter on, after provisioning without it).
+    pub fn restart_with(&mut self, extra: &[(&str, &str)]) {
+        self.stop();
+        for (key, value) in extra {
+            self.config.extra.retain(|(k, _)| k != key);
+            self.config.extra.push((key.to_string(), value.to_string()));
+        }
+        self.restart();
+    }
+
     /// Stop Directus gracefully (SIGTERM; what an operator's restart does).
     pub fn stop(&self) {
         if let Some(mut child) = self.child.lock().unwrap().take() {

@@ -1,0 +1,131 @@
+//! Shared by the end-to-end tests: headless clients as child processes.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use xtask::provision::Member;
+
+pub struct Client {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    pub lines: Arc<Mutex<Vec<Value>>>,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+impl Client {
+    pub fn start(server: &xtask::testing::TestDirectus, member: &Member) -> Client {
+        Client::start_at(&server.url(), member)
+    }
+
+    /// A headless client of `member` talking to `url` (the server, or a proxy in front of it).
+    pub fn start_at(url: &str, member: &Member) -> Client {
+        let data_dir = std::env::temp_dir().join(format!(
+            "dc-headless-{}-{}",
+            std::process::id(),
+            member.first_name
+        ));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_directus-chat"))
+            .args([
+                "--headless",
+                "--server",
+                url,
+                "--email",
+                &member.email,
+            ])
+            .env("DIRECTUS_CHAT_PASSWORD", &member.password)
+            .env("DIRECTUS_CHAT_DATA_DIR", &data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"));
+                sink.lock().unwrap().push(value);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let err_sink = stderr.clone();
+        let child_stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(child_stderr).lines().map_while(Result::ok) {
+                err_sink.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let stdin = child.stdin.take();
+        Client {
+            child,
+            stdin,
+            lines,
+            stderr,
+        }
+    }
+
+    pub fn send(&mut self, text: &str) {
+        writeln!(self.stdin.as_mut().unwrap(), "{text}").unwrap();
+    }
+
+    pub fn contents(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| l["content"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Close stdin; the client must exit 0 once everything it queued is confirmed.
+    pub fn finish(mut self) -> Vec<Value> {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "exit {status}; stderr:\n{}",
+                    self.stderr.lock().unwrap()
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "did not exit; stderr:\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(100)); // let the reader drain stdout
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+
+
+/// Polls `done` until it holds (true) or `timeout` passes (false).
+pub fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+impl Drop for Client {
+    /// A failing test leaves no client running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
