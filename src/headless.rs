@@ -97,7 +97,11 @@ pub fn run(options: Options) -> Result<(), String> {
     let stdout = std::io::stdout();
     loop {
         edge.drive(&mut session);
-        let phase = std::mem::discriminant(&session.phase());
+        // Said when the state changes (not at every tick of the reconnect countdown).
+        let phase = (
+            std::mem::discriminant(&session.phase()),
+            session.history_loaded(),
+        );
         if last_phase != Some(phase) {
             last_phase = Some(phase);
             eprintln!("status: {}", status_text(&session));
@@ -112,10 +116,19 @@ pub fn run(options: Options) -> Result<(), String> {
             return Err(session.error().unwrap_or("logged out").to_owned());
         }
         let mut out = stdout.lock();
-        held.extend(session.take_fresh().into_iter().filter(|id| !printed.contains(id)));
+        held.extend(
+            session
+                .take_fresh()
+                .into_iter()
+                .filter(|id| !printed.contains(id)),
+        );
         let finishing = stdin_done && session.outbox_settled() && session.history_loaded();
         // On the way out nothing stays held.
-        let through = if finishing { i64::MAX } else { session.complete_through().unwrap_or(i64::MIN) };
+        let through = if finishing {
+            i64::MAX
+        } else {
+            session.complete_through().unwrap_or(i64::MIN)
+        };
         // A message whose author's name is being asked for again waits for the answer.
         let ready = |id: &i64| *id <= through && (finishing || !session.author_pending(*id));
         while let Some(id) = held.first().copied().filter(ready) {

@@ -35,13 +35,33 @@ fn exchange(
     scenario: &str,
     per_client: usize,
     pause: Duration,
+    wait_online: bool,
     fault: impl Fn(usize) + Sync,
 ) -> Outcome {
     let tag = format!("{scenario}-{}", std::process::id());
     let mut alice = Client::start_at(url, &server.alice);
     let mut bob = Client::start_at(url, &server.bob);
+    if wait_online {
+        // Both are in the conversation before it starts (a client joining later gets the
+        // newest 50 as history, not everything).
+        for client in [&alice, &bob] {
+            let online = wait_for(Duration::from_secs(60), || {
+                client.stderr.lock().unwrap().contains("status: Online")
+            });
+            assert!(
+                online,
+                "{scenario}: not online:\n{}",
+                client.stderr.lock().unwrap()
+            );
+        }
+    }
     let expected: HashMap<String, &str> = (0..per_client)
-        .flat_map(|n| [(format!("{tag} alice {n}"), "Alice"), (format!("{tag} bob {n}"), "Bob")])
+        .flat_map(|n| {
+            [
+                (format!("{tag} alice {n}"), "Alice"),
+                (format!("{tag} bob {n}"), "Bob"),
+            ]
+        })
         .collect();
     std::thread::scope(|scope| {
         let mut faults = Vec::new();
@@ -54,28 +74,62 @@ fn exchange(
         }
     });
     for client in [&alice, &bob] {
-        let all = wait_for(Duration::from_secs(180), || {
+        let all = wait_for(Duration::from_secs(90), || {
             let seen: HashSet<String> = client.contents().into_iter().collect();
             expected.keys().all(|k| seen.contains(k))
         });
         if !all {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, c) in [("alice", &alice), ("bob", &bob)] {
+                std::fs::write(
+                    dir.join(format!("{scenario}-{name}.log")),
+                    c.stderr.lock().unwrap().as_bytes(),
+                )
+                .unwrap();
+            }
             let seen: HashSet<String> = client.contents().into_iter().collect();
-            let mut missing: Vec<&String> = expected.keys().filter(|k| !seen.contains(*k)).collect();
+            let mut missing: Vec<&String> =
+                expected.keys().filter(|k| !seen.contains(*k)).collect();
             missing.sort();
             let stderr = client.stderr.lock().unwrap().clone();
-            let tail: String = stderr.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-            panic!("{scenario}: missing {} e.g. {:?}\nstderr tail:\n{tail}", missing.len(), &missing[..missing.len().min(5)]);
+            let tail: String = stderr
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            panic!(
+                "{scenario}: missing {} e.g. {:?}\nstderr tail:\n{tail}",
+                missing.len(),
+                &missing[..missing.len().min(5)]
+            );
         }
     }
-    let mut outcome = Outcome { sent: expected.len(), lost: 0, duplicated: 0, out_of_order: 0, anonymous: 0 };
+    let mut outcome = Outcome {
+        sent: expected.len(),
+        lost: 0,
+        duplicated: 0,
+        out_of_order: 0,
+        anonymous: 0,
+    };
     for (name, client) in [("alice", alice), ("bob", bob)] {
         let printed: Vec<Value> = client.finish();
-        let mine: Vec<&Value> = printed.iter().filter(|l| expected.contains_key(l["content"].as_str().unwrap_or(""))).collect();
+        let mine: Vec<&Value> = printed
+            .iter()
+            .filter(|l| expected.contains_key(l["content"].as_str().unwrap_or("")))
+            .collect();
         let mut seen = HashSet::new();
         let mut last_id = i64::MIN;
         for line in &mine {
             let content = line["content"].as_str().unwrap().to_owned();
-            assert_eq!(line["author"], expected[&content], "{scenario}/{name}: {line}");
+            assert_eq!(
+                line["author"], expected[&content],
+                "{scenario}/{name}: {line}"
+            );
             if !seen.insert(content) {
                 outcome.duplicated += 1;
             }
@@ -88,7 +142,12 @@ fn exchange(
         outcome.lost += expected.len() - seen.len();
     }
     // What Directus stored: each message once, none without an author.
-    let admin = Rest::login(&server.url(), &server.config.admin_email, &server.config.admin_password).unwrap();
+    let admin = Rest::login(
+        &server.url(),
+        &server.config.admin_email,
+        &server.config.admin_password,
+    )
+    .unwrap();
     let rows = admin
         .get(&format!("/items/messages?limit=-1&fields=content,user_created.first_name&filter[content][_starts_with]={}", xtask::rest::encode(&tag)))
         .unwrap()
@@ -96,12 +155,17 @@ fn exchange(
         .unwrap();
     let mut stored: HashMap<String, usize> = HashMap::new();
     for row in rows.as_array().unwrap() {
-        *stored.entry(row["content"].as_str().unwrap().to_owned()).or_default() += 1;
+        *stored
+            .entry(row["content"].as_str().unwrap().to_owned())
+            .or_default() += 1;
         if row["user_created"].is_null() {
             outcome.anonymous += 1;
         } else {
             let content = row["content"].as_str().unwrap();
-            assert_eq!(row["user_created"]["first_name"], expected[content], "stored author of {content}");
+            assert_eq!(
+                row["user_created"]["first_name"], expected[content],
+                "stored author of {content}"
+            );
         }
     }
     outcome.duplicated += stored.values().map(|n| n - 1).sum::<usize>();
@@ -116,10 +180,18 @@ fn report(scenario: &str, faults: usize, outcome: &Outcome) {
         "| {scenario} | {faults} | {} | {} | {} | {} | {} |\n",
         outcome.sent, outcome.lost, outcome.duplicated, outcome.anonymous, outcome.out_of_order
     );
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("faults.txt")).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("faults.txt"))
+        .unwrap();
     file.write_all(line.as_bytes()).unwrap();
     eprint!("{line}");
-    assert_eq!((outcome.lost, outcome.duplicated, outcome.anonymous), (0, 0, 0), "{scenario}: lost, duplicated, anonymous");
+    assert_eq!(
+        (outcome.lost, outcome.duplicated, outcome.anonymous),
+        (0, 0, 0),
+        "{scenario}: lost, duplicated, anonymous"
+    );
 }
 
 #[test]
@@ -127,17 +199,29 @@ fn directus_killed_twice_with_sigkill() {
     let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
     let kills = AtomicUsize::new(0);
     let one_at_a_time = Mutex::new(());
-    let outcome = exchange(&server, &server.url(), "sigkill", 60, Duration::from_millis(50), |n| {
-        if n == 20 || n == 40 {
-            // The second crash waits until the server is back from the first.
-            let _serial = one_at_a_time.lock().unwrap();
-            server.kill();
-            kills.fetch_add(1, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(500));
-            server.restart();
-        }
-    });
-    report("Directus SIGKILLed and restarted", kills.load(Ordering::SeqCst), &outcome);
+    let outcome = exchange(
+        &server,
+        &server.url(),
+        "sigkill",
+        60,
+        Duration::from_millis(50),
+        true,
+        |n| {
+            if n == 20 || n == 40 {
+                // The second crash waits until the server is back from the first.
+                let _serial = one_at_a_time.lock().unwrap();
+                server.kill();
+                kills.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(500));
+                server.restart();
+            }
+        },
+    );
+    report(
+        "Directus SIGKILLed and restarted",
+        kills.load(Ordering::SeqCst),
+        &outcome,
+    );
 }
 
 #[test]
@@ -145,7 +229,15 @@ fn short_access_tokens_never_make_anonymous_posts() {
     // Provisioned with the default TTL (it takes longer than 2 s), then restarted with it.
     let mut server = TestDirectus::start(&xtask::install::selected_version(), &[]);
     server.restart_with(&[("ACCESS_TOKEN_TTL", "2s")]);
-    let outcome = exchange(&server, &server.url(), "ttl", 50, Duration::from_millis(200), |_| {});
+    let outcome = exchange(
+        &server,
+        &server.url(),
+        "ttl",
+        50,
+        Duration::from_millis(200),
+        true,
+        |_| {},
+    );
     // 10 s of sending over 2 s tokens: each client re-authenticated about 5 times.
     report("access token TTL 2 s", 10, &outcome);
 }
@@ -153,8 +245,20 @@ fn short_access_tokens_never_make_anonymous_posts() {
 #[test]
 fn the_rate_limiter_only_delays() {
     let mut server = TestDirectus::start(&xtask::install::selected_version(), &[]);
-    server.restart_with(&[("RATE_LIMITER_ENABLED", "true"), ("RATE_LIMITER_POINTS", "5"), ("RATE_LIMITER_DURATION", "1")]);
-    let outcome = exchange(&server, &server.url(), "ratelimit", 30, Duration::from_millis(10), |_| {});
+    server.restart_with(&[
+        ("RATE_LIMITER_ENABLED", "true"),
+        ("RATE_LIMITER_POINTS", "5"),
+        ("RATE_LIMITER_DURATION", "1"),
+    ]);
+    let outcome = exchange(
+        &server,
+        &server.url(),
+        "ratelimit",
+        30,
+        Duration::from_millis(10),
+        true,
+        |_| {},
+    );
     report("rate limiter 5 messages/s", 0, &outcome);
 }
 
@@ -163,12 +267,20 @@ fn a_server_that_comes_up_later_is_joined_by_itself() {
     let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
     server.stop();
     let started = Instant::now();
-    let outcome = exchange(&server, &server.url(), "late-start", 20, Duration::from_millis(50), |n| {
-        if n == 0 {
-            std::thread::sleep(Duration::from_secs(2));
-            server.restart();
-        }
-    });
+    let outcome = exchange(
+        &server,
+        &server.url(),
+        "late-start",
+        20,
+        Duration::from_millis(50),
+        false,
+        |n| {
+            if n == 0 {
+                std::thread::sleep(Duration::from_secs(2));
+                server.restart();
+            }
+        },
+    );
     assert!(started.elapsed() > Duration::from_secs(2));
     report("server down at start", 1, &outcome);
 }
@@ -179,6 +291,8 @@ struct ChaosProxy {
     port: u16,
     cuts: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
+    /// Cutting starts once both clients are in (their first password login takes ~0.5 s).
+    active: Arc<AtomicBool>,
 }
 
 impl ChaosProxy {
@@ -187,7 +301,8 @@ impl ChaosProxy {
         let port = listener.local_addr().unwrap().port();
         let cuts = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        type Conn = (TcpStream, TcpStream, Arc<AtomicBool>);
+        let active = Arc::new(AtomicBool::new(false));
+        type Conn = (TcpStream, TcpStream, Arc<AtomicBool>, Instant);
         let conns: Arc<Mutex<Vec<Conn>>> = Arc::default();
         {
             let conns = conns.clone();
@@ -198,17 +313,22 @@ impl ChaosProxy {
                         continue; // upstream down: the client sees a closed connection
                     };
                     let mid_frame = Arc::new(AtomicBool::new(false));
-                    for (from, to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()),
-                                       (server.try_clone().unwrap(), client.try_clone().unwrap())] {
+                    for (from, to) in [
+                        (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                        (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                    ] {
                         let (mid_frame, cuts) = (mid_frame.clone(), cuts.clone());
                         std::thread::spawn(move || pump(from, to, &mid_frame, &cuts));
                     }
-                    conns.lock().unwrap().push((client, server, mid_frame));
+                    conns
+                        .lock()
+                        .unwrap()
+                        .push((client, server, mid_frame, Instant::now()));
                 }
             });
         }
         {
-            let (cuts, stop) = (cuts.clone(), stop.clone());
+            let (cuts, stop, active) = (cuts.clone(), stop.clone(), active.clone());
             std::thread::spawn(move || {
                 let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ std::process::id() as u64;
                 let mut next = || {
@@ -219,16 +339,26 @@ impl ChaosProxy {
                 };
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(80 + next() % 250));
-                    let mut conns = conns.lock().unwrap();
-                    conns.retain(|(c, _, _)| c.peer_addr().is_ok());
-                    if conns.is_empty() {
+                    if !active.load(Ordering::SeqCst) {
                         continue;
                     }
-                    let pick = (next() % conns.len() as u64) as usize;
-                    let (client, server, mid_frame) = conns.swap_remove(pick);
+                    let mut conns = conns.lock().unwrap();
+                    conns.retain(|(c, _, _, _)| c.peer_addr().is_ok());
+                    // Connections a moment old: most handshakes get through, so clients are
+                    // cut while working rather than kept in ever longer backoff.
+                    let ripe: Vec<usize> = (0..conns.len())
+                        .filter(|i| conns[*i].3.elapsed() > Duration::from_millis(400))
+                        .collect();
+                    if ripe.is_empty() {
+                        continue;
+                    }
+                    let pick = ripe[(next() % ripe.len() as u64) as usize];
                     if next() % 2 == 0 {
-                        mid_frame.store(true, Ordering::SeqCst); // the pump cuts in its next chunk
+                        // The pump cuts in the middle of its next chunk; an idle connection
+                        // stays in the list and may be cut outright before that.
+                        conns[pick].2.store(true, Ordering::SeqCst);
                     } else {
+                        let (client, server, _, _) = conns.swap_remove(pick);
                         let _ = client.shutdown(Shutdown::Both);
                         let _ = server.shutdown(Shutdown::Both);
                         cuts.fetch_add(1, Ordering::SeqCst);
@@ -236,7 +366,12 @@ impl ChaosProxy {
                 }
             });
         }
-        ChaosProxy { port, cuts, stop }
+        ChaosProxy {
+            port,
+            cuts,
+            stop,
+            active,
+        }
     }
 }
 
@@ -266,16 +401,27 @@ fn a_proxy_cutting_connections_a_hundred_times() {
     let proxy = ChaosProxy::start(server.config.port);
     let url = format!("http://127.0.0.1:{}", proxy.port);
     let cuts = proxy.cuts.clone();
-    let outcome = exchange(&server, &url, "cuts", 60, Duration::from_millis(100), |n| {
-        if n == 59 {
-            // Keep cutting until at least 100 cuts happened, then let the clients settle.
-            let deadline = Instant::now() + Duration::from_secs(240);
-            while cuts.load(Ordering::SeqCst) < 100 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
+    let outcome = exchange(
+        &server,
+        &url,
+        "cuts",
+        60,
+        Duration::from_millis(100),
+        true,
+        |n| {
+            if n == 0 {
+                proxy.active.store(true, Ordering::SeqCst);
             }
-            proxy.stop.store(true, Ordering::SeqCst);
-        }
-    });
+            if n == 59 {
+                // Keep cutting until at least 100 cuts happened, then let the clients settle.
+                let deadline = Instant::now() + Duration::from_secs(240);
+                while cuts.load(Ordering::SeqCst) < 100 && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                proxy.stop.store(true, Ordering::SeqCst);
+            }
+        },
+    );
     let cuts = proxy.cuts.load(Ordering::SeqCst);
     report("TCP proxy cutting connections", cuts, &outcome);
     assert!(cuts >= 100, "only {cuts} cuts");

@@ -121,9 +121,19 @@ fn headless_says_when_the_server_is_unreachable_or_the_url_is_bad() {
             .unwrap()
     };
     // Nobody listens: a bot says so and keeps trying (the server may come later).
-    let member = xtask::provision::Member { email: "a@b.c".into(), password: "x".into(), first_name: "A".into() };
+    let member = xtask::provision::Member {
+        email: "a@b.c".into(),
+        password: "x".into(),
+        first_name: "A".into(),
+    };
     let mut waiting = Client::start_at(&format!("http://127.0.0.1:{port}"), &member);
-    let said = wait_for(Duration::from_secs(10), || waiting.stderr.lock().unwrap().contains("Cannot reach the server"));
+    let said = wait_for(Duration::from_secs(10), || {
+        waiting
+            .stderr
+            .lock()
+            .unwrap()
+            .contains("Cannot reach the server")
+    });
     assert!(said, "{}", waiting.stderr.lock().unwrap());
     assert!(waiting.child.try_wait().unwrap().is_none(), "still trying");
     waiting.child.kill().unwrap();

@@ -872,7 +872,11 @@ impl Session {
             let mut item = item;
             if item.author.first_name.is_none() {
                 // Never replace a known author by an unknown one; else ask again later.
-                match self.timeline.get(id).filter(|known| known.author.first_name.is_some()) {
+                match self
+                    .timeline
+                    .get(id)
+                    .filter(|known| known.author.first_name.is_some())
+                {
                     Some(known) => item.author = known.author.clone(),
                     None if item.author.id.is_some() || self.phase != Phase::Online => {
                         self.unresolved.insert(id);
@@ -899,13 +903,21 @@ impl Session {
     /// Messages that came without their author's name (an event read while the socket was
     /// demoted to Public by TOKEN_EXPIRED, say) are read again once we are back.
     fn resolve_authors(&mut self, now: Instant) -> Vec<Effect> {
-        let busy = self.requests.values().any(|r| matches!(r.request, Request::Resolve(_)));
-        if self.phase != Phase::Online || !self.history_loaded || busy || self.unresolved.is_empty() {
+        let busy = self
+            .requests
+            .values()
+            .any(|r| matches!(r.request, Request::Resolve(_)));
+        if self.phase != Phase::Online || !self.history_loaded || busy || self.unresolved.is_empty()
+        {
             return Vec::new();
         }
         let ids: Vec<i64> = self.unresolved.iter().copied().take(100).collect();
         let request_ids = ids.clone();
-        vec![self.request(Request::Resolve(ids), |uid| proto::read_ids(&request_ids, uid), now)]
+        vec![self.request(
+            Request::Resolve(ids),
+            |uid| proto::read_ids(&request_ids, uid),
+            now,
+        )]
     }
 
     /// Send the next queued message, one at a time so that ids follow the order of writing.

@@ -645,13 +645,21 @@ fn a_confirmed_send_tells_who_we_are_even_when_the_event_beats_the_reply() {
 
 #[test]
 fn a_persistent_session_keeps_trying_a_server_that_is_not_up_yet() {
-    let mut rig = Rig { s: Session::new(7).persistent(), now: Instant::now() };
+    let mut rig = Rig {
+        s: Session::new(7).persistent(),
+        now: Instant::now(),
+    };
     rig.s.login(server(), "bot@example.com", "pw", rig.now);
     assert!(rig.s.closed("Connection refused", rig.now).is_empty());
     assert!(matches!(rig.s.phase(), Phase::Reconnecting { .. }));
     assert!(rig.s.error().unwrap().contains("Cannot reach the server"));
-    let Phase::Reconnecting { at } = rig.s.phase() else { panic!() };
-    assert_eq!(rig.advance(at - rig.now), [Effect::Connect("ws://127.0.0.1:8055/websocket".into())]);
+    let Phase::Reconnecting { at } = rig.s.phase() else {
+        panic!()
+    };
+    assert_eq!(
+        rig.advance(at - rig.now),
+        [Effect::Connect("ws://127.0.0.1:8055/websocket".into())]
+    );
     let auth = only(&rig.s.opened(rig.now));
     assert_eq!(auth["password"], "pw");
     rig.auth_ok(&auth, "r1");
@@ -662,21 +670,43 @@ fn a_persistent_session_keeps_trying_a_server_that_is_not_up_yet() {
 fn authors_missing_in_the_token_expiry_window_are_read_again() {
     let mut rig = Rig::new();
     rig.online(&[1]);
-    let reauth = only(&rig.frame(json!({"type":"auth","status":"error","error":{"code":"TOKEN_EXPIRED"}})));
+    let reauth =
+        only(&rig.frame(json!({"type":"auth","status":"error","error":{"code":"TOKEN_EXPIRED"}})));
     // Demoted to Public, the socket still gets events, read without the right to see users.
     let mut anonymous = msg(2);
     anonymous["user_created"] = Value::Null;
     rig.frame(json!({"type":"subscription","event":"create","data":[anonymous]}));
     assert!(rig.s.author_pending(2));
     let sent = rig.auth_ok(&reauth, "r2");
-    let resolve = sent.iter().find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("resolve"))).expect("asks again");
+    let resolve = sent
+        .iter()
+        .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("resolve")))
+        .expect("asks again");
     assert_eq!(resolve["query"]["filter"]["id"]["_in"], json!([2]));
     rig.frame(json!({"type":"items","data":[msg(2)],"uid":resolve["uid"]}));
     assert!(!rig.s.author_pending(2));
-    assert_eq!(rig.s.timeline().get(2).unwrap().author.first_name.as_deref(), Some("Alice"));
+    assert_eq!(
+        rig.s
+            .timeline()
+            .get(2)
+            .unwrap()
+            .author
+            .first_name
+            .as_deref(),
+        Some("Alice")
+    );
     // A later copy without the name does not erase it.
     let mut worse = msg(2);
     worse["user_created"] = json!("u-alice");
     rig.frame(json!({"type":"subscription","event":"update","data":[worse]}));
-    assert_eq!(rig.s.timeline().get(2).unwrap().author.first_name.as_deref(), Some("Alice"));
+    assert_eq!(
+        rig.s
+            .timeline()
+            .get(2)
+            .unwrap()
+            .author
+            .first_name
+            .as_deref(),
+        Some("Alice")
+    );
 }

@@ -29,13 +29,7 @@ impl Client {
             member.first_name
         ));
         let mut child = Command::new(env!("CARGO_BIN_EXE_directus-chat"))
-            .args([
-                "--headless",
-                "--server",
-                url,
-                "--email",
-                &member.email,
-            ])
+            .args(["--headless", "--server", url, "--email", &member.email])
             .env("DIRECTUS_CHAT_PASSWORD", &member.password)
             .env("DIRECTUS_CHAT_DATA_DIR", &data_dir)
             .stdin(Stdio::piped())
@@ -107,8 +101,6 @@ impl Client {
         self.lines.lock().unwrap().clone()
     }
 }
-
-
 
 /// Polls `done` until it holds (true) or `timeout` passes (false).
 pub fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {

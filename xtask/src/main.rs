@@ -338,9 +338,16 @@ fn test(rest: &[&str]) -> Result<()> {
     }
     eprintln!("xtask: installs ready in {:.0?}", started.elapsed());
     let mut cmd = cargo();
+    let faults = paths::repo_root().join("tests/artifacts/faults.txt");
+    let _ = std::fs::remove_file(&faults);
     cmd.args(["test", "--workspace", "--all-targets"])
         .args(rest);
     run_status(cmd)?;
+    if let Ok(rows) = std::fs::read_to_string(&faults) {
+        eprintln!(
+            "\nFault suite (tests/faults.rs):\n| scenario | faults injected | messages sent | lost | duplicated | anonymous | printed out of id order |\n|---|---|---|---|---|---|---|\n{rows}"
+        );
+    }
     browser_test()
 }
 
