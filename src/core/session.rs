@@ -164,6 +164,7 @@ pub struct Session {
     persistent: bool,
     /// Messages whose author's name is not known yet (see `resolve_authors`).
     unresolved: std::collections::BTreeSet<i64>,
+    resolve_blocked: bool,
 }
 
 impl Session {
@@ -203,6 +204,7 @@ impl Session {
             fresh: Vec::new(),
             persistent: false,
             unresolved: Default::default(),
+            resolve_blocked: false,
         }
     }
 
@@ -605,6 +607,7 @@ impl Session {
         }
         self.phase = Phase::Online;
         self.been_online = true;
+        self.resolve_blocked = false;
         self.attempt = 0;
         self.error = None;
         let mut effects = Vec::new();
@@ -772,6 +775,11 @@ impl Session {
                 self.set_outgoing(&key, OutgoingState::Failed(reason));
                 self.flush(now)
             }
+            Request::Resolve(_) => {
+                // Refused (e.g. the token just expired): the ids stay; ask after the next auth.
+                self.resolve_blocked = true;
+                Vec::new()
+            }
             _ => {
                 self.notice = Some(format!("Could not read messages: {}", describe(&error)));
                 self.history_loaded = true;
@@ -878,10 +886,11 @@ impl Session {
                     .filter(|known| known.author.first_name.is_some())
                 {
                     Some(known) => item.author = known.author.clone(),
-                    None if item.author.id.is_some() || self.phase != Phase::Online => {
+                    // Asked once more: a copy read just as the access token expired (before
+                    // Directus says so) lacks the name too; a truly anonymous one stays null.
+                    None => {
                         self.unresolved.insert(id);
                     }
-                    None => {}
                 }
             }
             if item.author.first_name.is_some() {
@@ -907,7 +916,11 @@ impl Session {
             .requests
             .values()
             .any(|r| matches!(r.request, Request::Resolve(_)));
-        if self.phase != Phase::Online || !self.history_loaded || busy || self.unresolved.is_empty()
+        if self.phase != Phase::Online
+            || !self.history_loaded
+            || busy
+            || self.resolve_blocked
+            || self.unresolved.is_empty()
         {
             return Vec::new();
         }

@@ -710,3 +710,44 @@ fn authors_missing_in_the_token_expiry_window_are_read_again() {
         Some("Alice")
     );
 }
+
+#[test]
+fn a_reply_read_just_as_the_token_expired_is_asked_for_again() {
+    // Directus notices the expiry on a timer: a reply can lack the author's name before
+    // TOKEN_EXPIRED arrives. While that read is refused, it is asked again after re-auth.
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("edge", rig.now).unwrap());
+    let mut stored = msg(5);
+    stored["client_key"] = create["data"]["client_key"].clone();
+    stored["user_created"] = Value::Null;
+    let sent = frames(&rig.frame(json!({"type":"items","data":stored,"uid":create["uid"]})));
+    assert!(rig.s.author_pending(5));
+    let resolve = sent
+        .iter()
+        .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("resolve")))
+        .unwrap();
+    rig.frame(
+        json!({"type":"items","status":"error","uid":resolve["uid"],"error":{"code":"FORBIDDEN"}}),
+    );
+    assert!(rig.s.author_pending(5));
+    assert_eq!(rig.s.notice(), None, "no alarm for a refused re-read");
+    let reauth =
+        only(&rig.frame(json!({"type":"auth","status":"error","error":{"code":"TOKEN_EXPIRED"}})));
+    let sent = rig.auth_ok(&reauth, "r2");
+    let again = sent
+        .iter()
+        .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("resolve")))
+        .expect("asked again");
+    rig.frame(json!({"type":"items","data":[msg(5)],"uid":again["uid"]}));
+    assert_eq!(
+        rig.s
+            .timeline()
+            .get(5)
+            .unwrap()
+            .author
+            .first_name
+            .as_deref(),
+        Some("Alice")
+    );
+}
