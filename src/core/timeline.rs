@@ -45,24 +45,6 @@ impl Timeline {
         self.messages.values()
     }
 
-    /// Messages with `after < id <= through`, oldest first.
-    pub fn range(&self, after: Option<i64>, through: i64) -> impl Iterator<Item = &MessageItem> {
-        let start = after.map_or(i64::MIN, |a| a.saturating_add(1));
-        // BTreeMap::range panics on an inverted range.
-        (start <= through)
-            .then(|| self.messages.range(start..=through))
-            .into_iter()
-            .flatten()
-            .map(|(_, m)| m)
-    }
-
-    pub fn find_client_key(&self, key: &str) -> Option<&MessageItem> {
-        self.messages
-            .values()
-            .rev()
-            .find(|m| m.client_key.as_deref() == Some(key))
-    }
-
     pub fn clear(&mut self) {
         self.messages.clear();
     }
@@ -97,18 +79,5 @@ mod tests {
             (t.oldest_id(), t.newest_id(), t.len()),
             (Some(1), Some(3), 3)
         );
-    }
-
-    #[test]
-    fn range_is_exclusive_then_inclusive() {
-        let mut t = Timeline::default();
-        for id in 1..=5 {
-            t.upsert(message(id, ""));
-        }
-        let ids = |after, through| t.range(after, through).map(|m| m.id).collect::<Vec<_>>();
-        assert_eq!(ids(None, 2), [1, 2]);
-        assert_eq!(ids(Some(2), 4), [3, 4]);
-        assert!(ids(Some(4), 4).is_empty());
-        assert!(ids(Some(5), 3).is_empty());
     }
 }
