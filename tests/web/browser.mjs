@@ -108,16 +108,21 @@ try {
   await page.goto(pageUrl);
   check('the app starts on the login panel', await waitFor('login panel', async () => (await status()) === 'Logged out', 60000));
 
-  // The e-mail field has the keyboard when the panel appears. The server field above it holds
-  // the page's own origin (right with trunk's proxy); here Directus is elsewhere: replace it.
-  await page.waitForTimeout(300);
-  await page.keyboard.press('Shift+Tab');
+  // Click into each field as a user would (the login form's layout is fixed: centred, 420 px
+  // wide, rows 23 px apart). The server field holds the page's own origin (right with trunk's
+  // proxy); here Directus is elsewhere: replace it.
+  await page.waitForTimeout(1000);
+  const field = { server: 98, email: 121, password: 144 };
+  await page.mouse.click(500, field.server);
+  await page.waitForTimeout(200);
   await page.keyboard.press('End');
   for (let i = 0; i < `http://127.0.0.1:${pagePort}`.length; i += 1) await page.keyboard.press('Backspace');
   await page.keyboard.type(api);
-  await page.keyboard.press('Tab');
+  await page.mouse.click(500, field.email);
+  await page.waitForTimeout(200);
   await page.keyboard.type(env.ALICE_EMAIL);
-  await page.keyboard.press('Tab');
+  await page.mouse.click(500, field.password);
+  await page.waitForTimeout(200);
   await page.keyboard.type(env.ALICE_PASSWORD);
   await page.keyboard.press('Enter');
   check('Alice logs in from the browser (WebSocket upgrade accepted for this origin)',
@@ -125,6 +130,8 @@ try {
   check('the title names the user', (await page.title()).startsWith('directus-chat — '), await page.title());
 
   const mine = `hello from chromium ${Date.now()}`;
+  await page.mouse.click(450, 623); // the composer, along the bottom
+  await page.waitForTimeout(200);
   await page.keyboard.type(mine);
   await page.keyboard.press('Enter');
   check('the sent message reaches the live region once confirmed', await waitFor('own message', async () => (await chatLog()).includes(mine)));
