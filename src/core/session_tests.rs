@@ -39,6 +39,17 @@ fn msg(id: i64) -> Value {
            "user_created": {"id": "u-alice", "first_name": "Alice"}})
 }
 
+/// The first name shown for message `id`.
+fn author_of(session: &Session, id: i64) -> Option<&str> {
+    session.timeline().get(id)?.author.first_name.as_deref()
+}
+
+/// The sent frame whose uid starts with `prefix` (e.g. "resolve", "whoami").
+fn find_uid<'a>(sent: &'a [Value], prefix: &str) -> Option<&'a Value> {
+    sent.iter()
+        .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with(prefix)))
+}
+
 fn ids(session: &Session) -> Vec<i64> {
     session.timeline().iter().map(|m| m.id).collect()
 }
@@ -93,10 +104,7 @@ impl Rig {
         let after = frames(&self.frame(json!({"type":"items","data":rows,"uid":read["uid"]})));
         assert!(self.s.history_loaded());
         // The first sync asks who we are (from our own newest message): nobody posted yet.
-        if let Some(who) = after
-            .iter()
-            .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("whoami")))
-        {
+        if let Some(who) = find_uid(&after, "whoami") {
             assert_eq!(
                 who["query"]["filter"]["user_created"]["_eq"],
                 "$CURRENT_USER"
@@ -153,16 +161,7 @@ fn login_loads_the_newest_page_oldest_first() {
     let mut rig = Rig::new();
     rig.online(&[1, 2, 3]);
     assert_eq!(ids(&rig.s), [1, 2, 3]);
-    assert_eq!(
-        rig.s
-            .timeline()
-            .get(2)
-            .unwrap()
-            .author
-            .first_name
-            .as_deref(),
-        Some("Alice")
-    );
+    assert_eq!(author_of(&rig.s, 2), Some("Alice"));
     assert_eq!(rig.s.take_fresh(), [3, 2, 1]);
     assert!(rig.s.take_fresh().is_empty());
 }
@@ -678,37 +677,16 @@ fn authors_missing_in_the_token_expiry_window_are_read_again() {
     rig.frame(json!({"type":"subscription","event":"create","data":[anonymous]}));
     assert!(rig.s.author_pending(2));
     let sent = rig.auth_ok(&reauth, "r2");
-    let resolve = sent
-        .iter()
-        .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("resolve")))
-        .expect("asks again");
+    let resolve = find_uid(&sent, "resolve").expect("asks again");
     assert_eq!(resolve["query"]["filter"]["id"]["_in"], json!([2]));
     rig.frame(json!({"type":"items","data":[msg(2)],"uid":resolve["uid"]}));
     assert!(!rig.s.author_pending(2));
-    assert_eq!(
-        rig.s
-            .timeline()
-            .get(2)
-            .unwrap()
-            .author
-            .first_name
-            .as_deref(),
-        Some("Alice")
-    );
+    assert_eq!(author_of(&rig.s, 2), Some("Alice"));
     // A later copy without the name does not erase it.
     let mut worse = msg(2);
     worse["user_created"] = json!("u-alice");
     rig.frame(json!({"type":"subscription","event":"update","data":[worse]}));
-    assert_eq!(
-        rig.s
-            .timeline()
-            .get(2)
-            .unwrap()
-            .author
-            .first_name
-            .as_deref(),
-        Some("Alice")
-    );
+    assert_eq!(author_of(&rig.s, 2), Some("Alice"));
 }
 
 #[test]
@@ -723,10 +701,7 @@ fn a_reply_read_just_as_the_token_expired_is_asked_for_again() {
     stored["user_created"] = Value::Null;
     let sent = frames(&rig.frame(json!({"type":"items","data":stored,"uid":create["uid"]})));
     assert!(rig.s.author_pending(5));
-    let resolve = sent
-        .iter()
-        .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("resolve")))
-        .unwrap();
+    let resolve = find_uid(&sent, "resolve").unwrap();
     rig.frame(
         json!({"type":"items","status":"error","uid":resolve["uid"],"error":{"code":"FORBIDDEN"}}),
     );
@@ -735,19 +710,7 @@ fn a_reply_read_just_as_the_token_expired_is_asked_for_again() {
     let reauth =
         only(&rig.frame(json!({"type":"auth","status":"error","error":{"code":"TOKEN_EXPIRED"}})));
     let sent = rig.auth_ok(&reauth, "r2");
-    let again = sent
-        .iter()
-        .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with("resolve")))
-        .expect("asked again");
+    let again = find_uid(&sent, "resolve").expect("asked again");
     rig.frame(json!({"type":"items","data":[msg(5)],"uid":again["uid"]}));
-    assert_eq!(
-        rig.s
-            .timeline()
-            .get(5)
-            .unwrap()
-            .author
-            .first_name
-            .as_deref(),
-        Some("Alice")
-    );
+    assert_eq!(author_of(&rig.s, 5), Some("Alice"));
 }
