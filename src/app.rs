@@ -74,10 +74,16 @@ impl ChatApp {
             && let Ok(server) = ServerUrl::parse(&stored.server)
         {
             app.login.server = stored.server.clone();
-            let effects = app
-                .session
-                .resume(server, &stored.refresh_token, Instant::now());
-            app.edge.apply(effects);
+            match &stored.refresh_token {
+                Some(token) => {
+                    let effects = app
+                        .session
+                        .resume(server, token, stored.outbox, Instant::now());
+                    app.edge.apply(effects);
+                }
+                // Only unsent messages were kept: they go out after the next login.
+                None => app.session.restore(server, stored.outbox),
+            }
         }
         app
     }
@@ -161,6 +167,7 @@ impl eframe::App for ChatApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let unsent = self.session.outbox().len();
         let action = match self.session.phase() {
             Phase::LoggedOut => {
                 let error = self
@@ -170,16 +177,23 @@ impl eframe::App for ChatApp {
                     .or(self.edge.logout_error.as_deref());
                 egui::CentralPanel::default()
                     .show(ui, |ui| {
-                        views::login::show(ui, &mut self.login, false, error)
+                        views::login::show(ui, &mut self.login, false, error, unsent)
                     })
                     .inner
             }
             _ if self.session.logging_in() => {
                 egui::CentralPanel::default()
-                    .show(ui, |ui| views::login::show(ui, &mut self.login, true, None))
+                    .show(ui, |ui| {
+                        views::login::show(ui, &mut self.login, true, None, unsent)
+                    })
                     .inner
             }
-            _ => views::chat::show(ui, &self.session, &mut self.composer),
+            _ => views::chat::show(
+                ui,
+                &self.session,
+                &mut self.composer,
+                self.edge.store_error.as_deref(),
+            ),
         };
         if let Some(action) = action {
             self.actions.push(action);

@@ -68,8 +68,11 @@ pub fn run(options: Options) -> Result<(), String> {
             let stored = options.store.load().ok_or(
                 "no password (set DIRECTUS_CHAT_PASSWORD and pass --email) and no stored session",
             )?;
+            let token = stored
+                .refresh_token
+                .ok_or("the stored session has expired: log in with a password")?;
             let server = options.server.clone().unwrap_or(stored.server);
-            session.resume(ServerUrl::parse(&server)?, &stored.refresh_token, now)
+            session.resume(ServerUrl::parse(&server)?, &token, stored.outbox, now)
         }
     };
     edge.apply(effects);

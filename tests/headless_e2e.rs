@@ -144,3 +144,58 @@ fn headless_says_when_the_server_is_unreachable_or_the_url_is_bad() {
         "{stderr}"
     );
 }
+
+/// Everything the client says, with frame tracing on, and everything it stores: no password.
+#[test]
+fn no_password_reaches_the_logs_or_the_disk_even_with_tracing_on() {
+    let server = TestDirectus::shared();
+    let data = std::env::temp_dir().join(format!("dc-secrets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let run = |password: Option<&str>, input: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_directus-chat"));
+        command
+            .args(["--headless", "--server", &server.url()])
+            .env("DIRECTUS_CHAT_TRACE", "1")
+            .env("DIRECTUS_CHAT_DATA_DIR", &data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(password) = password {
+            command
+                .args(["--email", &server.alice.email])
+                .env("DIRECTUS_CHAT_PASSWORD", password);
+        }
+        let mut child = command.spawn().unwrap();
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let password = server.alice.password.clone();
+    let (ok, said) = run(Some(&password), "traced hello\n");
+    assert!(ok, "{said}");
+    assert!(said.contains("trace ->"), "tracing was on: {said}");
+    assert!(said.contains("traced hello"), "{said}");
+    assert!(said.contains("(auth frame, redacted)"), "{said}");
+    assert!(!said.contains(&password), "the password was logged: {said}");
+    // A wrong password with tracing on is not echoed either.
+    let (ok, said) = run(Some("wrong-but-secret-42"), "");
+    assert!(!ok);
+    assert!(!said.contains("wrong-but-secret-42"), "{said}");
+    // Nothing under the data dir holds it (a password run stores nothing at all).
+    let mut stored = String::new();
+    if let Ok(entries) = std::fs::read_dir(&data) {
+        for entry in entries.flatten() {
+            stored += &std::fs::read_to_string(entry.path()).unwrap_or_default();
+        }
+    }
+    assert!(!stored.contains(&password));
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -201,3 +201,60 @@ fn the_session_survives_a_restart_and_logout_kills_the_token_on_the_server() {
     };
     assert_eq!(refused["error"]["code"], "AUTH_FAILED", "{refused}");
 }
+
+#[test]
+fn messages_written_offline_survive_a_restart_of_the_app_and_go_out_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
+    let store = temp_store("outbox");
+    let text = format!("written offline {}", std::process::id());
+    {
+        let mut h = app(&server.url(), &store);
+        log_in(&mut h, &server.alice.email, &server.alice.password);
+        wait_until(&mut h, "online", |h| shows(h, "Online"));
+        server.stop();
+        wait_until(&mut h, "offline", |h| shows(h, "Offline"));
+        fill(&mut h, "Message", &text);
+        h.key_press(egui::Key::Enter);
+        wait_until(&mut h, "pending", |h| {
+            shows(h, "sending…") && shows(h, "1 waiting to send")
+        });
+        // The window closes with the message unsent.
+    }
+    let file = store.join("session.json");
+    let kept = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        kept.contains(&text),
+        "the unsent message is on disk: {kept}"
+    );
+    assert!(!kept.contains(&server.alice.password));
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    server.restart();
+    let mut h = app(&server.url(), &store);
+    h.step();
+    assert!(
+        shows(&h, &text) && shows(&h, "sending…"),
+        "shown as pending at start, before the socket is up"
+    );
+    wait_until(&mut h, "sent after the restart", |h| {
+        shows(h, "Online") && shows(h, &text) && !shows(h, "sending…")
+    });
+    let kept = std::fs::read_to_string(&file).unwrap();
+    assert!(!kept.contains(&text), "confirmed: dropped from storage");
+    let rest = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let found = rest
+        .get(&format!(
+            "/items/messages?filter[content][_eq]={}&fields=id,user_created.first_name",
+            xtask::rest::encode(&text)
+        ))
+        .unwrap()
+        .data("messages")
+        .unwrap();
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1, "exactly once: {found:?}");
+    assert_eq!(found[0]["user_created"]["first_name"], "Alice");
+}

@@ -54,10 +54,12 @@ pub enum Effect {
     Send(String),
     /// Close the socket.
     Disconnect,
-    /// Persist the server and the newest refresh token (never the password).
+    /// Persist the server, the newest refresh token and the unsent messages (never the
+    /// password). No token: it was refused, but what the user wrote must survive a restart.
     SaveSession {
         server: String,
-        refresh_token: String,
+        refresh_token: Option<String>,
+        outbox: Vec<Unsent>,
     },
     /// Delete the persisted session.
     ForgetSession,
@@ -89,6 +91,14 @@ pub struct Outgoing {
     pub client_key: String,
     pub content: String,
     pub state: OutgoingState,
+}
+
+/// An unconfirmed message as it is stored across restarts. The client key travels with it, so
+/// a message Directus stored just before the app died is found again, not posted twice.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unsent {
+    pub client_key: String,
+    pub content: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,6 +175,8 @@ pub struct Session {
     /// Messages whose author's name is not known yet (see `resolve_authors`).
     unresolved: std::collections::BTreeSet<i64>,
     resolve_blocked: bool,
+    /// What was last handed out for storage (see `persist`).
+    saved: Option<Effect>,
 }
 
 impl Session {
@@ -205,6 +217,7 @@ impl Session {
             persistent: false,
             unresolved: Default::default(),
             resolve_blocked: false,
+            saved: None,
         }
     }
 
@@ -318,8 +331,10 @@ impl Session {
         password: &str,
         now: Instant,
     ) -> Vec<Effect> {
-        let same_account =
-            self.server.as_ref() == Some(&server) && self.email.as_deref() == Some(email);
+        // A resumed session has no e-mail: its unsent messages wait for whoever logs in on
+        // this device next (the token was refused; it is almost always the same person).
+        let same_account = self.server.as_ref() == Some(&server)
+            && (self.email.is_none() || self.email.as_deref() == Some(email));
         if !same_account {
             self.timeline.clear();
             self.outbox.clear();
@@ -334,13 +349,69 @@ impl Session {
         self.start(server, now)
     }
 
-    /// Log in with a stored refresh token (no password known).
-    pub fn resume(&mut self, server: ServerUrl, refresh_token: &str, now: Instant) -> Vec<Effect> {
+    /// Log in with a stored refresh token (no password known), with the messages that were
+    /// still unsent when the app last stopped.
+    pub fn resume(
+        &mut self,
+        server: ServerUrl,
+        refresh_token: &str,
+        unsent: Vec<Unsent>,
+        now: Instant,
+    ) -> Vec<Effect> {
+        self.restore(server.clone(), unsent);
         self.email = None;
         self.password = None;
         self.refresh_token = Some(refresh_token.to_owned());
         self.using = Credential::RefreshToken;
         self.start(server, now)
+    }
+
+    /// Back from storage without a token (it was refused): the unsent messages wait, shown on
+    /// the login panel, and go out after the next login on this server.
+    pub fn restore(&mut self, server: ServerUrl, unsent: Vec<Unsent>) {
+        self.server = Some(server);
+        self.email = None;
+        for message in unsent {
+            if !self
+                .outbox
+                .iter()
+                .any(|o| o.client_key == message.client_key)
+            {
+                self.outbox.push(Outgoing {
+                    client_key: message.client_key,
+                    content: message.content,
+                    state: OutgoingState::Queued,
+                });
+            }
+        }
+    }
+
+    /// What to store now, if it changed since last asked: the edge calls this after every
+    /// round of input, so a message typed offline is on disk before the next frame.
+    pub fn persist(&mut self) -> Option<Effect> {
+        let server = self.server.as_ref()?;
+        let outbox: Vec<Unsent> = self
+            .outbox
+            .iter()
+            .filter(|o| !matches!(o.state, OutgoingState::Failed(_)))
+            .map(|o| Unsent {
+                client_key: o.client_key.clone(),
+                content: o.content.clone(),
+            })
+            .collect();
+        if self.refresh_token.is_none() && outbox.is_empty() {
+            return None; // nothing worth keeping (logged out, or before the first token)
+        }
+        let wanted = Effect::SaveSession {
+            server: server.http.clone(),
+            refresh_token: self.refresh_token.clone(),
+            outbox,
+        };
+        if self.saved.as_ref() == Some(&wanted) {
+            return None;
+        }
+        self.saved = Some(wanted.clone());
+        Some(wanted)
     }
 
     fn start(&mut self, server: ServerUrl, now: Instant) -> Vec<Effect> {
@@ -592,6 +663,7 @@ impl Session {
         self.refresh_token = None;
         self.error = Some(error);
         self.requests.clear();
+        self.saved = None; // forgotten: unsent messages, if any, are stored again without it
         vec![Effect::Disconnect, Effect::ForgetSession]
     }
 
@@ -612,15 +684,9 @@ impl Session {
         self.error = None;
         let mut effects = Vec::new();
         if let Some(token) = refresh_token {
-            // Rotated: the previous token is already dead on the server.
-            self.refresh_token = Some(token.clone());
+            // Rotated: the previous token is already dead on the server (`persist` stores it).
+            self.refresh_token = Some(token);
             self.using = Credential::RefreshToken;
-            if let Some(server) = &self.server {
-                effects.push(Effect::SaveSession {
-                    server: server.http.clone(),
-                    refresh_token: token,
-                });
-            }
         }
         if !self.subscribed {
             effects.push(self.request(Request::Subscribe, proto::subscribe_messages, now));
@@ -664,6 +730,7 @@ impl Session {
                 // fall back to the password we still hold, on a fresh socket.
                 self.refresh_token = None;
                 self.using = Credential::Password;
+                self.saved = None;
                 let mut effects = vec![Effect::Disconnect, Effect::ForgetSession];
                 effects.extend(self.connect(now));
                 effects

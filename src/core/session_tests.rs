@@ -76,11 +76,12 @@ impl Rig {
         self.s.frame(&value.to_string(), self.now)
     }
 
-    fn saved(effects: &[Effect]) -> Option<String> {
-        effects.iter().find_map(|e| match e {
-            Effect::SaveSession { refresh_token, .. } => Some(refresh_token.clone()),
+    /// The refresh token the session asks to store now, if that changed.
+    fn saved(&mut self) -> Option<String> {
+        match self.s.persist() {
+            Some(Effect::SaveSession { refresh_token, .. }) => refresh_token,
             _ => None,
-        })
+        }
     }
 
     /// Answer the auth frame with ok + `token`; returns the subscribe frame it triggers.
@@ -88,7 +89,7 @@ impl Rig {
         let effects = self
             .frame(json!({"type":"auth","status":"ok","uid":auth["uid"],"refresh_token":token}));
         assert_eq!(
-            Rig::saved(&effects).as_deref(),
+            self.saved().as_deref(),
             Some(token),
             "new token saved at once"
         );
@@ -459,7 +460,7 @@ fn a_refused_refresh_token_falls_back_to_the_password_held_in_memory() {
 #[test]
 fn a_stored_session_resumes_and_an_expired_one_asks_to_log_in() {
     let mut rig = Rig::new();
-    rig.s.resume(server(), "stored", rig.now);
+    rig.s.resume(server(), "stored", Vec::new(), rig.now);
     let auth = only(&rig.s.opened(rig.now));
     assert_eq!(auth["refresh_token"], "stored");
     let effects = rig.frame(json!({"type":"auth","status":"error","error":{"code":"AUTH_FAILED"}}));
@@ -713,4 +714,114 @@ fn a_reply_read_just_as_the_token_expired_is_asked_for_again() {
     let again = find_uid(&sent, "resolve").expect("asked again");
     rig.frame(json!({"type":"items","data":[msg(5)],"uid":again["uid"]}));
     assert_eq!(author_of(&rig.s, 5), Some("Alice"));
+}
+
+/// What `persist` asks to store now: (token, contents of the unsent messages).
+fn stored(rig: &mut Rig) -> Option<(Option<String>, Vec<Unsent>)> {
+    match rig.s.persist() {
+        Some(Effect::SaveSession {
+            refresh_token,
+            outbox,
+            ..
+        }) => Some((refresh_token, outbox)),
+        other => {
+            assert!(other.is_none(), "{other:?}");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_message_typed_offline_is_stored_at_once_and_dropped_from_storage_when_confirmed() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    assert_eq!(
+        stored(&mut rig),
+        None,
+        "nothing changed since the token was stored"
+    );
+    rig.s.closed("reset", rig.now);
+    rig.s.send("typed offline", rig.now).unwrap();
+    let (token, outbox) = stored(&mut rig).expect("stored when typed");
+    assert_eq!(token.as_deref(), Some("r1"));
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].content, "typed offline");
+    assert_eq!(stored(&mut rig), None, "not stored twice");
+    // Back online, sent and confirmed: the stored outbox empties.
+    let Phase::Reconnecting { at } = rig.s.phase() else {
+        panic!()
+    };
+    rig.advance(at - rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r2");
+    let create = find(&sent, "items", Some("create")).unwrap().clone();
+    let mut row = msg(2);
+    row["client_key"] = create["data"]["client_key"].clone();
+    rig.frame(json!({"type":"items","data":row,"uid":create["uid"]}));
+    let (token, outbox) = stored(&mut rig).expect("stored when confirmed");
+    assert_eq!((token.as_deref(), outbox.len()), (Some("r2"), 0));
+}
+
+#[test]
+fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
+    // The app died with "b" in flight (Directus had stored it as id 2) and "c" queued.
+    let unsent = vec![
+        Unsent {
+            client_key: "k-b".into(),
+            content: "b".into(),
+        },
+        Unsent {
+            client_key: "k-c".into(),
+            content: "c".into(),
+        },
+    ];
+    let mut rig = Rig::new();
+    rig.s.resume(server(), "stored", unsent, rig.now);
+    assert_eq!(
+        rig.s.outbox().len(),
+        2,
+        "shown as pending before connecting"
+    );
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r2");
+    // "b" goes first, with its stored key, as soon as the socket is authenticated.
+    let create_b = find(&sent, "items", Some("create")).expect("b sent");
+    assert_eq!(create_b["data"]["client_key"], "k-b");
+    assert_eq!(create_b["data"]["content"], "b");
+    rig.sync(&sent[0], vec![msg(1)]);
+    // Directus refuses the duplicate (no uid); the session looks it up instead of posting.
+    let lookup = only(&rig.frame(json!({"type":"items","status":"error",
+        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})));
+    assert_eq!(lookup["query"]["filter"]["client_key"]["_eq"], "k-b");
+    let mut b = msg(2);
+    b["client_key"] = json!("k-b");
+    let next = frames(&rig.frame(json!({"type":"items","data":[b],"uid":lookup["uid"]})));
+    let create_c = find(&next, "items", Some("create")).expect("then c");
+    assert_eq!(create_c["data"]["client_key"], "k-c");
+    assert_eq!(create_c["data"]["content"], "c");
+    assert_eq!(ids(&rig.s), [1, 2]);
+}
+
+#[test]
+fn unsent_messages_outlive_a_refused_token_and_go_out_after_the_next_login() {
+    let mut rig = Rig::new();
+    let unsent = vec![Unsent {
+        client_key: "k-a".into(),
+        content: "kept".into(),
+    }];
+    rig.s.resume(server(), "stale", unsent, rig.now);
+    stored(&mut rig);
+    let auth = only(&rig.s.opened(rig.now));
+    assert_eq!(auth["refresh_token"], "stale");
+    let effects = rig.frame(json!({"type":"auth","status":"error","error":{"code":"AUTH_FAILED"}}));
+    assert!(effects.contains(&Effect::ForgetSession));
+    let (token, outbox) = stored(&mut rig).expect("stored again, without the token");
+    assert_eq!((token, outbox.len()), (None, 1));
+    // Same server, a password login: the message is still there and goes out.
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    assert_eq!(rig.s.outbox().len(), 1);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    let create = find(&sent, "items", Some("create")).expect("sent after login");
+    assert_eq!(create["data"]["client_key"], "k-a");
 }

@@ -94,6 +94,10 @@ impl Edge {
         }
         let effects = session.tick(Instant::now());
         self.apply(effects);
+        // Whatever changed above (a new token, a message typed or confirmed) goes to disk now.
+        if let Some(save) = session.persist() {
+            self.apply(vec![save]);
+        }
         // A finished revocation that failed is worth telling: the token may still be alive.
         self.revocations.retain(|p| match p.ready() {
             None => true,
@@ -135,12 +139,14 @@ impl Edge {
                 Effect::SaveSession {
                     server,
                     refresh_token,
+                    outbox,
                 } => {
                     self.store_error = self
                         .store
                         .save(&StoredSession {
                             server,
                             refresh_token,
+                            outbox,
                         })
                         .err();
                 }

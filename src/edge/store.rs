@@ -1,12 +1,18 @@
-//! Where the session survives a restart: the server address and the newest refresh token.
-//! Never the password. Native: a JSON file readable by its owner only; web: localStorage.
+//! Where the session survives a restart: the server address, the newest refresh token and the
+//! messages not yet confirmed. Never the password. Native: a JSON file readable by its owner
+//! only; web: localStorage.
 
 use serde::{Deserialize, Serialize};
+
+use crate::core::session::Unsent;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredSession {
     pub server: String,
-    pub refresh_token: String,
+    /// None once the server refused it: kept only for the unsent messages.
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub outbox: Vec<Unsent>,
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -16,7 +16,13 @@ pub struct Composer {
     focused: bool,
 }
 
-pub fn show(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -> Option<Action> {
+/// `store_error`: why the session and unsent messages could not be saved on this device.
+pub fn show(
+    ui: &mut egui::Ui,
+    session: &Session,
+    composer: &mut Composer,
+    store_error: Option<&str>,
+) -> Option<Action> {
     let mut action = None;
     egui::Panel::top("chat-header").show(ui, |ui| {
         ui.horizontal(|ui| {
@@ -34,6 +40,10 @@ pub fn show(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -> Op
         });
         if let Some(notice) = session.notice() {
             ui.label(RichText::new(notice).color(ui.visuals().warn_fg_color));
+        }
+        if let Some(error) = store_error {
+            let text = format!("Not saved on this device (lost if the app closes): {error}");
+            ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
         }
     });
     egui::Panel::bottom("composer").show(ui, |ui| {

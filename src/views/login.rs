@@ -33,6 +33,7 @@ pub fn show(
     form: &mut LoginForm,
     busy: bool,
     error: Option<&str>,
+    unsent: usize,
 ) -> Option<Action> {
     let mut submit = false;
     ui.vertical_centered(|ui| {
@@ -65,6 +66,13 @@ pub fn show(
         if let Some(error) = error {
             ui.add_space(8.0);
             ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+        }
+        if unsent > 0 {
+            ui.add_space(8.0);
+            ui.label(format!(
+                "{unsent} unsent message{} will be sent after you log in.",
+                if unsent == 1 { "" } else { "s" }
+            ));
         }
     });
     if submit {
