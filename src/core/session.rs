@@ -1112,6 +1112,12 @@ pub fn describe(error: &ServerError) -> String {
 fn humane(reason: &str) -> String {
     if reason.contains("Connection refused") {
         "connection refused: is Directus running at that address?".into()
+    } else if reason.contains("invalid peer certificate") {
+        // rustls: e.g. UnknownIssuer for a self-signed or private CA not in the trust store.
+        format!(
+            "the server's TLS certificate is not trusted ({reason}). Add its CA to the \
+             system trust store or point SSL_CERT_FILE at it."
+        )
     } else if reason.is_empty() {
         "the connection closed".into()
     } else {

@@ -23,6 +23,11 @@ impl Client {
 
     /// A headless client of `member` talking to `url` (the server, or a proxy in front of it).
     pub fn start_at(url: &str, member: &Member) -> Client {
+        Client::start_with(url, member, &[])
+    }
+
+    /// The same with extra environment variables (e.g. SSL_CERT_FILE).
+    pub fn start_with(url: &str, member: &Member, env: &[(&str, &str)]) -> Client {
         let data_dir = std::env::temp_dir().join(format!(
             "dc-headless-{}-{}",
             std::process::id(),
@@ -32,6 +37,7 @@ impl Client {
             .args(["--headless", "--server", url, "--email", &member.email])
             .env("DIRECTUS_CHAT_PASSWORD", &member.password)
             .env("DIRECTUS_CHAT_DATA_DIR", &data_dir)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
