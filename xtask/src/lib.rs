@@ -1,6 +1,7 @@
 //! Project automation for directus-chat, shared by the `cargo xtask` command and by the
 //! integration tests (which need a real, provisioned Directus of their own).
 
+pub mod bench;
 pub mod install;
 pub mod paths;
 pub mod process;

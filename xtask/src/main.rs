@@ -16,6 +16,8 @@ cargo xtask <command>
   run                     bring the local Directus up and open the desktop chat
   test                    install what is missing and run every test
   lint                    rustfmt --check and clippy -D warnings, native and wasm32
+  bench [--smoke]         floor vs directus-chat vs @directus/sdk: latency, recovery, cost,
+                          fan-out (prints a table, writes tests/artifacts/bench.json)
   web                     bring the local Directus up and serve the web build (trunk serve, :8080)
   web build               release web build into dist/ (prints the wasm size)
   web test                only the browser test (part of `test`)
@@ -38,6 +40,14 @@ fn main() -> ExitCode {
         ["run", rest @ ..] => run(rest),
         ["test", rest @ ..] => test(rest),
         ["lint"] => lint(),
+        ["bench"] => bench(false),
+        ["bench", "--smoke"] => bench(true),
+        // The floor client the bench spawns (not for people).
+        ["bench-floor-client", url, email] => xtask::bench::floor::run(
+            url,
+            email,
+            &std::env::var("DIRECTUS_CHAT_PASSWORD").unwrap_or_default(),
+        ),
         ["web"] => web_serve(),
         ["web", "test"] => browser_test(),
         ["web", "build"] => WebTools::ensure()
@@ -348,7 +358,52 @@ fn test(rest: &[&str]) -> Result<()> {
             "\nFault suite (tests/faults.rs):\n| scenario | faults injected | messages sent | lost | duplicated | anonymous | printed out of id order |\n|---|---|---|---|---|---|---|\n{rows}"
         );
     }
+    bench_smoke()?;
     browser_test()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| paths::repo_root().join("target"))
+}
+
+/// The full comparison, on the release build.
+fn bench(smoke: bool) -> Result<()> {
+    if smoke {
+        let mut build = cargo();
+        build.args(["build", "--package", "directus-chat", "--bin", "directus-chat"]);
+        run_status(build)?;
+        return bench_smoke();
+    }
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--package",
+        "directus-chat",
+        "--bin",
+        "directus-chat",
+    ]);
+    run_status(build)?;
+    let programs = xtask::bench::Programs::ensure(target_dir().join("release/directus-chat"))?;
+    let report = xtask::bench::run(&programs, &xtask::bench::Plan::full(), false)?;
+    let json = paths::repo_root().join("tests/artifacts/bench.json");
+    xtask::bench::write_json(&report, &json)?;
+    println!("{}", xtask::bench::table(&report));
+    println!("(JSON: {})", json.display());
+    Ok(())
+}
+
+/// A few messages of each measure (debug build, as `cargo test` left it): the bench cannot
+/// rot, and every row must show nothing lost for our client.
+fn bench_smoke() -> Result<()> {
+    let programs = xtask::bench::Programs::ensure(target_dir().join("debug/directus-chat"))?;
+    let report = xtask::bench::run(&programs, &xtask::bench::Plan::smoke(), true)?;
+    let json = paths::repo_root().join("tests/artifacts/bench-smoke.json");
+    xtask::bench::write_json(&report, &json)?;
+    eprintln!("\nBench smoke (cargo xtask bench for the real figures):\n{}", xtask::bench::table(&report));
+    xtask::bench::check_smoke(&report)
 }
 
 fn web_serve() -> Result<()> {
