@@ -190,6 +190,7 @@ impl Edge {
         let options = ewebsock::Options {
             // Directus accepts ~2 MiB messages; a page of them stays far below this.
             max_incoming_frame_size: 64 * 1024 * 1024,
+            read_timeout: Some(std::time::Duration::from_millis(1)),
             ..Default::default()
         };
         match ewebsock::ws_connect(url, options, on_event) {

@@ -1,6 +1,7 @@
 // The peer in `cargo xtask bench`: the official @directus/sdk realtime client, used the way the
 // tutorial uses it (REST login, handshake auth, subscribe with the author's first name, send
-// over the socket). Same line protocol as `directus-chat --headless`: each stdin line is sent
+// over the socket), with the frames directus-chat sends (same fields, a unique client_key on
+// each create) so Directus does the same work for every client. Same line protocol as `directus-chat --headless`: each stdin line is sent
 // as a message; each message received prints {"id","author","content"} on stdout.
 // Usage: node sdk-client.mjs URL EMAIL   (password in DIRECTUS_CHAT_PASSWORD)
 import { createDirectus, authentication, realtime } from '@directus/sdk';
@@ -13,15 +14,19 @@ const client = createDirectus(url).with(authentication('json')).with(realtime())
 
 await client.login({ email, password });
 await client.connect();
-const { subscription } = await client.subscribe('messages', {
-  event: 'create',
-  query: { fields: ['id', 'content', 'user_created.first_name'] },
-});
+const fields = ['id', 'content', 'date_created', 'client_key', 'user_created.id', 'user_created.first_name'];
+const { subscription } = await client.subscribe('messages', { query: { fields } });
 process.stderr.write('status: subscribed\n');
 
+let sent = 0;
+const run = `${process.pid}-${Date.now()}`;
 createInterface({ input: process.stdin }).on('line', (line) => {
   try {
-    client.sendMessage({ type: 'items', collection: 'messages', action: 'create', data: { content: line } });
+    sent += 1;
+    client.sendMessage({
+      type: 'items', collection: 'messages', action: 'create', query: { fields },
+      data: { content: line, client_key: `sdk-${run}-${sent}` },
+    });
   } catch (e) {
     process.stderr.write(`not sent: ${e.message}\n`); // no outbox: the SDK throws when offline
   }

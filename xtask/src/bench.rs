@@ -313,46 +313,61 @@ pub struct LatencyRow {
 }
 
 /// Create -> event at another subscribed client of the same kind, one message at a time.
-fn latency(programs: &Programs, server: &TestDirectus, kind: Kind, n: usize) -> Result<LatencyRow> {
+/// The three pairs take turns message by message, so a busy moment of the machine falls on
+/// all of them alike (the ratios are what this is for).
+fn latency(programs: &Programs, server: &TestDirectus, n: usize) -> Result<Vec<LatencyRow>> {
     let url = server.url();
-    let mut sender = Client::spawn(programs, kind, &url, &server.alice)?;
-    let receiver = Client::spawn(programs, kind, &url, &server.bob)?;
-    warm_up(&mut |t| sender.send(t), &[&receiver])?;
+    let mut pairs = Vec::new();
+    for kind in KINDS {
+        let mut sender = Client::spawn(programs, kind, &url, &server.alice)?;
+        let receiver = Client::spawn(programs, kind, &url, &server.bob)?;
+        warm_up(&mut |t| sender.send(t), &[&receiver])?;
+        pairs.push((kind, sender, receiver, Vec::new(), 0usize));
+    }
     let run = nonce();
-    let mut samples = Vec::new();
-    let mut lost = 0;
     for i in 0..n {
-        let text = format!("latency {kind:?} {i} {run}");
-        let sent = Instant::now();
-        sender.send(&text)?;
-        match wait_for(Duration::from_secs(10), || {
-            receiver.arrivals(&text).first().copied()
-        }) {
-            Some(at) => samples.push(at - sent),
-            None => lost += 1,
+        for (kind, sender, receiver, samples, lost) in &mut pairs {
+            let text = format!("latency {kind:?} {i} {run}");
+            let sent = Instant::now();
+            sender.send(&text)?;
+            match wait_for(Duration::from_secs(10), || {
+                receiver.arrivals(&text).first().copied()
+            }) {
+                Some(at) => samples.push(at - sent),
+                None => *lost += 1,
+            }
         }
     }
-    let (s, r) = (sender.usage(), receiver.usage());
-    let (median_ms, p99_ms) = percentiles(&mut samples);
-    Ok(LatencyRow {
-        client: kind,
-        messages: n,
-        median_ms,
-        p99_ms,
-        lost,
-        cpu_seconds: s.cpu_seconds + r.cpu_seconds,
-        peak_rss_mib: s.peak_rss_mib.max(r.peak_rss_mib),
-    })
+    Ok(pairs
+        .into_iter()
+        .map(|(kind, sender, receiver, mut samples, lost)| {
+            let (s, r) = (sender.usage(), receiver.usage());
+            let (median_ms, p99_ms) = percentiles(&mut samples);
+            LatencyRow {
+                client: kind,
+                messages: n,
+                median_ms,
+                p99_ms,
+                lost,
+                cpu_seconds: s.cpu_seconds + r.cpu_seconds,
+                peak_rss_mib: s.peak_rss_mib.max(r.peak_rss_mib),
+            }
+        })
+        .collect())
 }
 
 #[derive(Debug, Serialize)]
 pub struct RecoveryRow {
     pub client: Kind,
+    /// Directus stopped (SIGTERM) until it answered again.
+    pub directus_down_ms: f64,
     /// From Directus answering again to this client's first message posted after that.
     pub recovery_ms: Option<f64>,
     pub posted: usize,
     pub lost: usize,
     pub doubled: usize,
+    /// The client process ended on its own (it crashed or gave up), with its last words.
+    pub exited: Option<String>,
 }
 
 /// One client of each kind listens while a REST poster writes every 100 ms and Directus is
@@ -363,7 +378,7 @@ fn recovery(
     plan: &Plan,
 ) -> Result<Vec<RecoveryRow>> {
     let url = server.url();
-    let listeners: Vec<(Kind, Client)> = KINDS
+    let mut listeners: Vec<(Kind, Client)> = KINDS
         .iter()
         .map(|&k| Client::spawn(programs, k, &url, &server.bob).map(|c| (k, c)))
         .collect::<Result<_>>()?;
@@ -397,6 +412,7 @@ fn recovery(
     while Instant::now() < until {
         post_next(&mut posted);
     }
+    let down_from = Instant::now();
     let ready = std::thread::scope(|scope| {
         let restart = scope.spawn(|| {
             server.restart();
@@ -415,9 +431,24 @@ fn recovery(
     wait_for(Duration::from_secs(15), || {
         receivers.iter().all(|c| complete(c)).then_some(())
     });
+    drop(receivers);
+    let exits: Vec<Option<String>> = listeners
+        .iter_mut()
+        .map(|(_, c)| {
+            let status = c.child.try_wait().ok().flatten()?;
+            let said = c.said();
+            let last = said
+                .lines()
+                .rev()
+                .find(|l| l.to_lowercase().contains("error"))
+                .unwrap_or("");
+            Some(format!("{status}: {}", last.trim()))
+        })
+        .collect();
     Ok(listeners
         .iter()
-        .map(|(kind, client)| {
+        .zip(exits)
+        .map(|((kind, client), exited)| {
             let counts: Vec<usize> = posted
                 .iter()
                 .map(|(t, _)| client.arrivals(t).len())
@@ -429,10 +460,12 @@ fn recovery(
                 .min();
             RecoveryRow {
                 client: *kind,
+                directus_down_ms: millis(ready - down_from),
                 recovery_ms: first_new.map(|at| millis(at.saturating_duration_since(ready))),
                 posted: posted.len(),
                 lost: counts.iter().filter(|&&c| c == 0).count(),
                 doubled: counts.iter().filter(|&&c| c > 1).count(),
+                exited,
             }
         })
         .collect())
@@ -529,11 +562,8 @@ pub fn run(programs: &Programs, plan: &Plan, smoke: bool) -> Result<Report> {
     let started = Instant::now();
     let version = install::selected_version();
     let server = TestDirectus::start(&version, &[]);
-    let mut latency_rows = Vec::new();
-    for kind in KINDS {
-        eprintln!("bench: latency, {}", kind.name());
-        latency_rows.push(latency(programs, &server, kind, plan.latency_messages)?);
-    }
+    eprintln!("bench: latency, the three clients taking turns");
+    let latency_rows = latency(programs, &server, plan.latency_messages)?;
     let row = |k: Kind| latency_rows.iter().find(|r| r.client == k).expect("measured");
     let ratio = |a: f64, b: f64| (a / b * 100.0).round() / 100.0;
     let (ours, floor, sdk) = (row(Kind::Ours), row(Kind::Floor), row(Kind::Sdk));
@@ -591,16 +621,18 @@ pub fn table(report: &Report) -> String {
         let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
         out += &parts.join(", ");
     }
-    out += "\n\n| client | Directus restarted: first new message after ready, ms | posted | lost | doubled |\n|---|---|---|---|---|\n";
+    out += "\n\n| client | Directus restarted (down ms) | first new message after ready, ms | posted | lost | doubled | process |\n|---|---|---|---|---|---|---|\n";
     for r in &report.recovery {
         out += &format!(
-            "| {} | {} | {} | {} | {} |\n",
+            "| {} | {:.0} | {} | {} | {} | {} | {} |\n",
             r.client.name(),
+            r.directus_down_ms,
             r.recovery_ms
                 .map_or("never".to_owned(), |ms| format!("{ms:.0}")),
             r.posted,
             r.lost,
-            r.doubled
+            r.doubled,
+            r.exited.as_deref().unwrap_or("running")
         );
     }
     out += "\n| fan-out (directus-chat) | messages | to the last subscriber: median ms | p99 ms | all received exactly once |\n|---|---|---|---|---|\n";

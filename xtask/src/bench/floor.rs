@@ -14,6 +14,17 @@ use crate::Result;
 
 type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
+/// The frames are the ones directus-chat sends (src/core/protocol.rs: same fields, a unique
+/// client_key on each create), so Directus does the same work for every client measured.
+pub const MESSAGE_FIELDS: [&str; 6] = [
+    "id",
+    "content",
+    "date_created",
+    "client_key",
+    "user_created.id",
+    "user_created.first_name",
+];
+
 /// Runs until the socket closes (stdin reaching its end only stops the sending).
 pub fn run(http: &str, email: &str, password: &str) -> Result<()> {
     let url = format!("{}/websocket", http.replacen("http", "ws", 1));
@@ -33,8 +44,8 @@ pub fn run(http: &str, email: &str, password: &str) -> Result<()> {
     }
     send(
         &mut socket,
-        json!({"type": "subscribe", "collection": "messages", "uid": "live", "event": "create",
-               "query": {"fields": ["id", "content", "user_created.first_name"]}}),
+        json!({"type": "subscribe", "collection": "messages", "uid": "live",
+               "query": {"fields": MESSAGE_FIELDS}}),
     )?;
     let MaybeTlsStream::Plain(tcp) = socket.get_ref() else {
         return Err("plain ws:// only".into());
@@ -45,6 +56,9 @@ pub fn run(http: &str, email: &str, password: &str) -> Result<()> {
     let mut typed = Vec::new();
     let mut stdin_open = true;
     let mut sent = 0u64;
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let stdout = std::io::stdout();
     loop {
         // Sleep until the user types or the server speaks: no polling loop to pay for.
@@ -80,7 +94,8 @@ pub fn run(http: &str, email: &str, password: &str) -> Result<()> {
                 send(
                     &mut socket,
                     json!({"type": "items", "collection": "messages", "action": "create",
-                           "uid": format!("c{sent}"), "data": {"content": content}}),
+                           "uid": format!("c{sent}"), "query": {"fields": MESSAGE_FIELDS},
+                           "data": {"content": content, "client_key": format!("floor-{run}-{sent}")}}),
                 )?;
             }
         }
