@@ -48,7 +48,11 @@ fn trace_line(direction: &str, text: &str) {
         text
     };
     let cut: String = shown.chars().take(300).collect();
-    eprintln!("trace {direction} {cut}");
+    // Wall-clock seconds: lines of two processes (sender, receiver) can be lined up.
+    let at = web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    eprintln!("trace {at:.6} {direction} {cut}");
 }
 
 impl Edge {

@@ -29,6 +29,8 @@ use crate::{Result, paths};
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub latency_messages: usize,
+    /// The latency pairs take turns this many times.
+    pub rounds: usize,
     pub recovery_before: Duration,
     pub recovery_after: Duration,
     pub fan_out: Vec<usize>,
@@ -39,6 +41,7 @@ impl Plan {
     pub fn full() -> Plan {
         Plan {
             latency_messages: 300,
+            rounds: 3,
             recovery_before: Duration::from_secs(3),
             recovery_after: Duration::from_secs(6),
             fan_out: vec![10, 50],
@@ -49,6 +52,7 @@ impl Plan {
     pub fn smoke() -> Plan {
         Plan {
             latency_messages: 15,
+            rounds: 1,
             recovery_before: Duration::from_secs(1),
             recovery_after: Duration::from_secs(3),
             fan_out: vec![3],
@@ -144,9 +148,7 @@ impl Client {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         crate::process::die_with_parent(&mut cmd);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("{}: {e}", kind.name()))?;
+        let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", kind.name()))?;
         let seen = Arc::new(Mutex::new(HashMap::<String, Vec<Instant>>::new()));
         let sink = seen.clone();
         let stdout = child.stdout.take().expect("piped");
@@ -230,9 +232,9 @@ fn usage(pid: u32) -> Usage {
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    let ticks: f64 = fields
-        .get(11..13)
-        .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
     // SAFETY: sysconf has no preconditions.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -306,54 +308,64 @@ pub struct LatencyRow {
     pub median_ms: f64,
     pub p99_ms: f64,
     pub lost: usize,
-    /// Sender and receiver processes together.
+    /// Sender and receiver processes together, over all rounds (start-up included).
     pub cpu_seconds: f64,
     /// The larger of the two.
     pub peak_rss_mib: f64,
 }
 
 /// Create -> event at another subscribed client of the same kind, one message at a time.
-/// The three pairs take turns message by message, so a busy moment of the machine falls on
-/// all of them alike (the ratios are what this is for).
-fn latency(programs: &Programs, server: &TestDirectus, n: usize) -> Result<Vec<LatencyRow>> {
+/// Each pair runs alone: Directus hands an event to its subscribers one after the other
+/// (a permission-checked read each), so a pair connected later would wait behind the others.
+/// The pairs take turns in rounds, so a busy moment of the machine does not fall on one kind.
+fn latency(
+    programs: &Programs,
+    server: &TestDirectus,
+    n: usize,
+    rounds: usize,
+) -> Result<Vec<LatencyRow>> {
     let url = server.url();
-    let mut pairs = Vec::new();
-    for kind in KINDS {
-        let mut sender = Client::spawn(programs, kind, &url, &server.alice)?;
-        let receiver = Client::spawn(programs, kind, &url, &server.bob)?;
-        warm_up(&mut |t| sender.send(t), &[&receiver])?;
-        pairs.push((kind, sender, receiver, Vec::new(), 0usize));
-    }
     let run = nonce();
-    for i in 0..n {
-        for (kind, sender, receiver, samples, lost) in &mut pairs {
-            let text = format!("latency {kind:?} {i} {run}");
-            let sent = Instant::now();
-            sender.send(&text)?;
-            match wait_for(Duration::from_secs(10), || {
-                receiver.arrivals(&text).first().copied()
-            }) {
-                Some(at) => samples.push(at - sent),
-                None => *lost += 1,
+    let mut rows: Vec<LatencyRow> = KINDS
+        .iter()
+        .map(|&kind| LatencyRow {
+            client: kind,
+            messages: 0,
+            median_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            lost: 0,
+            cpu_seconds: 0.0,
+            peak_rss_mib: 0.0,
+        })
+        .collect();
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); KINDS.len()];
+    for round in 0..rounds {
+        for (k, &kind) in KINDS.iter().enumerate() {
+            let mut sender = Client::spawn(programs, kind, &url, &server.alice)?;
+            let receiver = Client::spawn(programs, kind, &url, &server.bob)?;
+            warm_up(&mut |t| sender.send(t), &[&receiver])?;
+            let row = &mut rows[k];
+            for i in 0..n.div_ceil(rounds) {
+                let text = format!("latency {kind:?} {round} {i} {run}");
+                let sent = Instant::now();
+                sender.send(&text)?;
+                row.messages += 1;
+                match wait_for(Duration::from_secs(10), || {
+                    receiver.arrivals(&text).first().copied()
+                }) {
+                    Some(at) => samples[k].push(at - sent),
+                    None => row.lost += 1,
+                }
             }
+            let (s, r) = (sender.usage(), receiver.usage());
+            row.cpu_seconds += s.cpu_seconds + r.cpu_seconds;
+            row.peak_rss_mib = row.peak_rss_mib.max(s.peak_rss_mib).max(r.peak_rss_mib);
         }
     }
-    Ok(pairs
-        .into_iter()
-        .map(|(kind, sender, receiver, mut samples, lost)| {
-            let (s, r) = (sender.usage(), receiver.usage());
-            let (median_ms, p99_ms) = percentiles(&mut samples);
-            LatencyRow {
-                client: kind,
-                messages: n,
-                median_ms,
-                p99_ms,
-                lost,
-                cpu_seconds: s.cpu_seconds + r.cpu_seconds,
-                peak_rss_mib: s.peak_rss_mib.max(r.peak_rss_mib),
-            }
-        })
-        .collect())
+    for (row, samples) in rows.iter_mut().zip(&mut samples) {
+        (row.median_ms, row.p99_ms) = percentiles(samples);
+    }
+    Ok(rows)
 }
 
 #[derive(Debug, Serialize)]
@@ -372,11 +384,7 @@ pub struct RecoveryRow {
 
 /// One client of each kind listens while a REST poster writes every 100 ms and Directus is
 /// restarted (SIGTERM) in the middle. Posts refused while it is down do not count.
-fn recovery(
-    programs: &Programs,
-    server: &TestDirectus,
-    plan: &Plan,
-) -> Result<Vec<RecoveryRow>> {
+fn recovery(programs: &Programs, server: &TestDirectus, plan: &Plan) -> Result<Vec<RecoveryRow>> {
     let url = server.url();
     let mut listeners: Vec<(Kind, Client)> = KINDS
         .iter()
@@ -563,8 +571,13 @@ pub fn run(programs: &Programs, plan: &Plan, smoke: bool) -> Result<Report> {
     let version = install::selected_version();
     let server = TestDirectus::start(&version, &[]);
     eprintln!("bench: latency, the three clients taking turns");
-    let latency_rows = latency(programs, &server, plan.latency_messages)?;
-    let row = |k: Kind| latency_rows.iter().find(|r| r.client == k).expect("measured");
+    let latency_rows = latency(programs, &server, plan.latency_messages, plan.rounds)?;
+    let row = |k: Kind| {
+        latency_rows
+            .iter()
+            .find(|r| r.client == k)
+            .expect("measured")
+    };
     let ratio = |a: f64, b: f64| (a / b * 100.0).round() / 100.0;
     let (ours, floor, sdk) = (row(Kind::Ours), row(Kind::Floor), row(Kind::Sdk));
     let ratios = json!({

@@ -372,7 +372,13 @@ fn target_dir() -> PathBuf {
 fn bench(smoke: bool) -> Result<()> {
     if smoke {
         let mut build = cargo();
-        build.args(["build", "--package", "directus-chat", "--bin", "directus-chat"]);
+        build.args([
+            "build",
+            "--package",
+            "directus-chat",
+            "--bin",
+            "directus-chat",
+        ]);
         run_status(build)?;
         return bench_smoke();
     }
@@ -402,7 +408,10 @@ fn bench_smoke() -> Result<()> {
     let report = xtask::bench::run(&programs, &xtask::bench::Plan::smoke(), true)?;
     let json = paths::repo_root().join("tests/artifacts/bench-smoke.json");
     xtask::bench::write_json(&report, &json)?;
-    eprintln!("\nBench smoke (cargo xtask bench for the real figures):\n{}", xtask::bench::table(&report));
+    eprintln!(
+        "\nBench smoke (cargo xtask bench for the real figures):\n{}",
+        xtask::bench::table(&report)
+    );
     xtask::bench::check_smoke(&report)
 }
 
