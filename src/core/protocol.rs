@@ -15,6 +15,7 @@ pub const MESSAGE_FIELDS: &[&str] = &[
     "id",
     "content",
     "date_created",
+    "date_updated",
     "client_key",
     "user_created.id",
     "user_created.first_name",
@@ -214,6 +215,8 @@ pub struct MessageItem {
     pub content: String,
     pub author: Author,
     pub date_created: Option<String>,
+    /// Set by Directus when the message was edited.
+    pub date_updated: Option<String>,
     pub client_key: Option<String>,
 }
 
@@ -240,6 +243,7 @@ impl MessageItem {
             },
             author,
             date_created: value["date_created"].as_str().map(str::to_owned),
+            date_updated: value["date_updated"].as_str().map(str::to_owned),
             client_key: value["client_key"].as_str().map(str::to_owned),
         })
     }
@@ -290,6 +294,38 @@ pub fn read_latest(limit: u32, uid: &str) -> String {
     json!({
         "type": "items", "action": "read", "collection": COLLECTION,
         "query": { "fields": MESSAGE_FIELDS, "sort": ["-id"], "limit": limit },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// Scroll-back: the `limit` messages just before `oldest` (newest first).
+pub fn read_before(oldest: i64, limit: u32, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "read", "collection": COLLECTION,
+        "query": {
+            "fields": MESSAGE_FIELDS, "sort": ["-id"], "limit": limit,
+            "filter": { "id": { "_lt": oldest } },
+        },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// Edit one's own message (the server checks it is one's own).
+pub fn update_message(id: i64, content: &str, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "update", "collection": COLLECTION, "id": id,
+        "data": { "content": content },
+        "query": { "fields": MESSAGE_FIELDS },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+pub fn delete_message(id: i64, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "delete", "collection": COLLECTION, "id": id,
         "uid": uid,
     })
     .to_string()

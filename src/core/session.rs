@@ -122,6 +122,10 @@ enum Request {
     /// Who am I: the author of one of my own messages (Directus has no WS read of users).
     WhoAmI,
     Ping,
+    /// Scroll-back: the page before the oldest message we have.
+    Older,
+    Update(i64),
+    Delete(i64),
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +179,10 @@ pub struct Session {
     /// Messages whose author's name is not known yet (see `resolve_authors`).
     unresolved: std::collections::BTreeSet<i64>,
     resolve_blocked: bool,
+    /// The very first message is in the timeline: scroll-back has nothing more to load.
+    reached_start: bool,
+    /// Why editing and deleting are not offered (the server said FORBIDDEN).
+    edits_refused: Option<String>,
     /// What was last handed out for storage (see `persist`).
     saved: Option<Effect>,
 }
@@ -218,6 +226,8 @@ impl Session {
             unresolved: Default::default(),
             resolve_blocked: false,
             saved: None,
+            reached_start: false,
+            edits_refused: None,
         }
     }
 
@@ -337,6 +347,7 @@ impl Session {
             && (self.email.is_none() || self.email.as_deref() == Some(email));
         if !same_account {
             self.timeline.clear();
+            self.reached_start = false;
             self.outbox.clear();
             self.cursor = None;
             self.me = None;
@@ -443,6 +454,96 @@ impl Session {
             state: OutgoingState::Queued,
         });
         Ok(self.flush(now))
+    }
+
+    /// Scroll-back reached the top: ask for the page before the oldest message.
+    pub fn load_older(&mut self, now: Instant) -> Vec<Effect> {
+        let Some(oldest) = self.timeline.oldest_id() else {
+            return Vec::new();
+        };
+        if self.phase != Phase::Online
+            || !self.history_loaded
+            || self.reached_start
+            || self.loading_older()
+        {
+            return Vec::new();
+        }
+        vec![self.request(
+            Request::Older,
+            |uid| proto::read_before(oldest, HISTORY_PAGE, uid),
+            now,
+        )]
+    }
+
+    pub fn loading_older(&self) -> bool {
+        self.requests.values().any(|r| r.request == Request::Older)
+    }
+
+    /// The first message ever written is loaded.
+    pub fn reached_start(&self) -> bool {
+        self.reached_start
+    }
+
+    /// Editing and deleting are offered for this message.
+    pub fn can_change(&self, message: &MessageItem) -> bool {
+        self.edits_refused.is_none() && self.is_mine(message)
+    }
+
+    /// Why editing and deleting are not offered at all.
+    pub fn edits_refused(&self) -> Option<&str> {
+        self.edits_refused.as_deref()
+    }
+
+    /// The newest message of mine (what Up in an empty composer edits).
+    pub fn last_own(&self) -> Option<&MessageItem> {
+        self.timeline.iter().rev().find(|m| self.can_change(m))
+    }
+
+    /// Change the text of one of my messages; Err says why not (the text stays with the user).
+    pub fn edit(&mut self, id: i64, content: &str, now: Instant) -> Result<Vec<Effect>, String> {
+        let content = content.trim_end();
+        self.check_change(id)?;
+        if content.trim().is_empty() {
+            return Err("An edit cannot be empty: delete the message instead.".into());
+        }
+        if content.len() > MAX_MESSAGE_BYTES {
+            return Err(format!(
+                "This message is {} KiB; the limit is {} KiB.",
+                content.len().div_ceil(1024),
+                MAX_MESSAGE_BYTES / 1024
+            ));
+        }
+        if self.timeline.get(id).is_some_and(|m| m.content == content) {
+            return Ok(Vec::new()); // nothing changed
+        }
+        let content = content.to_owned();
+        Ok(vec![self.request(
+            Request::Update(id),
+            |uid| proto::update_message(id, &content, uid),
+            now,
+        )])
+    }
+
+    pub fn delete(&mut self, id: i64, now: Instant) -> Result<Vec<Effect>, String> {
+        self.check_change(id)?;
+        Ok(vec![self.request(
+            Request::Delete(id),
+            |uid| proto::delete_message(id, uid),
+            now,
+        )])
+    }
+
+    fn check_change(&self, id: i64) -> Result<(), String> {
+        if let Some(why) = &self.edits_refused {
+            return Err(why.clone());
+        }
+        if !self.timeline.get(id).is_some_and(|m| self.is_mine(m)) {
+            return Err("Only your own messages can be changed.".into());
+        }
+        if self.phase != Phase::Online {
+            return Err("You are offline: edits and deletions need a connection.".into());
+        }
+        Ok(())
     }
 
     /// Close the socket, revoke the refresh token on the server, forget the stored session.
@@ -763,6 +864,9 @@ impl Session {
         let mut effects = Vec::new();
         match req.request {
             Request::ReadLatest => {
+                if (items.len() as u32) < HISTORY_PAGE {
+                    self.reached_start = true;
+                }
                 self.add_messages(items, false);
                 self.synced();
             }
@@ -799,6 +903,16 @@ impl Session {
                 if let Some(row) = first {
                     self.learn_me(&Author::from_json(&row["user_created"]));
                 }
+            }
+            Request::Older => {
+                if (items.len() as u32) < HISTORY_PAGE {
+                    self.reached_start = true;
+                }
+                self.add_messages(items, false);
+            }
+            Request::Update(_) => self.add_messages(items, false),
+            Request::Delete(id) => {
+                self.timeline.remove(id);
             }
             Request::Auth | Request::Subscribe | Request::Ping => {}
         }
@@ -845,6 +959,29 @@ impl Session {
             Request::Resolve(_) => {
                 // Refused (e.g. the token just expired): the ids stay; ask after the next auth.
                 self.resolve_blocked = true;
+                Vec::new()
+            }
+            Request::Update(_) | Request::Delete(_) if error.is("FORBIDDEN") => {
+                // Said once; the actions disappear (e.g. 12.x without custom permission rules).
+                let why = "This server does not let members edit or delete messages (FORBIDDEN), \
+                           so those actions are hidden."
+                    .to_owned();
+                self.notice = Some(why.clone());
+                self.edits_refused = Some(why);
+                Vec::new()
+            }
+            Request::Update(_) | Request::Delete(_) => {
+                self.notice = Some(format!(
+                    "Could not change the message: {}",
+                    describe(&error)
+                ));
+                Vec::new()
+            }
+            Request::Older => {
+                self.notice = Some(format!(
+                    "Could not load older messages: {}",
+                    describe(&error)
+                ));
                 Vec::new()
             }
             _ => {
@@ -928,6 +1065,7 @@ impl Session {
     /// `live`: from the subscription. Only live events move the cursor once synced: a create
     /// reply can overtake the event of someone else's earlier message.
     fn add_messages(&mut self, items: Vec<MessageItem>, live: bool) {
+        let mut batch = Vec::with_capacity(items.len());
         for item in items {
             if let Some(key) = &item.client_key {
                 // One of ours: its author is the logged-in user.
@@ -963,10 +1101,11 @@ impl Session {
             if item.author.first_name.is_some() {
                 self.unresolved.remove(&id);
             }
-            if self.timeline.upsert(item) {
-                self.fresh.push(id);
-            }
+            batch.push(item);
         }
+        // One insert for a whole page (scroll-back prepends 50 at once).
+        let fresh = self.timeline.upsert_many(batch);
+        self.fresh.extend(fresh);
     }
 
     /// What waits for the socket to be usable: authors to resolve, then the next message.
@@ -1094,6 +1233,9 @@ fn request_name(request: &Request) -> &'static str {
         Request::Resolve(_) => "resolve",
         Request::WhoAmI => "whoami",
         Request::Ping => "ping",
+        Request::Older => "older",
+        Request::Update(_) => "update",
+        Request::Delete(_) => "delete",
     }
 }
 

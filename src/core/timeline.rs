@@ -1,31 +1,95 @@
 //! The messages the chat knows, ordered by id and de-duplicated: a message arriving twice
 //! (live event and catch-up read, or a create reply and its event) is stored once.
-
-use std::collections::BTreeMap;
+//! A sorted vector: the view reaches row N directly (it draws only the visible rows of
+//! 100,000), new messages land at the end, a page of older ones is one insert at the front.
 
 use super::protocol::MessageItem;
 
 #[derive(Default, Debug)]
 pub struct Timeline {
-    messages: BTreeMap<i64, MessageItem>,
+    messages: Vec<MessageItem>,
+    /// Bumped when rows move (inserted before the end, removed, cleared): whatever the view
+    /// keeps per row index must then be rebuilt. Appends and in-place edits keep it.
+    layout: u64,
+    /// Bumped on every change (the view re-measures edited rows).
+    changes: u64,
 }
 
 impl Timeline {
+    fn position(&self, id: i64) -> Result<usize, usize> {
+        self.messages.binary_search_by_key(&id, |m| m.id)
+    }
+
     /// Insert or replace; true when the id was new.
     pub fn upsert(&mut self, message: MessageItem) -> bool {
-        self.messages.insert(message.id, message).is_none()
+        self.changes += 1;
+        match self.position(message.id) {
+            Ok(at) => {
+                self.messages[at] = message;
+                false
+            }
+            Err(at) => {
+                if at != self.messages.len() {
+                    self.layout += 1;
+                }
+                self.messages.insert(at, message);
+                true
+            }
+        }
+    }
+
+    /// Many at once (a page of history): one pass instead of one shift per message.
+    pub fn upsert_many(&mut self, messages: Vec<MessageItem>) -> Vec<i64> {
+        let mut fresh = Vec::new();
+        let mut new = Vec::new();
+        for message in messages {
+            match self.position(message.id) {
+                Ok(at) => self.messages[at] = message,
+                Err(_) if new.iter().any(|m: &MessageItem| m.id == message.id) => {
+                    // Twice in one batch: the later copy wins, as with one upsert after another.
+                    if let Some(m) = new.iter_mut().find(|m| m.id == message.id) {
+                        *m = message;
+                    }
+                }
+                Err(_) => {
+                    fresh.push(message.id);
+                    new.push(message);
+                }
+            }
+        }
+        self.changes += 1;
+        if new.is_empty() {
+            return fresh;
+        }
+        let appends = new
+            .iter()
+            .all(|m| self.newest_id().is_none_or(|n| m.id > n));
+        if !appends {
+            self.layout += 1;
+        }
+        self.messages.extend(new);
+        self.messages.sort_by_key(|m| m.id);
+        fresh
     }
 
     pub fn remove(&mut self, id: i64) -> bool {
-        self.messages.remove(&id).is_some()
+        match self.position(id) {
+            Ok(at) => {
+                self.messages.remove(at);
+                self.layout += 1;
+                self.changes += 1;
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     pub fn newest_id(&self) -> Option<i64> {
-        self.messages.keys().next_back().copied()
+        self.messages.last().map(|m| m.id)
     }
 
     pub fn oldest_id(&self) -> Option<i64> {
-        self.messages.keys().next().copied()
+        self.messages.first().map(|m| m.id)
     }
 
     pub fn len(&self) -> usize {
@@ -37,16 +101,37 @@ impl Timeline {
     }
 
     pub fn get(&self, id: i64) -> Option<&MessageItem> {
-        self.messages.get(&id)
+        self.position(id).ok().map(|at| &self.messages[at])
+    }
+
+    /// The message at row `index` (0 = oldest).
+    pub fn at(&self, index: usize) -> Option<&MessageItem> {
+        self.messages.get(index)
+    }
+
+    /// Row index of message `id`.
+    pub fn index_of(&self, id: i64) -> Option<usize> {
+        self.position(id).ok()
     }
 
     /// Oldest to newest.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &MessageItem> {
-        self.messages.values()
+        self.messages.iter()
     }
 
     pub fn clear(&mut self) {
         self.messages.clear();
+        self.layout += 1;
+        self.changes += 1;
+    }
+
+    /// See the fields: what a view caching per-row data compares.
+    pub fn layout_version(&self) -> u64 {
+        self.layout
+    }
+
+    pub fn version(&self) -> u64 {
+        self.changes
     }
 }
 
@@ -61,6 +146,7 @@ mod tests {
             content: content.into(),
             author: Author::default(),
             date_created: None,
+            date_updated: None,
             client_key: None,
         }
     }
@@ -79,5 +165,32 @@ mod tests {
             (t.oldest_id(), t.newest_id(), t.len()),
             (Some(1), Some(3), 3)
         );
+        assert_eq!((t.at(1).unwrap().id, t.index_of(3)), (2, Some(2)));
+    }
+
+    #[test]
+    fn appends_keep_the_layout_and_inserts_before_the_end_change_it() {
+        let mut t = Timeline::default();
+        t.upsert(message(5, "e"));
+        let layout = t.layout_version();
+        t.upsert(message(6, "f"));
+        assert_eq!(
+            t.upsert_many(vec![message(7, "g"), message(8, "h")]),
+            [7, 8]
+        );
+        t.upsert(message(6, "f edited"));
+        assert_eq!(t.layout_version(), layout, "appends and edits");
+        // A page of older messages (newest first, one already known): prepended once.
+        assert_eq!(
+            t.upsert_many(vec![message(4, "d"), message(3, "c"), message(5, "e")]),
+            [4, 3]
+        );
+        assert_ne!(t.layout_version(), layout);
+        let ids: Vec<i64> = t.iter().map(|m| m.id).collect();
+        assert_eq!(ids, [3, 4, 5, 6, 7, 8]);
+        let layout = t.layout_version();
+        assert!(t.remove(6));
+        assert!(!t.remove(6));
+        assert_ne!(t.layout_version(), layout);
     }
 }

@@ -14,7 +14,7 @@ const client = createDirectus(url).with(authentication('json')).with(realtime())
 
 await client.login({ email, password });
 await client.connect();
-const fields = ['id', 'content', 'date_created', 'client_key', 'user_created.id', 'user_created.first_name'];
+const fields = ['id', 'content', 'date_created', 'date_updated', 'client_key', 'user_created.id', 'user_created.first_name'];
 const { subscription } = await client.subscribe('messages', { query: { fields } });
 process.stderr.write('status: subscribed\n');
 

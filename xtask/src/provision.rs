@@ -251,6 +251,23 @@ fn ensure_messages_collection(rest: &Rest, report: &mut Report) -> Result<()> {
         .data("create field messages.content")?;
         report.changes.push("created field messages.content".into());
     }
+    // Set by Directus on every edit: clients show "edited".
+    if !exists(rest, "/fields/messages/date_updated")? {
+        rest.post(
+            "/fields/messages",
+            &json!({
+                "field": "date_updated",
+                "type": "timestamp",
+                "meta": { "special": ["date-updated"], "interface": "datetime",
+                          "readonly": true, "hidden": true },
+                "schema": {}
+            }),
+        )?
+        .data("create field messages.date_updated")?;
+        report
+            .changes
+            .push("created field messages.date_updated".into());
+    }
     // The client's own unique key per message: a create retried after a lost reply is refused
     // as a duplicate instead of posting twice.
     if !exists(rest, "/fields/messages/client_key")? {

@@ -16,10 +16,11 @@ type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
 /// The frames are the ones directus-chat sends (src/core/protocol.rs: same fields, a unique
 /// client_key on each create), so Directus does the same work for every client measured.
-pub const MESSAGE_FIELDS: [&str; 6] = [
+pub const MESSAGE_FIELDS: [&str; 7] = [
     "id",
     "content",
     "date_created",
+    "date_updated",
     "client_key",
     "user_created.id",
     "user_created.first_name",
