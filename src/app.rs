@@ -9,13 +9,13 @@ use crate::core::session::{Phase, Session};
 use crate::edge::Edge;
 use crate::edge::page::Page;
 use crate::edge::store::SessionStore;
-use crate::views::{self, Action, chat::Composer, login::LoginForm};
+use crate::views::{self, Action, chat::ChatView, login::LoginForm};
 
 pub struct ChatApp {
     session: Session,
     edge: Edge,
     login: LoginForm,
-    composer: Composer,
+    chat: ChatView,
     /// Actions from the last `ui`, carried out by the next `logic` (views never do IO).
     actions: Vec<Action>,
     /// Why the login form itself was refused (bad URL), before any connection.
@@ -61,7 +61,7 @@ impl ChatApp {
             session: Session::new(time_seed()),
             edge,
             login: LoginForm::default(),
-            composer: Composer::default(),
+            chat: ChatView::default(),
             actions: Vec::new(),
             form_error: None,
             page: Page::default(),
@@ -130,17 +130,32 @@ impl ChatApp {
             },
             Action::Send(text) => match self.session.send(&text, now) {
                 Ok(effects) => {
-                    self.composer.text.clear();
-                    self.composer.error = None;
+                    self.chat.composer.done();
                     effects
                 }
                 Err(why) => {
-                    self.composer.error = Some(why); // the text stays in the composer
+                    self.chat.composer.error = Some(why); // the text stays in the composer
                     Vec::new()
                 }
             },
+            Action::Edit { id, content } => match self.session.edit(id, &content, now) {
+                Ok(effects) => {
+                    self.chat.composer.done();
+                    effects
+                }
+                Err(why) => {
+                    self.chat.composer.error = Some(why);
+                    Vec::new()
+                }
+            },
+            Action::Delete(id) => self.session.delete(id, now).unwrap_or_else(|why| {
+                self.chat.composer.error = Some(why);
+                Vec::new()
+            }),
+            Action::LoadOlder => self.session.load_older(now),
+            Action::StartEdit(_) => Vec::new(), // the chat view handles it
             Action::LogOut => {
-                self.composer = Composer::default();
+                self.chat = ChatView::default();
                 self.session.logout()
             }
             Action::RetryNow => self.session.retry_now(now),
@@ -191,7 +206,7 @@ impl eframe::App for ChatApp {
             _ => views::chat::show(
                 ui,
                 &self.session,
-                &mut self.composer,
+                &mut self.chat,
                 self.edge.store_error.as_deref(),
             ),
         };

@@ -217,7 +217,7 @@ fn messages_written_offline_survive_a_restart_of_the_app_and_go_out_once() {
         fill(&mut h, "Message", &text);
         h.key_press(egui::Key::Enter);
         wait_until(&mut h, "pending", |h| {
-            shows(h, "sending…") && shows(h, "1 waiting to send")
+            shows(h, "sending…") && shows(h, "1 message waiting to send")
         });
         // The window closes with the message unsent.
     }

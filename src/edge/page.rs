@@ -3,7 +3,7 @@
 //! web build has no AccessKit, so without it a screen reader (or a browser test) sees a canvas.
 
 use crate::core::session::{Phase, Session};
-use crate::views::chat::local_time;
+use crate::views::message_row::local_time;
 
 #[derive(Default)]
 pub struct Page {

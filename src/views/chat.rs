@@ -1,10 +1,11 @@
-//! The chat panel: who and how connected, the messages, the composer.
+//! The chat panel: who and how connected (a banner while not online), the messages, what is
+//! still being sent, the composer (which also edits).
 
-use egui::{Key, KeyboardShortcut, Modifiers, RichText, ScrollArea, TextEdit};
+use egui::{Key, KeyboardShortcut, Modifiers, RichText, TextEdit};
 use web_time::Instant;
 
 use super::Action;
-use crate::core::protocol::MessageItem;
+use super::message_list::MessageList;
 use crate::core::session::{OutgoingState, Phase, Session};
 
 /// Text the composer holds between frames, and why the last send was refused.
@@ -12,32 +13,60 @@ use crate::core::session::{OutgoingState, Phase, Session};
 pub struct Composer {
     pub text: String,
     pub error: Option<String>,
+    /// The message being edited (Up on an empty composer, or its Edit button).
+    pub editing: Option<i64>,
     /// The composer got the keyboard when the chat appeared.
     focused: bool,
+}
+
+impl Composer {
+    fn start_editing(&mut self, session: &Session, id: i64) {
+        if let Some(message) = session.timeline().get(id) {
+            self.text = message.content.clone();
+            self.editing = Some(id);
+            self.error = None;
+            self.focused = false; // take the keyboard
+        }
+    }
+
+    /// Back to writing a new message.
+    pub fn done(&mut self) {
+        self.text.clear();
+        self.editing = None;
+        self.error = None;
+    }
+}
+
+/// What the chat panel keeps between frames.
+#[derive(Default)]
+pub struct ChatView {
+    pub composer: Composer,
+    pub list: MessageList,
 }
 
 /// `store_error`: why the session and unsent messages could not be saved on this device.
 pub fn show(
     ui: &mut egui::Ui,
     session: &Session,
-    composer: &mut Composer,
+    view: &mut ChatView,
     store_error: Option<&str>,
 ) -> Option<Action> {
     let mut action = None;
     egui::Panel::top("chat-header").show(ui, |ui| {
         ui.horizontal(|ui| {
             let who = session
-                .email()
-                .map_or("Logged in".to_owned(), |e| format!("Logged in as {e}"));
+                .display_name()
+                .map_or("Logged in".to_owned(), |n| format!("Logged in as {n}"));
             ui.label(who);
-            ui.separator();
-            action = status(ui, session).or(action.take());
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Log out").clicked() {
                     action = Some(Action::LogOut);
                 }
             });
         });
+        if let Some(asked) = banner(ui, session) {
+            action = Some(asked);
+        }
         if let Some(notice) = session.notice() {
             ui.label(RichText::new(notice).color(ui.visuals().warn_fg_color));
         }
@@ -47,11 +76,21 @@ pub fn show(
         }
     });
     egui::Panel::bottom("composer").show(ui, |ui| {
-        if let Some(sent) = composer_row(ui, composer) {
+        pending(ui, session);
+        if let Some(sent) = composer_row(ui, session, &mut view.composer) {
+            if matches!(sent, Action::Send(_)) {
+                view.list.jump_to_bottom();
+            }
             action = Some(sent);
         }
     });
-    egui::CentralPanel::default().show(ui, |ui| messages(ui, session));
+    egui::CentralPanel::default().show(ui, |ui| {
+        match view.list.show(ui, session) {
+            Some(Action::StartEdit(id)) => view.composer.start_editing(session, id),
+            Some(other) => action = Some(other),
+            None => {}
+        }
+    });
     action
 }
 
@@ -69,92 +108,105 @@ pub fn status_text(session: &Session) -> String {
     }
 }
 
-fn status(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
-    ui.label(status_text(session));
+/// A coloured strip while not online (with "Retry now" and what waits to be sent); a quiet
+/// "Online" otherwise.
+fn banner(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
+    let online = session.phase() == Phase::Online && session.history_loaded();
     let waiting = session.outbox().len();
+    let mut text = status_text(session);
     if waiting > 0 {
-        ui.label(format!("({waiting} waiting to send)"));
+        text += &format!(
+            " · {waiting} message{} waiting to send",
+            if waiting == 1 { "" } else { "s" }
+        );
     }
-    let offline = matches!(session.phase(), Phase::Reconnecting { .. });
-    (offline && ui.button("Retry now").clicked()).then_some(Action::RetryNow)
-}
-
-fn messages(ui: &mut egui::Ui, session: &Session) {
-    ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .stick_to_bottom(true)
+    if online && waiting == 0 {
+        ui.weak(text);
+        return None;
+    }
+    let fill = if online {
+        ui.visuals().faint_bg_color
+    } else {
+        ui.visuals().warn_fg_color.gamma_multiply(0.25)
+    };
+    egui::Frame::new()
+        .fill(fill)
+        .inner_margin(6.0)
+        .corner_radius(4.0)
         .show(ui, |ui| {
-            if session.timeline().is_empty()
-                && session.outbox().is_empty()
-                && session.history_loaded()
-            {
-                ui.weak("No messages yet. Say hello!");
-            }
-            for message in session.timeline().iter() {
-                message_row(ui, message);
-            }
-            for outgoing in session.outbox() {
-                let state = match &outgoing.state {
-                    OutgoingState::Queued | OutgoingState::InFlight => "sending…".to_owned(),
-                    OutgoingState::Failed(reason) => format!("not sent: {reason}"),
-                };
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(RichText::new("You").strong());
-                    ui.weak(state);
-                });
-                ui.label(RichText::new(&outgoing.content).weak());
-                ui.add_space(4.0);
-            }
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(text).strong());
+                let offline = matches!(session.phase(), Phase::Reconnecting { .. });
+                (offline && ui.button("Retry now").clicked()).then_some(Action::RetryNow)
+            })
+            .inner
+        })
+        .inner
+}
+
+/// Messages written but not confirmed yet (kept across restarts), newest last.
+fn pending(ui: &mut egui::Ui, session: &Session) {
+    for outgoing in session.outbox() {
+        let state = match &outgoing.state {
+            OutgoingState::Queued | OutgoingState::InFlight => "sending…".to_owned(),
+            OutgoingState::Failed(reason) => format!("not sent: {reason}"),
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("You").strong());
+            ui.weak(state);
+            let preview: String = outgoing.content.chars().take(200).collect();
+            ui.label(RichText::new(preview).weak());
         });
-}
-
-fn message_row(ui: &mut egui::Ui, message: &MessageItem) {
-    let author = message.author.first_name.as_deref().unwrap_or("Someone");
-    ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new(author).strong());
-        if let Some(time) = message.date_created.as_deref().map(local_time) {
-            ui.weak(time);
-        }
-    });
-    ui.label(&message.content);
-    ui.add_space(4.0);
-}
-
-/// Directus sends UTC ISO-8601; people read their own clock.
-pub fn local_time(iso: &str) -> String {
-    match chrono::DateTime::parse_from_rfc3339(iso) {
-        Ok(time) => time
-            .with_timezone(&chrono::Local)
-            .format("%H:%M")
-            .to_string(),
-        Err(_) => iso.to_owned(),
     }
 }
 
-fn composer_row(ui: &mut egui::Ui, composer: &mut Composer) -> Option<Action> {
+fn composer_row(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -> Option<Action> {
     let mut action = None;
     ui.add_space(4.0);
     if let Some(error) = &composer.error {
         ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
     }
+    if composer.editing.is_some() {
+        ui.label(RichText::new("Editing your message: Enter saves, Esc cancels").strong());
+    }
     ui.horizontal(|ui| {
         let label = ui.label("Message");
         let send_width = 60.0;
         let edit = TextEdit::multiline(&mut composer.text)
-            .hint_text("Write a message (Enter sends, Shift+Enter adds a line)")
+            .hint_text("Write a message (Enter sends, Shift+Enter adds a line, Up edits your last)")
             .desired_rows(2)
             .desired_width(ui.available_width() - send_width)
             // Shift+Enter is the newline; plain Enter sends (below).
             .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter));
         let response = ui.add(edit).labelled_by(label.id);
-        let enter =
-            response.has_focus() && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
-        let clicked = ui.button("Send").clicked();
-        if (enter || clicked) && !composer.text.trim().is_empty() {
-            action = Some(Action::Send(composer.text.clone()));
+        let focused = response.has_focus();
+        let enter = focused && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
+        let up = focused && composer.text.is_empty() && ui.input(|i| i.key_pressed(Key::ArrowUp));
+        let escape = ui.input(|i| i.key_pressed(Key::Escape));
+        let clicked = ui
+            .button(if composer.editing.is_some() { "Save" } else { "Send" })
+            .clicked();
+        if up && let Some(last) = session.last_own() {
+            let id = last.id;
+            composer.start_editing(session, id);
+        } else if escape && composer.editing.is_some() {
+            composer.done();
+        } else if enter || clicked {
+            match composer.editing {
+                Some(id) => {
+                    action = Some(Action::Edit {
+                        id,
+                        content: composer.text.clone(),
+                    })
+                }
+                None if !composer.text.trim().is_empty() => {
+                    action = Some(Action::Send(composer.text.clone()))
+                }
+                None => {}
+            }
         }
         // The keyboard goes to the composer when the chat appears and stays after a send.
-        if enter || clicked || !composer.focused {
+        if enter || clicked || escape || !composer.focused {
             response.request_focus();
             composer.focused = true;
         }

@@ -2,6 +2,9 @@
 
 pub mod chat;
 pub mod login;
+pub mod message_list;
+pub mod message_row;
+pub mod row_heights;
 
 /// What a view asks the app to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +17,15 @@ pub enum Action {
     Send(String),
     LogOut,
     RetryNow,
+    /// Scroll-back reached the top.
+    LoadOlder,
+    /// Put this message in the composer for editing (handled by the chat view itself).
+    StartEdit(i64),
+    Edit {
+        id: i64,
+        content: String,
+    },
+    Delete(i64),
 }
 
 /// The label + field pair every input uses, so tests and screen readers find it by name.

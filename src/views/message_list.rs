@@ -1,0 +1,195 @@
+//! The scrolling list of messages. Only the rows in view are laid out (`RowHeights` knows
+//! where each starts), so 100,000 messages cost what 100 do. At the bottom it stays at the
+//! bottom; scrolled up, new messages do not move the view and a "N new messages" button jumps
+//! down; reaching the top loads the previous page without the view jumping.
+
+use egui::{Rect, ScrollArea, UiBuilder, pos2, vec2};
+
+use super::Action;
+use super::message_row::{self, RowLook};
+use super::row_heights::RowHeights;
+use crate::core::session::{Phase, Session};
+
+/// The row above the first message: loading, a button, or "the beginning".
+const TOP_ROW: f32 = 32.0;
+/// This close to the top, the previous page is asked for.
+const LOAD_MARGIN: f32 = 300.0;
+
+#[derive(Default)]
+pub struct MessageList {
+    rows: RowHeights,
+    /// The timeline's layout version the rows were built for.
+    layout: Option<u64>,
+    /// The first visible message and how far the view's top is below its top (last frame).
+    anchor: Option<(i64, f64)>,
+    at_bottom: bool,
+    /// Once at the bottom (the opening position), reaching the top means the user scrolled.
+    settled: bool,
+    /// The newest message seen while at the bottom.
+    seen_newest: Option<i64>,
+    jump: bool,
+    /// The list's visible height last frame (to compute the bottom offset).
+    view_height: f32,
+}
+
+impl MessageList {
+    /// Scroll to the newest message on the next frame (after sending, or the button).
+    pub fn jump_to_bottom(&mut self) {
+        self.jump = true;
+    }
+
+    /// Messages that arrived while scrolled up.
+    pub fn unseen(&self, session: &Session) -> usize {
+        let timeline = session.timeline();
+        match self.seen_newest.and_then(|id| timeline.index_of(id)) {
+            Some(index) => timeline.len() - index - 1,
+            None => 0,
+        }
+    }
+
+    pub fn at_bottom(&self) -> bool {
+        self.at_bottom
+    }
+
+    /// Brings the row index up to date; returns the offset that keeps the view in place
+    /// when rows moved (older messages inserted above).
+    fn sync(&mut self, session: &Session, width: f32, line: f32) -> Option<f32> {
+        let timeline = session.timeline();
+        let layout = timeline.layout_version();
+        let estimate = |i: usize| {
+            let message = timeline.at(i).expect("in range");
+            let previous = i.checked_sub(1).and_then(|p| timeline.at(p));
+            let heading = message_row::heading(message, previous);
+            (message.id, message_row::estimate(message, &heading, width, line))
+        };
+        let moved = self.layout != Some(layout);
+        if moved || (width - self.rows.width()).abs() > 0.5 {
+            self.layout = Some(layout);
+            self.rows.rebuild((0..timeline.len()).map(estimate), width);
+            if moved && !self.at_bottom {
+                let (id, below) = self.anchor?;
+                let index = timeline.index_of(id)?;
+                return Some(TOP_ROW + (self.rows.top(index) + below) as f32);
+            }
+        } else {
+            for i in self.rows.len()..timeline.len() {
+                let (id, height) = estimate(i);
+                self.rows.push(id, height);
+            }
+        }
+        None
+    }
+
+    pub fn show(&mut self, ui: &mut egui::Ui, session: &Session) -> Option<Action> {
+        let mut action = None;
+        let line = ui.text_style_height(&egui::TextStyle::Body);
+        let width = (ui.available_width() - ui.spacing().scroll.bar_width - 8.0).max(50.0);
+        let mut offset = self.sync(session, width, line);
+        if std::mem::take(&mut self.jump) {
+            let bottom = TOP_ROW + self.rows.total() as f32 - self.view_height;
+            offset = Some(bottom.max(0.0));
+        }
+        let timeline = session.timeline();
+        let mut area = ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .stick_to_bottom(true);
+        if let Some(offset) = offset {
+            area = area.vertical_scroll_offset(offset);
+        }
+        let rows = &mut self.rows;
+        let mut anchor = None;
+        let output = area.show_viewport(ui, |ui, viewport| {
+            let total = TOP_ROW + rows.total() as f32;
+            ui.set_height(total);
+            ui.set_width(width);
+            let origin = ui.max_rect().min;
+            if viewport.min.y < TOP_ROW {
+                let top = Rect::from_min_size(origin, vec2(width, TOP_ROW));
+                ui.scope_builder(UiBuilder::new().max_rect(top), |ui| {
+                    ui.vertical_centered(|ui| {
+                        if session.loading_older() {
+                            ui.horizontal(|ui| {
+                                ui.spinner();
+                                ui.weak("Loading older messages…");
+                            });
+                        } else if session.reached_start() && session.history_loaded() {
+                            ui.weak("This is the beginning of the conversation.");
+                        } else if session.history_loaded()
+                            && ui.small_button("Load older messages").clicked()
+                        {
+                            action = Some(Action::LoadOlder);
+                        }
+                    });
+                });
+            }
+            if timeline.is_empty() {
+                if session.history_loaded() && session.outbox().is_empty() {
+                    let hello = Rect::from_min_size(origin + vec2(0.0, TOP_ROW), vec2(width, 30.0));
+                    ui.put(hello, egui::Label::new("No messages yet. Say hello!"));
+                }
+                return;
+            }
+            let first = rows.row_at(f64::from((viewport.min.y - TOP_ROW).max(0.0)));
+            for i in first..timeline.len() {
+                let y = TOP_ROW + rows.top(i) as f32;
+                if y > viewport.max.y {
+                    break;
+                }
+                let message = timeline.at(i).expect("in range");
+                let previous = i.checked_sub(1).and_then(|p| timeline.at(p));
+                let heading = message_row::heading(message, previous);
+                let look = RowLook {
+                    mine: session.is_mine(message),
+                    changeable: session.can_change(message),
+                };
+                let rect = Rect::from_min_size(origin + vec2(0.0, y), vec2(width, 100_000.0));
+                let drawn = ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
+                    message_row::show(ui, message, &heading, &look)
+                });
+                if let Some(asked) = drawn.inner {
+                    action = Some(asked);
+                }
+                rows.measured(i, message.id, drawn.response.rect.height());
+            }
+            let top = f64::from(viewport.min.y - TOP_ROW);
+            anchor = timeline
+                .at(first)
+                .map(|m| (m.id, top - rows.top(first)));
+        });
+        self.anchor = anchor;
+        let view = output.inner_rect;
+        self.view_height = view.height();
+        let bottom = output.state.clamped_offset().y + view.height();
+        self.at_bottom = bottom >= output.content_size.y - 4.0;
+        if self.at_bottom {
+            self.settled = true;
+            self.seen_newest = timeline.newest_id();
+        }
+        let near_top = output.state.clamped_offset().y < LOAD_MARGIN;
+        if self.settled
+            && near_top
+            && !self.at_bottom
+            && session.phase() == Phase::Online
+            && !session.reached_start()
+            && !session.loading_older()
+        {
+            action = action.or(Some(Action::LoadOlder));
+        }
+        let unseen = self.unseen(session);
+        if !self.at_bottom && unseen > 0 {
+            let label = format!(
+                "{unseen} new message{}",
+                if unseen == 1 { "" } else { "s" }
+            );
+            let button = Rect::from_center_size(
+                pos2(view.center().x, view.bottom() - 22.0),
+                vec2(170.0, 26.0),
+            );
+            if ui.put(button, egui::Button::new(label)).clicked() {
+                self.jump = true;
+                ui.ctx().request_repaint();
+            }
+        }
+        action
+    }
+}

@@ -1,0 +1,207 @@
+//! One row of the message list: a day separator when the day changes, the author and time
+//! when a new group starts (another author, or a pause of a few minutes), the text with its
+//! links, "edited", and Edit/Delete on one's own messages while hovered.
+
+use chrono::{DateTime, Local};
+use egui::{Align, Layout, RichText};
+
+use super::Action;
+use crate::core::protocol::MessageItem;
+
+/// Messages of one author closer than this share one header.
+const GROUP_GAP_SECONDS: i64 = 5 * 60;
+
+/// Directus sends UTC ISO-8601; people read their own clock.
+pub fn local(iso: Option<&str>) -> Option<DateTime<Local>> {
+    let time = DateTime::parse_from_rfc3339(iso?).ok()?;
+    Some(time.with_timezone(&Local))
+}
+
+pub fn local_time(iso: &str) -> String {
+    local(Some(iso)).map_or_else(|| iso.to_owned(), |t| t.format("%H:%M").to_string())
+}
+
+fn day_label(time: DateTime<Local>) -> String {
+    let today = Local::now().date_naive();
+    match (today - time.date_naive()).num_days() {
+        0 => "Today".to_owned(),
+        1 => "Yesterday".to_owned(),
+        _ => time.format("%A, %-d %B %Y").to_string(),
+    }
+}
+
+/// What a row shows above its text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Heading {
+    pub day: Option<String>,
+    pub header: bool,
+}
+
+pub fn heading(message: &MessageItem, previous: Option<&MessageItem>) -> Heading {
+    let time = local(message.date_created.as_deref());
+    let before = previous.and_then(|p| local(p.date_created.as_deref()));
+    let new_day = match (time, before) {
+        (Some(t), Some(b)) => t.date_naive() != b.date_naive(),
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let same_author = previous.is_some_and(|p| {
+        p.author.id.is_some() && p.author.id == message.author.id && p.author == message.author
+    });
+    let close = match (time, before) {
+        (Some(t), Some(b)) => (t - b).num_seconds().abs() < GROUP_GAP_SECONDS,
+        _ => false,
+    };
+    Heading {
+        day: new_day.then(|| time.map(day_label)).flatten(),
+        header: new_day || !same_author || !close,
+    }
+}
+
+/// A guess of the row's height before it is drawn (then it is measured).
+pub fn estimate(message: &MessageItem, heading: &Heading, width: f32, line: f32) -> f32 {
+    let chars_per_line = (width / (line * 0.45)).max(10.0);
+    let lines: f32 = message
+        .content
+        .split('\n')
+        .map(|l| (l.chars().count() as f32 / chars_per_line).ceil().max(1.0))
+        .sum();
+    let mut height = lines * line + 6.0;
+    if heading.header {
+        height += line + 4.0;
+    }
+    if heading.day.is_some() {
+        height += line + 16.0;
+    }
+    height
+}
+
+pub struct RowLook {
+    pub mine: bool,
+    /// Edit and Delete are offered.
+    pub changeable: bool,
+}
+
+/// Draws the row; returns what the user asked for.
+pub fn show(
+    ui: &mut egui::Ui,
+    message: &MessageItem,
+    heading: &Heading,
+    look: &RowLook,
+) -> Option<Action> {
+    let mut action = None;
+    if let Some(day) = &heading.day {
+        ui.add_space(6.0);
+        ui.vertical_centered(|ui| ui.label(RichText::new(day).weak().strong()));
+        ui.separator();
+    }
+    let top = ui.cursor().min;
+    if heading.header {
+        ui.horizontal(|ui| {
+            let name = message.author.first_name.as_deref().unwrap_or("Someone");
+            let name = if look.mine {
+                RichText::new(format!("{name} (you)"))
+                    .strong()
+                    .color(ui.visuals().hyperlink_color)
+            } else {
+                RichText::new(name).strong()
+            };
+            ui.label(name);
+            if let Some(time) = message.date_created.as_deref() {
+                ui.weak(local_time(time));
+            }
+        });
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 0.0;
+        text_with_links(ui, &message.content);
+        if message.date_updated.is_some() {
+            ui.label(RichText::new(" (edited)").weak().small());
+        }
+    });
+    ui.add_space(4.0);
+    let row = egui::Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), ui.cursor().min.y));
+    if look.changeable && ui.rect_contains_pointer(row) {
+        // Offered where the pointer is, as chat apps do; Up in the composer edits too.
+        let buttons = egui::Rect::from_min_size(
+            egui::pos2(row.right() - 120.0, row.top()),
+            egui::vec2(120.0, 20.0),
+        );
+        ui.scope_builder(
+            egui::UiBuilder::new()
+                .max_rect(buttons)
+                .layout(Layout::right_to_left(Align::Min)),
+            |ui| {
+                if ui.small_button("Delete").clicked() {
+                    action = Some(Action::Delete(message.id));
+                }
+                if ui.small_button("Edit").clicked() {
+                    action = Some(Action::StartEdit(message.id));
+                }
+            },
+        );
+    }
+    action
+}
+
+/// Plain words as labels, http(s) URLs as clickable links; long words wrap.
+fn text_with_links(ui: &mut egui::Ui, text: &str) {
+    if !text.contains("http://") && !text.contains("https://") {
+        ui.add(egui::Label::new(text).wrap());
+        return;
+    }
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            ui.end_row();
+        }
+        for (i, word) in line.split(' ').enumerate() {
+            if i > 0 {
+                ui.label(" ");
+            }
+            if word.starts_with("http://") || word.starts_with("https://") {
+                let url = word.trim_end_matches(['.', ',', ')', '!', '?', ';', ':']);
+                ui.hyperlink(url);
+                if url.len() < word.len() {
+                    ui.label(&word[url.len()..]);
+                }
+            } else if !word.is_empty() {
+                ui.add(egui::Label::new(word).wrap());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::protocol::Author;
+
+    fn at(id: i64, author: &str, iso: &str) -> MessageItem {
+        MessageItem {
+            id,
+            content: "hi".into(),
+            author: Author {
+                id: Some(author.into()),
+                first_name: Some(author.into()),
+            },
+            date_created: Some(iso.into()),
+            date_updated: None,
+            client_key: None,
+        }
+    }
+
+    #[test]
+    fn groups_one_authors_close_messages_and_separates_days() {
+        let a1 = at(1, "a", "2026-11-28T10:00:00Z");
+        let a2 = at(2, "a", "2026-11-28T10:03:00Z");
+        let b3 = at(3, "b", "2026-11-28T10:04:00Z");
+        let b4 = at(4, "b", "2026-11-28T10:20:00Z");
+        let b5 = at(5, "b", "2026-11-29T10:21:00Z");
+        assert!(heading(&a1, None).header && heading(&a1, None).day.is_some());
+        assert_eq!(heading(&a2, Some(&a1)), Heading { day: None, header: false });
+        assert!(heading(&b3, Some(&a2)).header, "another author");
+        assert!(heading(&b4, Some(&b3)).header, "a pause");
+        let next_day = heading(&b5, Some(&b4));
+        assert!(next_day.header && next_day.day.is_some());
+    }
+}
