@@ -1,76 +1,13 @@
 //! The real app in egui_kittest, talking to a real Directus: widgets found by their labels.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+mod common;
 
-use directus_chat::app::{ChatApp, Startup};
-use directus_chat::edge::store::SessionStore;
+use common::ui::*;
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use serde_json::json;
 use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
-
-fn temp_store(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dc-ui-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn app(server: &str, store: &PathBuf) -> Harness<'static, ChatApp> {
-    let startup = Startup {
-        server: Some(server.to_owned()),
-        store: SessionStore::in_dir(store),
-    };
-    Harness::builder()
-        .with_size(egui::vec2(800.0, 600.0))
-        .build_eframe(move |cc| ChatApp::new(&cc.egui_ctx, startup))
-}
-
-/// Step the app (real sockets run meanwhile) until `done` holds.
-fn wait_until(
-    h: &mut Harness<'static, ChatApp>,
-    what: &str,
-    done: impl Fn(&Harness<'static, ChatApp>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        h.step();
-        if done(h) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn shows(h: &Harness<'static, ChatApp>, text: &str) -> bool {
-    h.query_by_label_contains(text).is_some()
-}
-
-fn fill(h: &mut Harness<'static, ChatApp>, label: &str, text: &str) {
-    let role = role_of(label);
-    h.get_by_role_and_label(role, label).focus();
-    h.run_steps(2);
-    h.get_by_role_and_label(role, label).type_text(text);
-    h.run_steps(2);
-}
-
-fn role_of(label: &str) -> Role {
-    match label {
-        "Password" => Role::PasswordInput,
-        "Message" => Role::MultilineTextInput,
-        _ => Role::TextInput,
-    }
-}
-
-fn log_in(h: &mut Harness<'static, ChatApp>, email: &str, password: &str) {
-    fill(h, "Email", email);
-    fill(h, "Password", password);
-    h.get_by_label("Log in").click();
-    h.run_steps(2);
-}
 
 #[test]
 fn a_wrong_password_is_said_on_the_login_panel() {

@@ -17,6 +17,8 @@ pub struct Composer {
     pub editing: Option<i64>,
     /// The composer got the keyboard when the chat appeared.
     focused: bool,
+    /// Put the text cursor at the end (a message was just taken for editing).
+    cursor_to_end: bool,
 }
 
 impl Composer {
@@ -26,6 +28,7 @@ impl Composer {
             self.editing = Some(id);
             self.error = None;
             self.focused = false; // take the keyboard
+            self.cursor_to_end = true;
         }
     }
 
@@ -84,12 +87,10 @@ pub fn show(
             action = Some(sent);
         }
     });
-    egui::CentralPanel::default().show(ui, |ui| {
-        match view.list.show(ui, session) {
-            Some(Action::StartEdit(id)) => view.composer.start_editing(session, id),
-            Some(other) => action = Some(other),
-            None => {}
-        }
+    egui::CentralPanel::default().show(ui, |ui| match view.list.show(ui, session) {
+        Some(Action::StartEdit(id)) => view.composer.start_editing(session, id),
+        Some(other) => action = Some(other),
+        None => {}
     });
     action
 }
@@ -179,18 +180,40 @@ fn composer_row(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -
             // Shift+Enter is the newline; plain Enter sends (below).
             .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter));
         let response = ui.add(edit).labelled_by(label.id);
+        if std::mem::take(&mut composer.cursor_to_end)
+            && let Some(mut state) = TextEdit::load_state(ui.ctx(), response.id)
+        {
+            let end = egui::text::CCursor::new(composer.text.chars().count());
+            state
+                .cursor
+                .set_char_range(Some(egui::text::CCursorRange::one(end)));
+            state.store(ui.ctx(), response.id);
+        }
         let focused = response.has_focus();
         let enter = focused && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
         let up = focused && composer.text.is_empty() && ui.input(|i| i.key_pressed(Key::ArrowUp));
         let escape = ui.input(|i| i.key_pressed(Key::Escape));
         let clicked = ui
-            .button(if composer.editing.is_some() { "Save" } else { "Send" })
+            .button(if composer.editing.is_some() {
+                "Save"
+            } else {
+                "Send"
+            })
             .clicked();
         if up && let Some(last) = session.last_own() {
             let id = last.id;
             composer.start_editing(session, id);
+            // egui moves the focus on an arrow key at the end of this frame: take it back on
+            // the next one (start_editing asks for that).
+            ui.ctx().request_repaint();
+            return;
         } else if escape && composer.editing.is_some() {
             composer.done();
+            // egui drops the focus on Esc at the end of this frame: take it back on the next
+            // one, ready to type.
+            composer.focused = false;
+            ui.ctx().request_repaint();
+            return;
         } else if enter || clicked {
             match composer.editing {
                 Some(id) => {
@@ -206,7 +229,7 @@ fn composer_row(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -
             }
         }
         // The keyboard goes to the composer when the chat appears and stays after a send.
-        if enter || clicked || escape || !composer.focused {
+        if enter || clicked || !composer.focused {
             response.request_focus();
             composer.focused = true;
         }

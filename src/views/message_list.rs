@@ -20,7 +20,7 @@ pub struct MessageList {
     rows: RowHeights,
     /// The timeline's layout version the rows were built for.
     layout: Option<u64>,
-    /// The first visible message and how far the view's top is below its top (last frame).
+    /// A message in view (the middle one) and how far the view's top is below its top.
     anchor: Option<(i64, f64)>,
     at_bottom: bool,
     /// Once at the bottom (the opening position), reaching the top means the user scrolled.
@@ -28,6 +28,14 @@ pub struct MessageList {
     /// The newest message seen while at the bottom.
     seen_newest: Option<i64>,
     jump: bool,
+    /// Frames left to keep jumping: rows drawn for the first time get their real heights,
+    /// which moves the bottom; the jump is repeated until the view is there.
+    jumping: u8,
+    /// Keep this message this far above the view's top for a few frames: the first frame
+    /// after an insert is still clamped to the old content size by the scroll area.
+    hold: Option<(i64, f64, u8)>,
+    /// The scroll area's id (its state holds the momentum to stop).
+    scroll_id: Option<egui::Id>,
     /// The list's visible height last frame (to compute the bottom offset).
     view_height: f32,
 }
@@ -36,6 +44,7 @@ impl MessageList {
     /// Scroll to the newest message on the next frame (after sending, or the button).
     pub fn jump_to_bottom(&mut self) {
         self.jump = true;
+        self.jumping = 10;
     }
 
     /// Messages that arrived while scrolled up.
@@ -60,7 +69,10 @@ impl MessageList {
             let message = timeline.at(i).expect("in range");
             let previous = i.checked_sub(1).and_then(|p| timeline.at(p));
             let heading = message_row::heading(message, previous);
-            (message.id, message_row::estimate(message, &heading, width, line))
+            (
+                message.id,
+                message_row::estimate(message, &heading, width, line),
+            )
         };
         let moved = self.layout != Some(layout);
         if moved || (width - self.rows.width()).abs() > 0.5 {
@@ -68,8 +80,7 @@ impl MessageList {
             self.rows.rebuild((0..timeline.len()).map(estimate), width);
             if moved && !self.at_bottom {
                 let (id, below) = self.anchor?;
-                let index = timeline.index_of(id)?;
-                return Some(TOP_ROW + (self.rows.top(index) + below) as f32);
+                self.hold = Some((id, below, 3));
             }
         } else {
             for i in self.rows.len()..timeline.len() {
@@ -77,7 +88,12 @@ impl MessageList {
                 self.rows.push(id, height);
             }
         }
-        None
+        let (id, below, frames) = self.hold.take()?;
+        if frames > 1 {
+            self.hold = Some((id, below, frames - 1));
+        }
+        let index = timeline.index_of(id)?;
+        Some(TOP_ROW + (self.rows.top(index) + below) as f32)
     }
 
     pub fn show(&mut self, ui: &mut egui::Ui, session: &Session) -> Option<Action> {
@@ -85,14 +101,22 @@ impl MessageList {
         let line = ui.text_style_height(&egui::TextStyle::Body);
         let width = (ui.available_width() - ui.spacing().scroll.bar_width - 8.0).max(50.0);
         let mut offset = self.sync(session, width, line);
+        let mut holding = offset.is_some();
         if std::mem::take(&mut self.jump) {
             let bottom = TOP_ROW + self.rows.total() as f32 - self.view_height;
             offset = Some(bottom.max(0.0));
+            holding = false;
         }
         let timeline = session.timeline();
+        if holding && let Some(id) = self.scroll_id {
+            // Rows were inserted above: stop any wheel momentum left from reaching the top, or
+            // the view would glide on over the new rows instead of staying where it is.
+            egui::scroll_area::State::default().store(ui.ctx(), id);
+        }
         let mut area = ScrollArea::vertical()
             .auto_shrink([false, false])
-            .stick_to_bottom(true);
+            // (a fresh state counts as "stuck to the bottom": not while holding)
+            .stick_to_bottom(!holding);
         if let Some(offset) = offset {
             area = area.vertical_scroll_offset(offset);
         }
@@ -151,16 +175,25 @@ impl MessageList {
                 }
                 rows.measured(i, message.id, drawn.response.rect.height());
             }
+            // The row in the middle of the view is the one kept in place when rows are
+            // inserted above: the first one may change (it loses its day separator, say).
             let top = f64::from(viewport.min.y - TOP_ROW);
-            anchor = timeline
-                .at(first)
-                .map(|m| (m.id, top - rows.top(first)));
+            let middle = rows.row_at(f64::from(viewport.center().y - TOP_ROW));
+            anchor = timeline.at(middle).map(|m| (m.id, top - rows.top(middle)));
         });
         self.anchor = anchor;
+        self.scroll_id = Some(output.id);
         let view = output.inner_rect;
         self.view_height = view.height();
         let bottom = output.state.clamped_offset().y + view.height();
         self.at_bottom = bottom >= output.content_size.y - 4.0;
+        if self.at_bottom {
+            self.jumping = 0;
+        } else if self.jumping > 0 {
+            self.jumping -= 1;
+            self.jump = true;
+            ui.ctx().request_repaint();
+        }
         if self.at_bottom {
             self.settled = true;
             self.seen_newest = timeline.newest_id();
@@ -177,16 +210,13 @@ impl MessageList {
         }
         let unseen = self.unseen(session);
         if !self.at_bottom && unseen > 0 {
-            let label = format!(
-                "{unseen} new message{}",
-                if unseen == 1 { "" } else { "s" }
-            );
+            let label = format!("{unseen} new message{}", if unseen == 1 { "" } else { "s" });
             let button = Rect::from_center_size(
                 pos2(view.center().x, view.bottom() - 22.0),
                 vec2(170.0, 26.0),
             );
             if ui.put(button, egui::Button::new(label)).clicked() {
-                self.jump = true;
+                self.jump_to_bottom();
                 ui.ctx().request_repaint();
             }
         }

@@ -198,7 +198,13 @@ mod tests {
         let b4 = at(4, "b", "2026-11-28T10:20:00Z");
         let b5 = at(5, "b", "2026-11-29T10:21:00Z");
         assert!(heading(&a1, None).header && heading(&a1, None).day.is_some());
-        assert_eq!(heading(&a2, Some(&a1)), Heading { day: None, header: false });
+        assert_eq!(
+            heading(&a2, Some(&a1)),
+            Heading {
+                day: None,
+                header: false
+            }
+        );
         assert!(heading(&b3, Some(&a2)).header, "another author");
         assert!(heading(&b4, Some(&b3)).header, "a pause");
         let next_day = heading(&b5, Some(&b4));

@@ -103,7 +103,9 @@ impl RowHeights {
     pub fn row_at(&mut self, y: f64) -> usize {
         self.refresh();
         let after = self.starts.partition_point(|&top| top <= y);
-        after.saturating_sub(1).min(self.heights.len().saturating_sub(1))
+        after
+            .saturating_sub(1)
+            .min(self.heights.len().saturating_sub(1))
     }
 }
 
@@ -116,7 +118,10 @@ mod tests {
         let mut rows = RowHeights::default();
         rows.rebuild((1..=4).map(|id| (id, 10.0)), 300.0);
         assert_eq!(rows.total(), 40.0);
-        assert_eq!((rows.row_at(0.0), rows.row_at(19.9), rows.row_at(20.0)), (0, 1, 2));
+        assert_eq!(
+            (rows.row_at(0.0), rows.row_at(19.9), rows.row_at(20.0)),
+            (0, 1, 2)
+        );
         assert_eq!(rows.row_at(1e9), 3);
         rows.measured(1, 2, 30.0);
         assert_eq!((rows.total(), rows.top(2)), (60.0, 40.0));

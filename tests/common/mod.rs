@@ -1,6 +1,8 @@
 //! Shared by the end-to-end tests: headless clients as child processes.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod ui;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
