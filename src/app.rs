@@ -55,6 +55,7 @@ pub fn time_seed() -> u64 {
 
 impl ChatApp {
     pub fn new(ctx: &egui::Context, startup: Startup) -> Self {
+        views::apply_style(ctx);
         let repaint = ctx.clone();
         let edge = Edge::new(startup.store, Arc::new(move || repaint.request_repaint()));
         let mut app = ChatApp {

@@ -61,14 +61,15 @@ impl Timeline {
         if new.is_empty() {
             return fresh;
         }
-        let appends = new
-            .iter()
-            .all(|m| self.newest_id().is_none_or(|n| m.id > n));
-        if !appends {
-            self.layout += 1;
-        }
+        let newest = self.newest_id();
+        new.sort_by_key(|m| m.id);
+        let appends = newest.is_none_or(|n| new[0].id > n);
         self.messages.extend(new);
-        self.messages.sort_by_key(|m| m.id);
+        if !appends {
+            // Older ones (scroll-back) or a gap filled: one sort, rows move.
+            self.layout += 1;
+            self.messages.sort_by_key(|m| m.id);
+        }
         fresh
     }
 

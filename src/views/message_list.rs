@@ -34,6 +34,8 @@ pub struct MessageList {
     /// Keep this message this far above the view's top for a few frames: the first frame
     /// after an insert is still clamped to the old content size by the scroll area.
     hold: Option<(i64, f64, u8)>,
+    /// Scroll so that this fraction of the history is at the top (benchmarks, tests).
+    goto: Option<f64>,
     /// The scroll area's id (its state holds the momentum to stop).
     scroll_id: Option<egui::Id>,
     /// The list's visible height last frame (to compute the bottom offset).
@@ -54,6 +56,11 @@ impl MessageList {
             Some(index) => timeline.len() - index - 1,
             None => 0,
         }
+    }
+
+    /// Scroll so that this fraction of the history is at the top on the next frame.
+    pub fn scroll_to_fraction(&mut self, fraction: f64) {
+        self.goto = Some(fraction.clamp(0.0, 1.0));
     }
 
     pub fn at_bottom(&self) -> bool {
@@ -105,6 +112,10 @@ impl MessageList {
         if std::mem::take(&mut self.jump) {
             let bottom = TOP_ROW + self.rows.total() as f32 - self.view_height;
             offset = Some(bottom.max(0.0));
+            holding = false;
+        }
+        if let Some(fraction) = self.goto.take() {
+            offset = Some(TOP_ROW + (self.rows.total() * fraction) as f32);
             holding = false;
         }
         let timeline = session.timeline();

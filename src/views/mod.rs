@@ -28,6 +28,12 @@ pub enum Action {
     Delete(i64),
 }
 
+/// The app's look. The text cursor does not blink: a blinking cursor repaints the window
+/// twice a second forever, and an idle chat should cost nothing.
+pub fn apply_style(ctx: &egui::Context) {
+    ctx.all_styles_mut(|style| style.visuals.text_cursor.blink = false);
+}
+
 /// The label + field pair every input uses, so tests and screen readers find it by name.
 pub(crate) fn labelled_field(
     ui: &mut egui::Ui,
