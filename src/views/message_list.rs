@@ -114,9 +114,12 @@ impl MessageList {
             offset = Some(bottom.max(0.0));
             holding = false;
         }
+        // An explicit place other than the bottom must not be overridden by sticking there.
+        let mut stick = !holding;
         if let Some(fraction) = self.goto.take() {
             offset = Some(TOP_ROW + (self.rows.total() * fraction) as f32);
             holding = false;
+            stick = false;
         }
         let timeline = session.timeline();
         if holding && let Some(id) = self.scroll_id {
@@ -127,7 +130,7 @@ impl MessageList {
         let mut area = ScrollArea::vertical()
             .auto_shrink([false, false])
             // (a fresh state counts as "stuck to the bottom": not while holding)
-            .stick_to_bottom(!holding);
+            .stick_to_bottom(stick);
         if let Some(offset) = offset {
             area = area.vertical_scroll_offset(offset);
         }
