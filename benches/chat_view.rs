@@ -116,6 +116,9 @@ fn input() -> egui::RawInput {
     }
 }
 
+/// Triangles painted in the last frame (to see that rows are really drawn).
+static TRIANGLES: AtomicIsize = AtomicIsize::new(0);
+
 /// One frame of the chat panel, painted into triangles; returns egui's requested repaint delay.
 fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> Duration {
     let output = ctx.run_ui(input(), |ui| {
@@ -126,7 +129,15 @@ fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> Duratio
         .get(&egui::ViewportId::ROOT)
         .map_or(Duration::MAX, |v| v.repaint_delay);
     let shapes = output.shapes.clone();
-    let _ = ctx.tessellate(shapes, output.pixels_per_point);
+    let meshes = ctx.tessellate(shapes, output.pixels_per_point);
+    let triangles: usize = meshes
+        .iter()
+        .map(|m| match &m.primitive {
+            egui::epaint::Primitive::Mesh(mesh) => mesh.indices.len() / 3,
+            _ => 0,
+        })
+        .sum();
+    TRIANGLES.store(triangles as isize, Ordering::Relaxed);
     output.drop_without_applying_deltas();
     delay
 }
@@ -227,9 +238,9 @@ fn main() {
         if full { "full" } else { "quick pass" }
     );
     println!(
-        "| messages in the timeline | frame at the bottom | frame in the middle | repaint asked when idle |"
+        "| messages in the timeline | frame at the bottom | frame in the middle | triangles drawn | repaint asked when idle |"
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|");
     let mut at_bottom = Vec::new();
     for &count in sizes {
         let f = frame_figures(count, frames);
@@ -238,11 +249,13 @@ fn main() {
         } else {
             format!("after {:?}", f.idle_delay)
         };
+        let triangles = TRIANGLES.load(Ordering::Relaxed);
         println!(
-            "| {count} | {} | {} | {idle} |",
+            "| {count} | {} | {} | {triangles} | {idle} |",
             micros(f.bottom),
             micros(f.middle)
         );
+        assert!(triangles > 1000, "the rows were drawn");
         // Nothing happens: the view must not ask for frames (the app wakes for its timers).
         assert_eq!(
             f.idle_delay,
