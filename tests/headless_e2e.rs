@@ -181,7 +181,7 @@ fn no_password_reaches_the_logs_or_the_disk_even_with_tracing_on() {
     let password = server.alice.password.clone();
     let (ok, said) = run(Some(&password), "traced hello\n");
     assert!(ok, "{said}");
-    assert!(said.contains("trace ->"), "tracing was on: {said}");
+    assert!(said.contains(" -> {"), "tracing was on: {said}");
     assert!(said.contains("traced hello"), "{said}");
     assert!(said.contains("(auth frame, redacted)"), "{said}");
     assert!(!said.contains(&password), "the password was logged: {said}");
