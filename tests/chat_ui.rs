@@ -34,6 +34,28 @@ fn message_exists(rest: &Rest, content: &str) -> Option<Value> {
     rows.as_array().and_then(|r| r.first()).cloned()
 }
 
+/// Bob posted `count` messages "`name`-PID N"; Alice's window shows the newest.
+fn alice_reading(server: &TestDirectus, name: &str, count: usize) -> (Rest, String, App) {
+    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let tag = format!("{name}-{}", std::process::id());
+    post_many(&bob, &tag, count);
+    let mut h = app(&server.url(), &temp_store(name));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    let newest = format!("{tag} {}", count - 1);
+    wait_until(&mut h, "the newest page", |h| shows(h, &newest));
+    (bob, tag, h)
+}
+
+/// The message in the middle of those of `tag` that are on screen.
+fn middle_on_screen(h: &App, tag: &str, count: usize) -> String {
+    let shown: Vec<String> = (0..count)
+        .map(|n| format!("{tag} {n}"))
+        .filter(|t| h.query_by_label(t).is_some())
+        .collect();
+    assert!(shown.len() > 2, "{shown:?}");
+    shown[shown.len() / 2].clone()
+}
+
 #[test]
 fn scrolling_up_loads_every_page_down_to_the_first_message_without_jumping() {
     let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
@@ -75,13 +97,7 @@ fn scrolling_up_loads_every_page_down_to_the_first_message_without_jumping() {
 #[test]
 fn a_page_loaded_above_keeps_the_message_in_view_where_it_was() {
     let server = TestDirectus::shared();
-    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
-    let tag = format!("keep-{}", std::process::id());
-    post_many(&bob, &tag, 120);
-    let mut h = app(&server.url(), &temp_store("keep"));
-    log_in(&mut h, &server.alice.email, &server.alice.password);
-    let newest = format!("{tag} 119");
-    wait_until(&mut h, "the newest page", |h| shows(h, &newest));
+    let (_bob, tag, mut h) = alice_reading(server, "keep", 120);
     // Scroll up until the previous page is asked for; then stop and watch one message.
     let before = h.state().session().timeline().len();
     for _ in 0..100 {
@@ -94,11 +110,7 @@ fn a_page_loaded_above_keeps_the_message_in_view_where_it_was() {
         h.state().session().loading_older(),
         "the previous page was asked for"
     );
-    let watched: Vec<String> = (0..120)
-        .map(|n| format!("{tag} {n}"))
-        .filter(|t| h.query_by_label(t).is_some())
-        .collect();
-    let watched = watched[watched.len() / 2].clone();
+    let watched = middle_on_screen(&h, &tag, 120);
     // The wheel's smoothing has run out (the user stopped scrolling) before the page lands.
     while h.ctx.input(|i| i.is_scrolling()) && h.state().session().timeline().len() == before {
         h.step();
@@ -123,12 +135,7 @@ fn a_page_loaded_above_keeps_the_message_in_view_where_it_was() {
 #[test]
 fn new_messages_while_scrolled_up_wait_behind_a_button() {
     let server = TestDirectus::shared();
-    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
-    let tag = format!("button-{}", std::process::id());
-    post_many(&bob, &tag, 60);
-    let mut h = app(&server.url(), &temp_store("button"));
-    log_in(&mut h, &server.alice.email, &server.alice.password);
-    wait_until(&mut h, "history", |h| shows(h, &format!("{tag} 59")));
+    let (bob, tag, mut h) = alice_reading(server, "button", 60);
     for _ in 0..3 {
         wheel(&mut h, 250.0);
     }
@@ -137,12 +144,7 @@ fn new_messages_while_scrolled_up_wait_behind_a_button() {
         "scrolled away from the newest"
     );
     // A message in the middle of the view, and where it is.
-    let reading: Vec<String> = (0..60)
-        .map(|n| format!("{tag} {n}"))
-        .filter(|t| h.query_by_label(t).is_some())
-        .collect();
-    assert!(reading.len() > 2, "{reading:?}");
-    let middle = &reading[reading.len() / 2];
+    let middle = &middle_on_screen(&h, &tag, 60);
     let y_before = h.get_by_label(middle).rect().top();
     post_many(&bob, &format!("{tag} new"), 3);
     wait_until(&mut h, "the button", |h| shows(h, "3 new messages"));

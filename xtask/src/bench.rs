@@ -109,11 +109,21 @@ impl Programs {
         }
         Ok(Programs {
             ours,
-            floor: std::env::current_exe().map_err(|e| e.to_string())?,
+            floor: this_program()?,
             node,
             sdk_script,
         })
     }
+}
+
+/// This xtask binary. `cargo test --workspace` may have rebuilt it while it runs (Linux then
+/// names the running file "... (deleted)"): the new one at the same path has the same commands.
+fn this_program() -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    Ok(exe
+        .to_str()
+        .and_then(|path| path.strip_suffix(" (deleted)"))
+        .map_or(exe.clone(), PathBuf::from))
 }
 
 /// One client process and what it printed: content -> arrival times.
