@@ -98,10 +98,11 @@ fn scrolling_up_loads_every_page_down_to_the_first_message_without_jumping() {
 fn a_page_loaded_above_keeps_the_message_in_view_where_it_was() {
     let server = TestDirectus::shared();
     let (_bob, tag, mut h) = alice_reading(server, "keep", 120);
-    // Scroll up until the previous page is asked for; then stop and watch one message.
+    // Scroll up (in steps applied at once) until the previous page is asked for; then
+    // stop and watch one message.
     let before = h.state().session().timeline().len();
-    for _ in 0..100 {
-        wheel(&mut h, 300.0);
+    for _ in 0..1000 {
+        wheel_exactly(&mut h, 7.0);
         if h.state().session().loading_older() {
             break;
         }
@@ -111,19 +112,15 @@ fn a_page_loaded_above_keeps_the_message_in_view_where_it_was() {
         "the previous page was asked for"
     );
     let watched = middle_on_screen(&h, &tag, 120);
-    // The wheel's smoothing has run out (the user stopped scrolling) before the page lands.
-    while h.ctx.input(|i| i.is_scrolling()) && h.state().session().timeline().len() == before {
+    // Where it is on the last frame before the page lands (wheel momentum may still move it
+    // until then), and where it is once the page is in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut y_before = h.get_by_label(&watched).rect().top();
+    while h.state().session().timeline().len() == before {
+        assert!(std::time::Instant::now() < deadline, "the page never came");
+        y_before = h.get_by_label(&watched).rect().top();
         h.step();
     }
-    assert_eq!(
-        h.state().session().timeline().len(),
-        before,
-        "still loading"
-    );
-    let y_before = h.get_by_label(&watched).rect().top();
-    wait_until(&mut h, "the page", |h| {
-        h.state().session().timeline().len() > before
-    });
     h.run_steps(4);
     let y_after = h.get_by_label(&watched).rect().top();
     assert!(

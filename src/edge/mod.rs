@@ -2,9 +2,9 @@
 //! callbacks into inputs. The app and headless mode both drive the session through it.
 
 pub mod page;
+pub mod socket;
 pub mod store;
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
@@ -25,7 +25,7 @@ pub enum SocketEvent {
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
 pub struct Edge {
-    socket: Option<ewebsock::WsSender>,
+    socket: Option<socket::Socket>,
     /// Events are tagged with the socket's generation: a replaced socket's late events are dropped.
     generation: u64,
     tx: Sender<(u64, SocketEvent)>,
@@ -133,7 +133,7 @@ impl Edge {
             match effect {
                 Effect::Connect(url) => self.connect(url),
                 Effect::Send(text) => match &mut self.socket {
-                    Some(socket) => socket.send(ewebsock::WsMessage::Text(text)),
+                    Some(socket) => socket.send(text),
                     None => log::warn!("dropped a frame: no socket"),
                 },
                 Effect::Disconnect => {
@@ -171,33 +171,12 @@ impl Edge {
         let generation = self.generation;
         let tx = self.tx.clone();
         let wake = self.wake.clone();
-        let on_event = Box::new(move |event: ewebsock::WsEvent| {
-            let event = match event {
-                ewebsock::WsEvent::Opened => SocketEvent::Opened,
-                ewebsock::WsEvent::Message(ewebsock::WsMessage::Text(text)) => {
-                    SocketEvent::Frame(text)
-                }
-                ewebsock::WsEvent::Message(_) => return ControlFlow::Continue(()),
-                ewebsock::WsEvent::Error(e) => SocketEvent::Closed(e),
-                ewebsock::WsEvent::Closed => {
-                    SocketEvent::Closed("the server closed the connection".into())
-                }
-            };
+        let on_event: socket::OnEvent = Box::new(move |event| {
             let sent = tx.send((generation, event));
             wake();
-            if sent.is_ok() {
-                ControlFlow::Continue(())
-            } else {
-                ControlFlow::Break(())
-            }
+            sent.is_ok()
         });
-        let options = ewebsock::Options {
-            // Directus accepts ~2 MiB messages; a page of them stays far below this.
-            max_incoming_frame_size: 64 * 1024 * 1024,
-            read_timeout: Some(std::time::Duration::from_millis(1)),
-            ..Default::default()
-        };
-        match ewebsock::ws_connect(url, options, on_event) {
+        match socket::Socket::connect(url, on_event) {
             Ok(sender) => self.socket = Some(sender),
             Err(e) => {
                 let _ = self.tx.send((generation, SocketEvent::Closed(e)));

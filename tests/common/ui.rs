@@ -89,3 +89,23 @@ pub fn wheel(h: &mut App, dy: f32) {
     });
     h.run_steps(4);
 }
+
+/// Scroll by `dy` in small wheel steps that egui applies at once (no smoothing left over):
+/// where the view is stays exact between frames.
+pub fn wheel_exactly(h: &mut App, dy: f32) {
+    h.hover_at(egui::pos2(400.0, 300.0));
+    let step = 7.0_f32.copysign(dy);
+    let mut left = dy;
+    while left.abs() >= 1.0 {
+        let delta = if left.abs() < step.abs() { left } else { step };
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, delta),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+        left -= delta;
+    }
+}
