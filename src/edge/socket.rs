@@ -132,9 +132,11 @@ mod native {
         queued: &Receiver<String>,
         mut woken: UnixStream,
     ) -> Result<(), String> {
-        let mut config = WebSocketConfig::default();
-        config.max_message_size = Some(MAX_INCOMING);
-        config.max_frame_size = Some(MAX_INCOMING);
+        let config = WebSocketConfig {
+            max_message_size: Some(MAX_INCOMING),
+            max_frame_size: Some(MAX_INCOMING),
+            ..Default::default()
+        };
         let (mut ws, _) = tungstenite::client::connect_with_config(url, Some(config), 3)
             .map_err(|e| format!("Connect: {e}"))?;
         let tcp = tcp(&ws).ok_or("unsupported stream")?;
