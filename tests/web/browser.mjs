@@ -94,11 +94,12 @@ page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text());
 
 const status = () => page.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
 const chatLog = () => page.evaluate(() => document.getElementById('chat-log')?.textContent ?? '');
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 async function waitFor(what, predicate, timeout = 30000) {
   const deadline = Date.now() + timeout;
   while (Date.now() < deadline) {
     if (await predicate()) return true;
-    await page.waitForTimeout(100);
+    await sleep(100);
   }
   console.log(`timed out waiting for ${what}; status=${JSON.stringify(await status())}`);
   return false;
@@ -186,6 +187,26 @@ try {
   check('and shows the history', await waitFor('history', async () => (await chatLog()).includes(theirs)));
   await page.screenshot({ path: path.join(env.ARTIFACTS, 'after-reload.png') });
   check('no errors in the page', pageErrors.length === 0, pageErrors.join('\n'));
+
+  // Offline: what Alice types waits in localStorage, outlives closing the tab, and goes out
+  // exactly once from the next tab. (Offline is noticed by the heartbeat at the latest.)
+  await context.setOffline(true);
+  check('going offline is noticed', await waitFor('offline', async () => (await status()).startsWith('Offline'), 60000), await status());
+  const waiting = `typed offline in the browser ${Date.now()}`;
+  await page.mouse.click(450, 623);
+  await page.keyboard.type(waiting);
+  await page.keyboard.press('Enter');
+  const kept = () => page.evaluate(() => localStorage.getItem('directus-chat.session') ?? '');
+  check('the unsent message is kept in localStorage', await waitFor('outbox', async () => (await kept()).includes(waiting)), await kept());
+  await page.close();
+  await context.setOffline(false);
+  const next = await context.newPage();
+  await next.goto(pageUrl);
+  const nextLog = () => next.evaluate(() => document.getElementById('chat-log')?.textContent ?? '');
+  const nextKept = () => next.evaluate(() => localStorage.getItem('directus-chat.session') ?? '');
+  check('a new tab sends it once online', await waitFor('sent from the new tab', async () => (await nextLog()).includes(waiting) && !(await nextKept()).includes(waiting), 60000));
+  const once = await rest(admin, 'GET', `/items/messages?filter[content][_eq]=${encodeURIComponent(waiting)}&fields=content,user_created.first_name`);
+  check('Directus holds it exactly once, by Alice', once.data?.length === 1 && once.data[0].user_created?.first_name === 'Alice', JSON.stringify(once));
 } catch (e) {
   failed += 1;
   console.log(`FAILED: ${e.stack ?? e}`);
