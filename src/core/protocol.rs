@@ -289,27 +289,25 @@ pub fn subscribe_messages(uid: &str) -> String {
     .to_string()
 }
 
+/// A read of messages: `query` plus the fields every read asks for.
+fn read_messages(mut query: Value, uid: &str) -> String {
+    query["fields"] = json!(MESSAGE_FIELDS);
+    json!({ "type": "items", "action": "read", "collection": COLLECTION, "query": query, "uid": uid })
+        .to_string()
+}
+
 /// The newest `limit` messages (newest first).
 pub fn read_latest(limit: u32, uid: &str) -> String {
-    json!({
-        "type": "items", "action": "read", "collection": COLLECTION,
-        "query": { "fields": MESSAGE_FIELDS, "sort": ["-id"], "limit": limit },
-        "uid": uid,
-    })
-    .to_string()
+    read_messages(json!({ "sort": ["-id"], "limit": limit }), uid)
 }
 
 /// Scroll-back: the `limit` messages just before `oldest` (newest first).
 pub fn read_before(oldest: i64, limit: u32, uid: &str) -> String {
-    json!({
-        "type": "items", "action": "read", "collection": COLLECTION,
-        "query": {
-            "fields": MESSAGE_FIELDS, "sort": ["-id"], "limit": limit,
-            "filter": { "id": { "_lt": oldest } },
-        },
-        "uid": uid,
-    })
-    .to_string()
+    let filter = json!({ "id": { "_lt": oldest } });
+    read_messages(
+        json!({ "sort": ["-id"], "limit": limit, "filter": filter }),
+        uid,
+    )
 }
 
 /// Edit one's own message (the server checks it is one's own).
@@ -333,15 +331,11 @@ pub fn delete_message(id: i64, uid: &str) -> String {
 
 /// Catch-up: the oldest `limit` messages with an id above `newest` (oldest first).
 pub fn read_after(newest: i64, limit: u32, uid: &str) -> String {
-    json!({
-        "type": "items", "action": "read", "collection": COLLECTION,
-        "query": {
-            "fields": MESSAGE_FIELDS, "sort": ["id"], "limit": limit,
-            "filter": { "id": { "_gt": newest } },
-        },
-        "uid": uid,
-    })
-    .to_string()
+    let filter = json!({ "id": { "_gt": newest } });
+    read_messages(
+        json!({ "sort": ["id"], "limit": limit, "filter": filter }),
+        uid,
+    )
 }
 
 /// A create with the client's own unique key, so a retry can never post twice.
@@ -357,22 +351,18 @@ pub fn create_message(content: &str, client_key: &str, uid: &str) -> String {
 
 /// Look up a message by its client key (after a lost reply or a uniqueness refusal).
 pub fn read_by_client_key(client_key: &str, uid: &str) -> String {
-    json!({
-        "type": "items", "action": "read", "collection": COLLECTION,
-        "query": { "fields": MESSAGE_FIELDS, "filter": { "client_key": { "_eq": client_key } } },
-        "uid": uid,
-    })
-    .to_string()
+    read_messages(
+        json!({ "filter": { "client_key": { "_eq": client_key } } }),
+        uid,
+    )
 }
 
 /// These messages again (for authors' names missing from an earlier copy).
 pub fn read_ids(ids: &[i64], uid: &str) -> String {
-    json!({
-        "type": "items", "action": "read", "collection": COLLECTION,
-        "query": { "fields": MESSAGE_FIELDS, "filter": { "id": { "_in": ids } }, "limit": -1 },
-        "uid": uid,
-    })
-    .to_string()
+    read_messages(
+        json!({ "filter": { "id": { "_in": ids } }, "limit": -1 }),
+        uid,
+    )
 }
 
 /// The newest message of the logged-in user, for their own id and first name.

@@ -401,28 +401,48 @@ impl Session {
     /// round of input, so a message typed offline is on disk before the next frame.
     pub fn persist(&mut self) -> Option<Effect> {
         let server = self.server.as_ref()?;
-        let outbox: Vec<Unsent> = self
-            .outbox
-            .iter()
-            .filter(|o| !matches!(o.state, OutgoingState::Failed(_)))
-            .map(|o| Unsent {
-                client_key: o.client_key.clone(),
-                content: o.content.clone(),
-            })
-            .collect();
-        if self.refresh_token.is_none() && outbox.is_empty() {
+        let unsent = || {
+            self.outbox
+                .iter()
+                .filter(|o| !matches!(o.state, OutgoingState::Failed(_)))
+        };
+        if self.refresh_token.is_none() && unsent().next().is_none() {
             return None; // nothing worth keeping (logged out, or before the first token)
+        }
+        // Called every frame: compare in place, copy only what changed.
+        if let Some(Effect::SaveSession {
+            server: saved_server,
+            refresh_token,
+            outbox,
+        }) = &self.saved
+            && *saved_server == server.http
+            && *refresh_token == self.refresh_token
+            && outbox
+                .iter()
+                .map(|u| (&u.client_key, &u.content))
+                .eq(unsent().map(|o| (&o.client_key, &o.content)))
+        {
+            return None;
         }
         let wanted = Effect::SaveSession {
             server: server.http.clone(),
             refresh_token: self.refresh_token.clone(),
-            outbox,
+            outbox: unsent()
+                .map(|o| Unsent {
+                    client_key: o.client_key.clone(),
+                    content: o.content.clone(),
+                })
+                .collect(),
         };
-        if self.saved.as_ref() == Some(&wanted) {
-            return None;
-        }
         self.saved = Some(wanted.clone());
         Some(wanted)
+    }
+
+    /// Drop the stored session. What `persist` last stored is gone with it, so unsent
+    /// messages (if any) are stored again, without the token.
+    fn forget_session(&mut self) -> Effect {
+        self.saved = None;
+        Effect::ForgetSession
     }
 
     fn start(&mut self, server: ServerUrl, now: Instant) -> Vec<Effect> {
@@ -440,13 +460,7 @@ impl Session {
         if content.trim().is_empty() {
             return Ok(Vec::new());
         }
-        if content.len() > MAX_MESSAGE_BYTES {
-            return Err(format!(
-                "This message is {} KiB; the limit is {} KiB. Split it or shorten it.",
-                content.len().div_ceil(1024),
-                MAX_MESSAGE_BYTES / 1024
-            ));
-        }
+        check_length(content)?;
         let client_key = self.new_client_key();
         self.outbox.push(Outgoing {
             client_key,
@@ -506,13 +520,7 @@ impl Session {
         if content.trim().is_empty() {
             return Err("An edit cannot be empty: delete the message instead.".into());
         }
-        if content.len() > MAX_MESSAGE_BYTES {
-            return Err(format!(
-                "This message is {} KiB; the limit is {} KiB.",
-                content.len().div_ceil(1024),
-                MAX_MESSAGE_BYTES / 1024
-            ));
-        }
+        check_length(content)?;
         if self.timeline.get(id).is_some_and(|m| m.content == content) {
             return Ok(Vec::new()); // nothing changed
         }
@@ -555,7 +563,7 @@ impl Session {
                 refresh_token: token,
             });
         }
-        effects.push(Effect::ForgetSession);
+        effects.push(self.forget_session());
         let server = self.server.take();
         *self = Session {
             rng: self.rng,
@@ -764,8 +772,7 @@ impl Session {
         self.refresh_token = None;
         self.error = Some(error);
         self.requests.clear();
-        self.saved = None; // forgotten: unsent messages, if any, are stored again without it
-        vec![Effect::Disconnect, Effect::ForgetSession]
+        vec![Effect::Disconnect, self.forget_session()]
     }
 
     fn on_auth_ok(
@@ -831,8 +838,7 @@ impl Session {
                 // fall back to the password we still hold, on a fresh socket.
                 self.refresh_token = None;
                 self.using = Credential::Password;
-                self.saved = None;
-                let mut effects = vec![Effect::Disconnect, Effect::ForgetSession];
+                let mut effects = vec![Effect::Disconnect, self.forget_session()];
                 effects.extend(self.connect(now));
                 effects
             }
@@ -1237,6 +1243,18 @@ fn request_name(request: &Request) -> &'static str {
         Request::Update(_) => "update",
         Request::Delete(_) => "delete",
     }
+}
+
+/// Messages (new or edited) over the limit are refused, the text staying with the user.
+fn check_length(content: &str) -> Result<(), String> {
+    if content.len() > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "This message is {} KiB; the limit is {} KiB. Split it or shorten it.",
+            content.len().div_ceil(1024),
+            MAX_MESSAGE_BYTES / 1024
+        ));
+    }
+    Ok(())
 }
 
 /// An error in words: FORBIDDEN and friends get a sentence, others their server text.

@@ -11,8 +11,6 @@ pub struct Timeline {
     /// Bumped when rows move (inserted before the end, removed, cleared): whatever the view
     /// keeps per row index must then be rebuilt. Appends and in-place edits keep it.
     layout: u64,
-    /// Bumped on every change (the view re-measures edited rows).
-    changes: u64,
 }
 
 impl Timeline {
@@ -22,20 +20,7 @@ impl Timeline {
 
     /// Insert or replace; true when the id was new.
     pub fn upsert(&mut self, message: MessageItem) -> bool {
-        self.changes += 1;
-        match self.position(message.id) {
-            Ok(at) => {
-                self.messages[at] = message;
-                false
-            }
-            Err(at) => {
-                if at != self.messages.len() {
-                    self.layout += 1;
-                }
-                self.messages.insert(at, message);
-                true
-            }
-        }
+        !self.upsert_many(vec![message]).is_empty()
     }
 
     /// Many at once (a page of history): one pass instead of one shift per message.
@@ -57,7 +42,6 @@ impl Timeline {
                 }
             }
         }
-        self.changes += 1;
         if new.is_empty() {
             return fresh;
         }
@@ -78,7 +62,6 @@ impl Timeline {
             Ok(at) => {
                 self.messages.remove(at);
                 self.layout += 1;
-                self.changes += 1;
                 true
             }
             Err(_) => false,
@@ -123,16 +106,11 @@ impl Timeline {
     pub fn clear(&mut self) {
         self.messages.clear();
         self.layout += 1;
-        self.changes += 1;
     }
 
-    /// See the fields: what a view caching per-row data compares.
+    /// What a view caching per-row data compares (see the field).
     pub fn layout_version(&self) -> u64 {
         self.layout
-    }
-
-    pub fn version(&self) -> u64 {
-        self.changes
     }
 }
 

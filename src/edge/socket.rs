@@ -186,11 +186,6 @@ mod native {
                     }
                 }
             }
-            unflushed = match ws.flush() {
-                Ok(()) => false,
-                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => true,
-                Err(e) => return Err(format!("send: {e}")),
-            };
             loop {
                 match ws.read() {
                     Ok(Message::Text(text)) => {
@@ -204,13 +199,8 @@ mod native {
                         ));
                         return Ok(());
                     }
-                    Ok(_) => unflushed = true, // a ping: tungstenite queued the pong
-                    Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
-                        if unflushed {
-                            unflushed = matches!(ws.flush(), Err(tungstenite::Error::Io(ref e)) if e.kind() == ErrorKind::WouldBlock);
-                        }
-                        break;
-                    }
+                    Ok(_) => {} // a ping: tungstenite queued the pong, flushed below
+                    Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(tungstenite::Error::ConnectionClosed) => {
                         on_event(SocketEvent::Closed(
                             "the server closed the connection".into(),
@@ -220,6 +210,13 @@ mod native {
                     Err(e) => return Err(format!("read: {e}")),
                 }
             }
+            // Once per wake-up: what was sent above and any pong queued by the reads. What the
+            // kernel cannot take now goes when poll(2) says the socket is writable.
+            unflushed = match ws.flush() {
+                Ok(()) => false,
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => true,
+                Err(e) => return Err(format!("send: {e}")),
+            };
         }
     }
 }

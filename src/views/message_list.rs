@@ -50,7 +50,7 @@ impl MessageList {
     }
 
     /// Messages that arrived while scrolled up.
-    pub fn unseen(&self, session: &Session) -> usize {
+    fn unseen(&self, session: &Session) -> usize {
         let timeline = session.timeline();
         match self.seen_newest.and_then(|id| timeline.index_of(id)) {
             Some(index) => timeline.len() - index - 1,

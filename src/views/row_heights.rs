@@ -54,11 +54,6 @@ impl RowHeights {
         }
     }
 
-    /// Forget a measurement (the row's text changed).
-    pub fn forget(&mut self, id: i64) {
-        self.measured.remove(&id);
-    }
-
     pub fn len(&self) -> usize {
         self.heights.len()
     }

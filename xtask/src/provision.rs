@@ -238,54 +238,55 @@ fn ensure_messages_collection(rest: &Rest, report: &mut Report) -> Result<()> {
             .changes
             .push("created relation messages.user_created -> directus_users".into());
     }
-    if !exists(rest, "/fields/messages/content")? {
-        rest.post(
-            "/fields/messages",
-            &json!({
-                "field": "content",
-                "type": "text",
-                "meta": { "interface": "input-multiline" },
-                "schema": {}
-            }),
-        )?
-        .data("create field messages.content")?;
-        report.changes.push("created field messages.content".into());
-    }
+    ensure_message_field(
+        rest,
+        report,
+        json!({
+            "field": "content",
+            "type": "text",
+            "meta": { "interface": "input-multiline" },
+            "schema": {}
+        }),
+    )?;
     // Set by Directus on every edit: clients show "edited".
-    if !exists(rest, "/fields/messages/date_updated")? {
-        rest.post(
-            "/fields/messages",
-            &json!({
-                "field": "date_updated",
-                "type": "timestamp",
-                "meta": { "special": ["date-updated"], "interface": "datetime",
-                          "readonly": true, "hidden": true },
-                "schema": {}
-            }),
-        )?
-        .data("create field messages.date_updated")?;
-        report
-            .changes
-            .push("created field messages.date_updated".into());
-    }
+    ensure_message_field(
+        rest,
+        report,
+        json!({
+            "field": "date_updated",
+            "type": "timestamp",
+            "meta": { "special": ["date-updated"], "interface": "datetime",
+                      "readonly": true, "hidden": true },
+            "schema": {}
+        }),
+    )?;
     // The client's own unique key per message: a create retried after a lost reply is refused
     // as a duplicate instead of posting twice.
-    if !exists(rest, "/fields/messages/client_key")? {
-        rest.post(
-            "/fields/messages",
-            &json!({
-                "field": "client_key",
-                "type": "string",
-                "meta": { "interface": "input", "hidden": true, "readonly": true,
-                          "note": "set by directus-chat so that retries never post twice" },
-                "schema": { "is_unique": true, "is_nullable": true, "max_length": 64 }
-            }),
-        )?
-        .data("create field messages.client_key")?;
-        report
-            .changes
-            .push("created field messages.client_key".into());
+    ensure_message_field(
+        rest,
+        report,
+        json!({
+            "field": "client_key",
+            "type": "string",
+            "meta": { "interface": "input", "hidden": true, "readonly": true,
+                      "note": "set by directus-chat so that retries never post twice" },
+            "schema": { "is_unique": true, "is_nullable": true, "max_length": 64 }
+        }),
+    )?;
+    Ok(())
+}
+
+/// Adds the field `body` describes to `messages` unless it is there already.
+fn ensure_message_field(rest: &Rest, report: &mut Report, body: Value) -> Result<()> {
+    let name = body["field"].as_str().unwrap_or_default().to_owned();
+    if exists(rest, &format!("/fields/messages/{name}"))? {
+        return Ok(());
     }
+    rest.post("/fields/messages", &body)?
+        .data(&format!("create field messages.{name}"))?;
+    report
+        .changes
+        .push(format!("created field messages.{name}"));
     Ok(())
 }
 
