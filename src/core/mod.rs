@@ -6,6 +6,8 @@ pub mod session;
 pub mod timeline;
 
 #[cfg(test)]
+mod delivery_tests;
+#[cfg(test)]
 mod protocol_tests;
 #[cfg(test)]
 mod session_tests;

@@ -349,10 +349,14 @@ pub fn create_message(content: &str, client_key: &str, uid: &str) -> String {
     .to_string()
 }
 
-/// Look up a message by its client key (after a lost reply or a uniqueness refusal).
-pub fn read_by_client_key(client_key: &str, uid: &str) -> String {
+/// Our own message with this client key (after a uniqueness refusal). The server filters by
+/// `$CURRENT_USER`: a row someone else posted under our key is not taken for ours.
+pub fn read_own_by_client_key(client_key: &str, uid: &str) -> String {
     read_messages(
-        json!({ "filter": { "client_key": { "_eq": client_key } } }),
+        json!({ "filter": { "_and": [
+            { "client_key": { "_eq": client_key } },
+            { "user_created": { "_eq": "$CURRENT_USER" } },
+        ] } }),
         uid,
     )
 }

@@ -21,9 +21,7 @@ use std::time::Duration;
 
 use web_time::Instant;
 
-use super::protocol::{
-    self as proto, Author, MessageItem, ServerError, ServerFrame, SubscriptionEvent,
-};
+use super::protocol::{self as proto, Author, MessageItem, ServerError, ServerFrame};
 use super::server_url::ServerUrl;
 use super::timeline::Timeline;
 
@@ -42,6 +40,8 @@ pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reconnect backoff: first delay and cap.
 pub const BACKOFF_FIRST: Duration = Duration::from_millis(500);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// While the server is unreachable it is probed this often (a ping costs next to nothing).
+pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// Messages longer than this are refused in the composer (Directus accepts ~2 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -63,6 +63,8 @@ pub enum Effect {
     },
     /// Delete the persisted session.
     ForgetSession,
+    /// GET {http}/server/ping; answer with [`Session::server_answered`] if it says pong.
+    ProbeServer(String),
     /// POST {http}/auth/logout with this refresh token, so it dies on the server too.
     RevokeRefreshToken { http: String, refresh_token: String },
 }
@@ -85,55 +87,14 @@ pub enum Phase {
     },
 }
 
-/// A message the user wrote that Directus has not confirmed yet.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outgoing {
-    pub client_key: String,
-    pub content: String,
-    pub state: OutgoingState,
-}
+mod outbox;
+mod reads;
+mod requests;
 
-/// An unconfirmed message as it is stored across restarts. The client key travels with it, so
-/// a message Directus stored just before the app died is found again, not posted twice.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Unsent {
-    pub client_key: String,
-    pub content: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OutgoingState {
-    Queued,
-    InFlight,
-    /// Refused by the server for good (e.g. FORBIDDEN); kept visible with the reason.
-    Failed(String),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Request {
-    Auth,
-    Subscribe,
-    ReadLatest,
-    CatchUp,
-    Create(String),
-    Lookup(String),
-    /// Read these messages again for their authors' names.
-    Resolve(Vec<i64>),
-    /// Who am I: the author of one of my own messages (Directus has no WS read of users).
-    WhoAmI,
-    Ping,
-    /// Scroll-back: the page before the oldest message we have.
-    Older,
-    Update(i64),
-    Delete(i64),
-}
-
-#[derive(Clone, Debug)]
-struct InFlight {
-    request: Request,
-    frame: String,
-    sent_at: Instant,
-}
+use outbox::check_length;
+pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
+use requests::{InFlight, Request};
+pub use requests::{RETRY_FIRST, RETRY_MAX};
 
 /// How we authenticate the next handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,10 +146,17 @@ pub struct Session {
     edits_refused: Option<String>,
     /// What was last handed out for storage (see `persist`).
     saved: Option<Effect>,
+    /// How many messages a catch-up asks for (halved after a page that did not arrive).
+    page: u32,
+    /// The last connection attempt never opened: the server is probed until it answers.
+    unreachable: bool,
+    probe_at: Option<Instant>,
+    /// The current attempt was started by a probe, not by the backoff.
+    early_attempt: bool,
 }
 
 impl Session {
-    /// `seed` feeds the jitter and client keys (the edge passes something time-derived).
+    /// `seed` feeds the reconnect jitter (the edge passes something time-derived).
     /// Keep trying when the very first connection fails (bots, which may start before the
     /// server), instead of going back to the login panel.
     pub fn persistent(mut self) -> Self {
@@ -228,6 +196,10 @@ impl Session {
             saved: None,
             reached_start: false,
             edits_refused: None,
+            page: CATCH_UP_PAGE,
+            unreachable: false,
+            probe_at: None,
+            early_attempt: false,
         }
     }
 
@@ -305,12 +277,6 @@ impl Session {
     pub fn take_fresh(&mut self) -> Vec<i64> {
         std::mem::take(&mut self.fresh)
     }
-    /// Nothing is waiting to be confirmed.
-    pub fn outbox_settled(&self) -> bool {
-        self.outbox
-            .iter()
-            .all(|o| matches!(o.state, OutgoingState::Failed(_)))
-    }
 
     /// The next moment [`Session::tick`] has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -326,8 +292,9 @@ impl Session {
                 None => deadlines.extend(self.last_heard.map(|t| t + PING_AFTER)),
             },
         }
-        deadlines.extend(self.requests.values().map(|r| r.sent_at + REQUEST_TIMEOUT));
+        deadlines.extend(self.requests.values().map(|r| r.due));
         deadlines.extend(self.resend_at);
+        deadlines.extend(self.probe_at);
         deadlines.into_iter().min()
     }
 
@@ -377,36 +344,11 @@ impl Session {
         self.start(server, now)
     }
 
-    /// Back from storage without a token (it was refused): the unsent messages wait, shown on
-    /// the login panel, and go out after the next login on this server.
-    pub fn restore(&mut self, server: ServerUrl, unsent: Vec<Unsent>) {
-        self.server = Some(server);
-        self.email = None;
-        for message in unsent {
-            if !self
-                .outbox
-                .iter()
-                .any(|o| o.client_key == message.client_key)
-            {
-                self.outbox.push(Outgoing {
-                    client_key: message.client_key,
-                    content: message.content,
-                    state: OutgoingState::Queued,
-                });
-            }
-        }
-    }
-
     /// What to store now, if it changed since last asked: the edge calls this after every
     /// round of input, so a message typed offline is on disk before the next frame.
     pub fn persist(&mut self) -> Option<Effect> {
         let server = self.server.as_ref()?;
-        let unsent = || {
-            self.outbox
-                .iter()
-                .filter(|o| !matches!(o.state, OutgoingState::Failed(_)))
-        };
-        if self.refresh_token.is_none() && unsent().next().is_none() {
+        if self.refresh_token.is_none() && self.outbox.is_empty() {
             return None; // nothing worth keeping (logged out, or before the first token)
         }
         // Called every frame: compare in place, copy only what changed.
@@ -417,22 +359,15 @@ impl Session {
         }) = &self.saved
             && *saved_server == server.http
             && *refresh_token == self.refresh_token
-            && outbox
-                .iter()
-                .map(|u| (&u.client_key, &u.content))
-                .eq(unsent().map(|o| (&o.client_key, &o.content)))
+            && outbox.len() == self.outbox.len()
+            && self.outbox.iter().zip(outbox).all(|(o, u)| o.stored_as(u))
         {
             return None;
         }
         let wanted = Effect::SaveSession {
             server: server.http.clone(),
             refresh_token: self.refresh_token.clone(),
-            outbox: unsent()
-                .map(|o| Unsent {
-                    client_key: o.client_key.clone(),
-                    content: o.content.clone(),
-                })
-                .collect(),
+            outbox: self.unsent().collect(),
         };
         self.saved = Some(wanted.clone());
         Some(wanted)
@@ -452,22 +387,6 @@ impl Session {
         self.error = None;
         self.notice = None;
         self.connect(now)
-    }
-
-    /// Queue a message; blank ones are ignored. Returns Err with a reason when refused.
-    pub fn send(&mut self, content: &str, now: Instant) -> Result<Vec<Effect>, String> {
-        let content = content.trim_end();
-        if content.trim().is_empty() {
-            return Ok(Vec::new());
-        }
-        check_length(content)?;
-        let client_key = self.new_client_key();
-        self.outbox.push(Outgoing {
-            client_key,
-            content: content.to_owned(),
-            state: OutgoingState::Queued,
-        });
-        Ok(self.flush(now))
     }
 
     /// Scroll-back reached the top: ask for the page before the oldest message.
@@ -596,6 +515,8 @@ impl Session {
 
     /// The socket closed or failed (`reason` for the user when it was never usable).
     pub fn closed(&mut self, reason: &str, now: Instant) -> Vec<Effect> {
+        // Never opened: nothing listens there (yet). Probes notice when something does.
+        self.unreachable = matches!(self.phase, Phase::Connecting { .. });
         match self.phase {
             Phase::LoggedOut | Phase::Reconnecting { .. } => Vec::new(),
             _ if !self.been_online && self.using == Credential::Password && !self.persistent => {
@@ -635,11 +556,7 @@ impl Session {
             ServerFrame::Subscription { uid, event, data } => {
                 self.on_subscription(uid, event, data, now)
             }
-            ServerFrame::SubscribeError { uid, error } => {
-                self.take_request(uid.as_deref());
-                self.notice = Some(format!("Live updates were refused: {}", describe(&error)));
-                Vec::new()
-            }
+            ServerFrame::SubscribeError { uid, error } => self.on_subscribe_error(uid, error, now),
             ServerFrame::Ping => vec![Effect::Send(proto::pong())],
             ServerFrame::Pong { uid } => {
                 self.take_request(uid.as_deref());
@@ -658,6 +575,16 @@ impl Session {
         match self.phase {
             Phase::LoggedOut => return Vec::new(),
             Phase::Reconnecting { at } if now >= at => return self.connect(now),
+            Phase::Reconnecting { .. } => {
+                // Unreachable: a cheap look every few hundred ms notices its return at once.
+                return match (self.probe_at, &self.server) {
+                    (Some(at), Some(server)) if self.unreachable && now >= at => {
+                        self.probe_at = Some(now + PROBE_EVERY);
+                        vec![Effect::ProbeServer(server.http.clone())]
+                    }
+                    _ => Vec::new(),
+                };
+            }
             Phase::Connecting { since } | Phase::Authenticating { since }
                 if now >= since + CONNECT_TIMEOUT =>
             {
@@ -689,31 +616,31 @@ impl Session {
         if due_all {
             self.resend_at = None;
         }
-        let due: Vec<String> = self
+        let auth_overdue = self
             .requests
-            .iter()
-            .filter(|(_, r)| due_all || now >= r.sent_at + REQUEST_TIMEOUT)
-            .map(|(uid, _)| uid.clone())
-            .collect();
-        for uid in due {
-            let Some(mut req) = self.requests.remove(&uid) else {
-                continue;
-            };
-            match req.request {
-                Request::Ping => {} // the pong timeout handles it
-                Request::Auth if !due_all => {
-                    effects.push(Effect::Disconnect);
-                    effects.extend(self.schedule_reconnect(now));
-                    return effects;
-                }
-                _ => {
-                    req.sent_at = now;
-                    effects.push(Effect::Send(req.frame.clone()));
-                    self.requests.insert(uid, req);
-                }
-            }
+            .values()
+            .any(|r| r.request == Request::Auth && now >= r.due);
+        if auth_overdue && !due_all {
+            effects.push(Effect::Disconnect);
+            effects.extend(self.schedule_reconnect(now));
+            return effects;
         }
+        effects.extend(self.resend_due(now, due_all));
         effects
+    }
+
+    /// The server answered a probe (`Effect::ProbeServer`): it is back, so reconnect now
+    /// instead of sleeping out the backoff.
+    pub fn server_answered(&mut self, now: Instant) -> Vec<Effect> {
+        match self.phase {
+            Phase::Reconnecting { .. } if self.probe_at.is_some() => {
+                // One such early attempt per backoff period: a server that answers pings but
+                // refuses the socket is not hammered.
+                self.early_attempt = true;
+                self.connect(now)
+            }
+            _ => Vec::new(),
+        }
     }
 
     // ---- internals -------------------------------------------------------------------------
@@ -723,6 +650,7 @@ impl Session {
             return Vec::new();
         };
         self.phase = Phase::Connecting { since: now };
+        self.probe_at = None;
         self.subscribed = false;
         self.history_loaded = false;
         self.ping_sent = None;
@@ -733,6 +661,13 @@ impl Session {
     }
 
     fn schedule_reconnect(&mut self, now: Instant) -> Vec<Effect> {
+        if self.requests.values().any(|r| r.request.reads_a_page()) {
+            // Cut while a page was coming: it may not fit through the socket (a member can post
+            // large messages over REST). Ask for half as many; a page that fits doubles it.
+            self.page = (self.page / 2).max(1);
+        }
+        self.probe_at = (self.unreachable && !self.early_attempt).then(|| now + PROBE_EVERY);
+        self.early_attempt = false;
         let base = BACKOFF_FIRST
             .saturating_mul(1 << self.attempt.min(16))
             .min(BACKOFF_MAX);
@@ -787,6 +722,7 @@ impl Session {
         }
         self.phase = Phase::Online;
         self.been_online = true;
+        self.early_attempt = false;
         self.resolve_blocked = false;
         self.attempt = 0;
         self.error = None;
@@ -857,404 +793,13 @@ impl Session {
         }
     }
 
-    fn on_items(
-        &mut self,
-        uid: Option<String>,
-        data: serde_json::Value,
-        now: Instant,
-    ) -> Vec<Effect> {
-        let Some(req) = self.take_request(uid.as_deref()) else {
-            return Vec::new();
-        };
-        let items = MessageItem::list_from_json(&data);
-        let mut effects = Vec::new();
-        match req.request {
-            Request::ReadLatest => {
-                if (items.len() as u32) < HISTORY_PAGE {
-                    self.reached_start = true;
-                }
-                self.add_messages(items, false);
-                self.synced();
-            }
-            Request::CatchUp => {
-                let full = items.len() as u32 >= CATCH_UP_PAGE;
-                // The next page starts after this one.
-                if let Some(newest) = items.iter().map(|m| m.id).max() {
-                    self.cursor = self.cursor.max(Some(newest));
-                }
-                self.add_messages(items, false);
-                if full {
-                    effects.push(self.catch_up(now));
-                } else {
-                    self.synced();
-                }
-            }
-            Request::Create(key) | Request::Lookup(key) => {
-                if items.is_empty() {
-                    // A lookup found nothing: the create never happened; send it again.
-                    self.set_outgoing(&key, OutgoingState::Queued);
-                } else {
-                    self.add_messages(items, false);
-                }
-            }
-            Request::Resolve(ids) => {
-                self.add_messages(items, false);
-                // Asked once: what is still unknown stays so (e.g. no read right on users).
-                for id in ids {
-                    self.unresolved.remove(&id);
-                }
-            }
-            Request::WhoAmI => {
-                let first = data.as_array().and_then(|rows| rows.first());
-                if let Some(row) = first {
-                    self.learn_me(&Author::from_json(&row["user_created"]));
-                }
-            }
-            Request::Older => {
-                if (items.len() as u32) < HISTORY_PAGE {
-                    self.reached_start = true;
-                }
-                self.add_messages(items, false);
-            }
-            Request::Update(_) => self.add_messages(items, false),
-            Request::Delete(id) => {
-                self.timeline.remove(id);
-            }
-            Request::Auth | Request::Subscribe | Request::Ping => {}
-        }
-        if self.me.is_none() && self.history_loaded && !self.asked_who {
-            self.asked_who = true;
-            effects.push(self.request(Request::WhoAmI, proto::read_own_latest, now));
-        }
-        effects.extend(self.flush(now));
-        effects
-    }
-
-    fn on_items_error(
-        &mut self,
-        uid: Option<String>,
-        error: ServerError,
-        now: Instant,
-    ) -> Vec<Effect> {
-        // Some item errors come without a uid (RECORD_NOT_UNIQUE does, seen on 11.17.4). Only
-        // one create or lookup is in flight at a time, so such an error is that one's.
-        let uid = uid.or_else(|| {
-            self.requests
-                .iter()
-                .find(|(_, r)| matches!(r.request, Request::Create(_) | Request::Lookup(_)))
-                .map(|(uid, _)| uid.clone())
-        });
-        let Some(req) = self.take_request(uid.as_deref()) else {
-            return Vec::new();
-        };
-        match req.request {
-            Request::Create(key) if error.is("RECORD_NOT_UNIQUE") => {
-                // Our earlier attempt did get stored: fetch it instead of posting again.
-                vec![self.request(
-                    Request::Lookup(key.clone()),
-                    |uid| proto::read_by_client_key(&key, uid),
-                    now,
-                )]
-            }
-            Request::Create(key) => {
-                let reason = describe(&error);
-                self.notice = Some(format!("A message was refused: {reason}"));
-                self.set_outgoing(&key, OutgoingState::Failed(reason));
-                self.flush(now)
-            }
-            Request::Resolve(_) => {
-                // Refused (e.g. the token just expired): the ids stay; ask after the next auth.
-                self.resolve_blocked = true;
-                Vec::new()
-            }
-            Request::Update(_) | Request::Delete(_) if error.is("FORBIDDEN") => {
-                // Said once; the actions disappear (e.g. 12.x without custom permission rules).
-                let why = "This server does not let members edit or delete messages (FORBIDDEN), \
-                           so those actions are hidden."
-                    .to_owned();
-                self.notice = Some(why.clone());
-                self.edits_refused = Some(why);
-                Vec::new()
-            }
-            Request::Update(_) | Request::Delete(_) => {
-                self.notice = Some(format!(
-                    "Could not change the message: {}",
-                    describe(&error)
-                ));
-                Vec::new()
-            }
-            Request::Older => {
-                self.notice = Some(format!(
-                    "Could not load older messages: {}",
-                    describe(&error)
-                ));
-                Vec::new()
-            }
-            _ => {
-                self.notice = Some(format!("Could not read messages: {}", describe(&error)));
-                self.history_loaded = true;
-                Vec::new()
-            }
-        }
-    }
-
-    fn on_subscription(
-        &mut self,
-        uid: Option<String>,
-        event: SubscriptionEvent,
-        data: serde_json::Value,
-        now: Instant,
-    ) -> Vec<Effect> {
-        match event {
-            SubscriptionEvent::Init => {
-                self.take_request(uid.as_deref());
-                self.subscribed = true;
-                // Read only now that events flow: nothing can fall between read and events.
-                vec![self.history_read(now)]
-            }
-            SubscriptionEvent::Create | SubscriptionEvent::Update => {
-                self.add_messages(MessageItem::list_from_json(&data), true);
-                self.flush(now)
-            }
-            SubscriptionEvent::Delete => {
-                for id in proto::ids_from_json(&data) {
-                    self.timeline.remove(id);
-                }
-                Vec::new()
-            }
-        }
-    }
-
-    fn on_server_error(&mut self, error: ServerError, now: Instant) -> Vec<Effect> {
-        if error.is("REQUESTS_EXCEEDED") {
-            // No uid says which request was refused: send every unanswered one again when the
-            // limiter allows (reads are harmless twice, creates are guarded by their key).
-            let wait = Duration::from_millis(error.retry_after_ms().unwrap_or(1000) + 50);
-            self.resend_at = Some(self.resend_at.map_or(now + wait, |at| at.max(now + wait)));
-        } else {
-            log::warn!("server error: {}", describe(&error));
-        }
-        Vec::new()
-    }
-
-    /// The read after subscribing is complete: all up to the newest message is known.
-    fn synced(&mut self) {
-        self.history_loaded = true;
-        self.cursor = self
-            .cursor
-            .max(Some(self.timeline.newest_id().unwrap_or(0)));
-    }
-
-    /// The newest page on a first sync, else everything after the newest message we have.
-    fn history_read(&mut self, now: Instant) -> Effect {
-        if self.cursor.is_none() {
-            self.request(
-                Request::ReadLatest,
-                |uid| proto::read_latest(HISTORY_PAGE, uid),
-                now,
-            )
-        } else {
-            self.catch_up(now)
-        }
-    }
-
-    fn catch_up(&mut self, now: Instant) -> Effect {
-        let newest = self.cursor.unwrap_or(0);
-        self.request(
-            Request::CatchUp,
-            |uid| proto::read_after(newest, CATCH_UP_PAGE, uid),
-            now,
-        )
-    }
-
-    /// Into the timeline; a message carrying one of our client keys confirms that outgoing one.
-    /// `live`: from the subscription. Only live events move the cursor once synced: a create
-    /// reply can overtake the event of someone else's earlier message.
-    fn add_messages(&mut self, items: Vec<MessageItem>, live: bool) {
-        let mut batch = Vec::with_capacity(items.len());
-        for item in items {
-            if let Some(key) = &item.client_key {
-                // One of ours: its author is the logged-in user.
-                if self.outbox.iter().any(|o| &o.client_key == key) {
-                    self.learn_me(&item.author);
-                }
-                // Confirmed, whichever way the news came: stop waiting for or retrying it.
-                self.outbox.retain(|o| &o.client_key != key);
-                self.requests.retain(|_, r| {
-                    !matches!(&r.request, Request::Create(k) | Request::Lookup(k) if k == key)
-                });
-            }
-            let id = item.id;
-            if self.history_loaded && live {
-                self.cursor = self.cursor.max(Some(id));
-            }
-            let mut item = item;
-            if item.author.first_name.is_none() {
-                // Never replace a known author by an unknown one; else ask again later.
-                match self
-                    .timeline
-                    .get(id)
-                    .filter(|known| known.author.first_name.is_some())
-                {
-                    Some(known) => item.author = known.author.clone(),
-                    // Asked once more: a copy read just as the access token expired (before
-                    // Directus says so) lacks the name too; a truly anonymous one stays null.
-                    None => {
-                        self.unresolved.insert(id);
-                    }
-                }
-            }
-            if item.author.first_name.is_some() {
-                self.unresolved.remove(&id);
-            }
-            batch.push(item);
-        }
-        // One insert for a whole page (scroll-back prepends 50 at once).
-        let fresh = self.timeline.upsert_many(batch);
-        self.fresh.extend(fresh);
-    }
-
-    /// What waits for the socket to be usable: authors to resolve, then the next message.
-    fn flush(&mut self, now: Instant) -> Vec<Effect> {
-        let mut effects = self.resolve_authors(now);
-        effects.extend(self.send_next(now));
-        effects
-    }
-
-    /// Messages that came without their author's name (an event read while the socket was
-    /// demoted to Public by TOKEN_EXPIRED, say) are read again once we are back.
-    fn resolve_authors(&mut self, now: Instant) -> Vec<Effect> {
-        let busy = self
-            .requests
-            .values()
-            .any(|r| matches!(r.request, Request::Resolve(_)));
-        if self.phase != Phase::Online
-            || !self.history_loaded
-            || busy
-            || self.resolve_blocked
-            || self.unresolved.is_empty()
-        {
-            return Vec::new();
-        }
-        let ids: Vec<i64> = self.unresolved.iter().copied().take(100).collect();
-        let request_ids = ids.clone();
-        vec![self.request(
-            Request::Resolve(ids),
-            |uid| proto::read_ids(&request_ids, uid),
-            now,
-        )]
-    }
-
-    /// Send the next queued message, one at a time so that ids follow the order of writing.
-    fn send_next(&mut self, now: Instant) -> Vec<Effect> {
-        if self.phase != Phase::Online
-            || self
-                .outbox
-                .iter()
-                .any(|o| o.state == OutgoingState::InFlight)
-        {
-            return Vec::new();
-        }
-        let Some(next) = self
-            .outbox
-            .iter_mut()
-            .find(|o| o.state == OutgoingState::Queued)
-        else {
-            return Vec::new();
-        };
-        next.state = OutgoingState::InFlight;
-        let (key, content) = (next.client_key.clone(), next.content.clone());
-        vec![self.request(
-            Request::Create(key.clone()),
-            |uid| proto::create_message(&content, &key, uid),
-            now,
-        )]
-    }
-
-    fn learn_me(&mut self, author: &Author) {
-        if author.id.is_some() {
-            self.me = Some(author.clone());
-        }
-    }
-
-    fn set_outgoing(&mut self, key: &str, state: OutgoingState) {
-        if let Some(o) = self.outbox.iter_mut().find(|o| o.client_key == key) {
-            o.state = state;
-        }
-    }
-
-    fn requeue_in_flight(&mut self) {
-        for o in &mut self.outbox {
-            if o.state == OutgoingState::InFlight {
-                o.state = OutgoingState::Queued;
-            }
-        }
-    }
-
-    fn request(
-        &mut self,
-        request: Request,
-        frame: impl FnOnce(&str) -> String,
-        now: Instant,
-    ) -> Effect {
-        self.next_uid += 1;
-        let uid = format!("{}-{}", request_name(&request), self.next_uid);
-        let frame = frame(&uid);
-        self.requests.insert(
-            uid,
-            InFlight {
-                request,
-                frame: frame.clone(),
-                sent_at: now,
-            },
-        );
-        Effect::Send(frame)
-    }
-
-    fn take_request(&mut self, uid: Option<&str>) -> Option<InFlight> {
-        self.requests.remove(uid?)
-    }
-
     fn next_random(&mut self) -> u64 {
-        // xorshift64*: plenty for jitter and unique keys mixed with a time seed.
+        // xorshift64*: plenty for jitter (client keys come from the OS: see outbox.rs).
         self.rng ^= self.rng >> 12;
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
         self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-
-    fn new_client_key(&mut self) -> String {
-        format!("{:016x}{:016x}", self.next_random(), self.next_random())
-    }
-}
-
-fn request_name(request: &Request) -> &'static str {
-    match request {
-        Request::Auth => "auth",
-        Request::Subscribe => "subscribe",
-        Request::ReadLatest => "history",
-        Request::CatchUp => "catch-up",
-        Request::Create(_) => "create",
-        Request::Lookup(_) => "lookup",
-        Request::Resolve(_) => "resolve",
-        Request::WhoAmI => "whoami",
-        Request::Ping => "ping",
-        Request::Older => "older",
-        Request::Update(_) => "update",
-        Request::Delete(_) => "delete",
-    }
-}
-
-/// Messages (new or edited) over the limit are refused, the text staying with the user.
-fn check_length(content: &str) -> Result<(), String> {
-    if content.len() > MAX_MESSAGE_BYTES {
-        return Err(format!(
-            "This message is {} KiB; the limit is {} KiB. Split it or shorten it.",
-            content.len().div_ceil(1024),
-            MAX_MESSAGE_BYTES / 1024
-        ));
-    }
-    Ok(())
 }
 
 /// An error in words: FORBIDDEN and friends get a sentence, others their server text.

@@ -9,7 +9,7 @@ use web_time::Instant;
 use super::server_url::ServerUrl;
 use super::session::*;
 
-fn frames(effects: &[Effect]) -> Vec<Value> {
+pub(super) fn frames(effects: &[Effect]) -> Vec<Value> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -19,65 +19,76 @@ fn frames(effects: &[Effect]) -> Vec<Value> {
         .collect()
 }
 
-fn only(effects: &[Effect]) -> Value {
+pub(super) fn only(effects: &[Effect]) -> Value {
     let sent = frames(effects);
     assert_eq!(sent.len(), 1, "{effects:?}");
     sent.into_iter().next().unwrap()
 }
 
-fn find<'a>(sent: &'a [Value], kind: &str, action: Option<&str>) -> Option<&'a Value> {
+pub(super) fn find<'a>(sent: &'a [Value], kind: &str, action: Option<&str>) -> Option<&'a Value> {
     sent.iter()
         .find(|f| f["type"] == kind && action.is_none_or(|a| f["action"] == a))
 }
 
-fn server() -> ServerUrl {
+pub(super) fn server() -> ServerUrl {
     ServerUrl::parse("http://127.0.0.1:8055").unwrap()
 }
 
-fn msg(id: i64) -> Value {
+pub(super) fn msg(id: i64) -> Value {
     json!({"id": id, "content": format!("m{id}"), "date_created": "2026-11-30T10:00:00.000Z",
            "user_created": {"id": "u-alice", "first_name": "Alice"}})
 }
 
 /// The first name shown for message `id`.
-fn author_of(session: &Session, id: i64) -> Option<&str> {
+pub(super) fn author_of(session: &Session, id: i64) -> Option<&str> {
     session.timeline().get(id)?.author.first_name.as_deref()
 }
 
 /// The sent frame whose uid starts with `prefix` (e.g. "resolve", "whoami").
-fn find_uid<'a>(sent: &'a [Value], prefix: &str) -> Option<&'a Value> {
+pub(super) fn find_uid<'a>(sent: &'a [Value], prefix: &str) -> Option<&'a Value> {
     sent.iter()
         .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with(prefix)))
 }
 
-fn ids(session: &Session) -> Vec<i64> {
+pub(super) fn ids(session: &Session) -> Vec<i64> {
     session.timeline().iter().map(|m| m.id).collect()
 }
 
-struct Rig {
-    s: Session,
-    now: Instant,
+pub(super) struct Rig {
+    pub s: Session,
+    pub now: Instant,
+    /// What the first sync's who-am-I read finds (none of my messages, by default).
+    pub whoami: Value,
 }
 
 impl Rig {
-    fn new() -> Rig {
+    pub(super) fn new() -> Rig {
         Rig {
             s: Session::new(42),
             now: Instant::now(),
+            whoami: json!([]),
         }
     }
 
-    fn advance(&mut self, d: Duration) -> Vec<Effect> {
+    /// A rig whose user has posted before: the session learns it is Alice at the first sync.
+    pub(super) fn known() -> Rig {
+        Rig {
+            whoami: json!([{"user_created": {"id": "u-alice", "first_name": "Alice"}}]),
+            ..Rig::new()
+        }
+    }
+
+    pub(super) fn advance(&mut self, d: Duration) -> Vec<Effect> {
         self.now += d;
         self.s.tick(self.now)
     }
 
-    fn frame(&mut self, value: Value) -> Vec<Effect> {
+    pub(super) fn frame(&mut self, value: Value) -> Vec<Effect> {
         self.s.frame(&value.to_string(), self.now)
     }
 
     /// The refresh token the session asks to store now, if that changed.
-    fn saved(&mut self) -> Option<String> {
+    pub(super) fn saved(&mut self) -> Option<String> {
         match self.s.persist() {
             Some(Effect::SaveSession { refresh_token, .. }) => refresh_token,
             _ => None,
@@ -85,7 +96,7 @@ impl Rig {
     }
 
     /// Answer the auth frame with ok + `token`; returns the subscribe frame it triggers.
-    fn auth_ok(&mut self, auth: &Value, token: &str) -> Vec<Value> {
+    pub(super) fn auth_ok(&mut self, auth: &Value, token: &str) -> Vec<Value> {
         let effects = self
             .frame(json!({"type":"auth","status":"ok","uid":auth["uid"],"refresh_token":token}));
         assert_eq!(
@@ -97,7 +108,7 @@ impl Rig {
     }
 
     /// Subscription init for `subscribe`, then the read it triggers, answered with `rows`.
-    fn sync(&mut self, subscribe: &Value, rows: Vec<Value>) -> Value {
+    pub(super) fn sync(&mut self, subscribe: &Value, rows: Vec<Value>) -> Value {
         assert_eq!(subscribe["type"], "subscribe");
         let read =
             only(&self.frame(json!({"type":"subscription","event":"init","uid":subscribe["uid"]})));
@@ -110,13 +121,14 @@ impl Rig {
                 who["query"]["filter"]["user_created"]["_eq"],
                 "$CURRENT_USER"
             );
-            self.frame(json!({"type":"items","data":[],"uid":who["uid"]}));
+            let found = self.whoami.clone();
+            self.frame(json!({"type":"items","data":found,"uid":who["uid"]}));
         }
         read
     }
 
     /// Password login through to a synced timeline holding `history` (newest-first reply).
-    fn online(&mut self, history: &[i64]) {
+    pub(super) fn online(&mut self, history: &[i64]) {
         let effects = self.s.login(server(), "alice@example.com", "pw", self.now);
         assert_eq!(
             effects,
@@ -143,7 +155,7 @@ impl Rig {
     }
 
     /// Drop the socket and come back: returns the auth frame of the new socket.
-    fn reconnect(&mut self) -> Value {
+    pub(super) fn reconnect(&mut self) -> Value {
         assert!(self.s.closed("connection reset", self.now).is_empty());
         let Phase::Reconnecting { at } = self.s.phase() else {
             panic!("{:?}", self.s.phase())
@@ -223,7 +235,7 @@ fn catch_up_pages_until_a_short_page() {
 
 #[test]
 fn sends_are_confirmed_by_reply_or_event_and_pending_until_then() {
-    let mut rig = Rig::new();
+    let mut rig = Rig::known();
     rig.online(&[]);
     let create = only(&rig.s.send("hello", rig.now).unwrap());
     assert_eq!(create["action"], "create");
@@ -288,7 +300,10 @@ fn a_create_lost_in_a_disconnect_is_not_posted_twice() {
     assert!(again["uid"].is_string());
     let lookup = only(&rig.frame(json!({"type":"items","status":"error",
         "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})));
-    assert_eq!(lookup["query"]["filter"]["client_key"]["_eq"], key);
+    assert_eq!(
+        lookup["query"]["filter"]["_and"][0]["client_key"]["_eq"],
+        key
+    );
     let mut stored = msg(2);
     stored["client_key"] = key;
     rig.frame(json!({"type":"items","data":[stored],"uid":lookup["uid"]}));
@@ -531,7 +546,8 @@ fn malformed_frames_are_ignored() {
 
 #[test]
 fn a_catch_up_that_holds_the_message_in_flight_confirms_it_and_moves_on() {
-    let mut rig = Rig::new();
+    // Known to be Alice: a row of hers carrying the key confirms it (anyone else's would not).
+    let mut rig = Rig::known();
     rig.online(&[1]);
     let first = only(&rig.s.send("first", rig.now).unwrap());
     rig.s.send("second", rig.now).unwrap();
@@ -647,7 +663,7 @@ fn a_confirmed_send_tells_who_we_are_even_when_the_event_beats_the_reply() {
 fn a_persistent_session_keeps_trying_a_server_that_is_not_up_yet() {
     let mut rig = Rig {
         s: Session::new(7).persistent(),
-        now: Instant::now(),
+        ..Rig::new()
     };
     rig.s.login(server(), "bot@example.com", "pw", rig.now);
     assert!(rig.s.closed("Connection refused", rig.now).is_empty());
@@ -717,7 +733,7 @@ fn a_reply_read_just_as_the_token_expired_is_asked_for_again() {
 }
 
 /// What `persist` asks to store now: (token, contents of the unsent messages).
-fn stored(rig: &mut Rig) -> Option<(Option<String>, Vec<Unsent>)> {
+pub(super) fn stored(rig: &mut Rig) -> Option<(Option<String>, Vec<Unsent>)> {
     match rig.s.persist() {
         Some(Effect::SaveSession {
             refresh_token,
@@ -769,10 +785,12 @@ fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
         Unsent {
             client_key: "k-b".into(),
             content: "b".into(),
+            failed: None,
         },
         Unsent {
             client_key: "k-c".into(),
             content: "c".into(),
+            failed: None,
         },
     ];
     let mut rig = Rig::new();
@@ -792,7 +810,10 @@ fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
     // Directus refuses the duplicate (no uid); the session looks it up instead of posting.
     let lookup = only(&rig.frame(json!({"type":"items","status":"error",
         "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})));
-    assert_eq!(lookup["query"]["filter"]["client_key"]["_eq"], "k-b");
+    assert_eq!(
+        lookup["query"]["filter"]["_and"][0]["client_key"]["_eq"],
+        "k-b"
+    );
     let mut b = msg(2);
     b["client_key"] = json!("k-b");
     let next = frames(&rig.frame(json!({"type":"items","data":[b],"uid":lookup["uid"]})));
@@ -808,6 +829,7 @@ fn unsent_messages_outlive_a_refused_token_and_go_out_after_the_next_login() {
     let unsent = vec![Unsent {
         client_key: "k-a".into(),
         content: "kept".into(),
+        failed: None,
     }];
     rig.s.resume(server(), "stale", unsent, rig.now);
     stored(&mut rig);
@@ -826,7 +848,7 @@ fn unsent_messages_outlive_a_refused_token_and_go_out_after_the_next_login() {
     assert_eq!(create["data"]["client_key"], "k-a");
 }
 
-fn page(ids: std::ops::RangeInclusive<i64>) -> Vec<Value> {
+pub(super) fn page(ids: std::ops::RangeInclusive<i64>) -> Vec<Value> {
     ids.rev().map(msg).collect()
 }
 

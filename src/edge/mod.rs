@@ -1,7 +1,12 @@
 //! The IO edge: carries out the session's effects (socket, REST, storage) and turns socket
 //! callbacks into inputs. The app and headless mode both drive the session through it.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod http;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod net;
 pub mod page;
+pub mod rest;
 pub mod socket;
 pub mod store;
 
@@ -33,6 +38,8 @@ pub struct Edge {
     wake: Wake,
     pub store: SessionStore,
     revocations: Vec<Promise<Result<(), String>>>,
+    /// The reachability probe under way (one at a time): did the server answer?
+    probe: Option<Promise<bool>>,
     /// The last problem storing the session, for the status line.
     pub store_error: Option<String>,
     /// Why the last logout could not revoke the token on the server.
@@ -68,6 +75,7 @@ impl Edge {
             wake,
             store,
             revocations: Vec::new(),
+            probe: None,
             store_error: None,
             logout_error: None,
         }
@@ -94,6 +102,12 @@ impl Edge {
                     session.closed(&reason, now)
                 }
             };
+            self.apply(effects);
+        }
+        if self.probe.as_ref().is_some_and(|p| p.ready().is_some())
+            && self.probe.take().is_some_and(Promise::block_and_take)
+        {
+            let effects = session.server_answered(Instant::now());
             self.apply(effects);
         }
         let effects = session.tick(Instant::now());
@@ -160,7 +174,12 @@ impl Edge {
                     refresh_token,
                 } => self
                     .revocations
-                    .push(revoke(&http, &refresh_token, self.wake.clone())),
+                    .push(rest::revoke(&http, &refresh_token, self.wake.clone())),
+                Effect::ProbeServer(http) => {
+                    if self.probe.is_none() {
+                        self.probe = Some(rest::ping(&http, self.wake.clone()));
+                    }
+                }
             }
         }
     }
@@ -184,29 +203,4 @@ impl Edge {
             }
         }
     }
-}
-
-/// POST /auth/logout: the refresh token dies on the server, not only in this client.
-fn revoke(http: &str, refresh_token: &str, wake: Wake) -> Promise<Result<(), String>> {
-    let (sender, promise) = Promise::new();
-    let body = serde_json::json!({ "refresh_token": refresh_token, "mode": "json" }).to_string();
-    // Request::post would add a text/plain Content-Type that Directus answers with HTTP 400.
-    let request = ehttp::Request::post(format!("{http}/auth/logout"), body.into_bytes())
-        .with_headers(ehttp::Headers::new(&[
-            ("Accept", "application/json"),
-            ("Content-Type", "application/json"),
-        ]));
-    ehttp::fetch(request, move |result| {
-        let outcome = match result {
-            Ok(response) if response.ok => Ok(()),
-            Ok(response) => Err(format!("logout answered HTTP {}", response.status)),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &outcome {
-            log::warn!("could not revoke the refresh token: {e}");
-        }
-        sender.send(outcome);
-        wake();
-    });
-    promise
 }

@@ -9,8 +9,13 @@ use super::SocketEvent;
 /// Called from the socket's thread; returns false when nobody listens any more.
 pub type OnEvent = Box<dyn Fn(SocketEvent) -> bool + Send>;
 
-/// Directus accepts ~2 MiB messages; a page of them stays far below this.
+/// Directus accepts ~2 MiB messages; a page of them stays far below this (and the session asks
+/// for smaller pages when one does not arrive).
 const MAX_INCOMING: usize = 64 * 1024 * 1024;
+
+/// Natively, each step of opening a socket (TCP connect, TLS and WebSocket handshakes) may take
+/// this long: a server that accepts and never answers costs a thread for this long, not forever.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[cfg(target_arch = "wasm32")]
 pub use web::Socket;
@@ -67,11 +72,16 @@ mod native {
     use std::os::unix::net::UnixStream;
     use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
+    use std::time::Duration;
+
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::handshake::HandshakeError;
     use tungstenite::protocol::WebSocketConfig;
     use tungstenite::stream::MaybeTlsStream;
-    use tungstenite::{Message, WebSocket};
+    use tungstenite::{Connector, Message, WebSocket};
 
-    use super::{MAX_INCOMING, OnEvent, SocketEvent};
+    use super::{HANDSHAKE_TIMEOUT, MAX_INCOMING, OnEvent, SocketEvent};
+    use crate::edge::net;
 
     type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
@@ -85,13 +95,22 @@ mod native {
 
     impl Socket {
         pub fn connect(url: String, on_event: OnEvent) -> Result<Socket, String> {
+            Self::connect_with_timeout(url, HANDSHAKE_TIMEOUT, on_event)
+        }
+
+        /// `connect` with another limit on each step of the opening.
+        pub fn connect_with_timeout(
+            url: String,
+            timeout: Duration,
+            on_event: OnEvent,
+        ) -> Result<Socket, String> {
             let (outgoing, queued) = channel();
             let (wake, woken) = UnixStream::pair().map_err(|e| e.to_string())?;
             woken.set_nonblocking(true).map_err(|e| e.to_string())?;
             std::thread::Builder::new()
                 .name("websocket".into())
                 .spawn(move || {
-                    if let Err(e) = run(&url, &on_event, &queued, woken) {
+                    if let Err(e) = run(&url, timeout, &on_event, &queued, woken) {
                         on_event(SocketEvent::Closed(e));
                     }
                 })
@@ -126,8 +145,50 @@ mod native {
         }
     }
 
+    /// TCP, TLS and the WebSocket handshake, each step bounded by `timeout`. Redirects are
+    /// not followed: one could move wss:// to ws:// before the token is sent.
+    fn open(url: &str, timeout: Duration, config: WebSocketConfig) -> Result<Ws, String> {
+        let request = url
+            .into_client_request()
+            .map_err(|e| format!("bad address {url:?}: {e}"))?;
+        let uri = request.uri();
+        let secure = uri.scheme_str() == Some("wss");
+        let host = uri.host().ok_or_else(|| format!("no host in {url:?}"))?;
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        let tcp = net::connect_tcp(host, port, timeout)?;
+        let connector = Connector::Rustls(net::tls_config());
+        match tungstenite::client_tls_with_config(request, tcp, Some(config), Some(connector)) {
+            Ok((ws, _)) => Ok(ws),
+            // A read timed out mid-handshake.
+            Err(HandshakeError::Interrupted(_)) => Err(format!(
+                "the server accepted the connection but did not answer within {timeout:?}"
+            )),
+            Err(HandshakeError::Failure(tungstenite::Error::Http(response)))
+                if response.status().is_redirection() =>
+            {
+                let to = response
+                    .headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .unwrap_or("elsewhere");
+                Err(format!(
+                    "the server redirects to {to}; redirects are not followed (use that address)"
+                ))
+            }
+            Err(HandshakeError::Failure(tungstenite::Error::Io(e)))
+                if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut =>
+            {
+                Err(format!(
+                    "the server accepted the connection but did not answer within {timeout:?}"
+                ))
+            }
+            Err(HandshakeError::Failure(e)) => Err(format!("Connect: {e}")),
+        }
+    }
+
     fn run(
         url: &str,
+        timeout: Duration,
         on_event: &OnEvent,
         queued: &Receiver<String>,
         mut woken: UnixStream,
@@ -137,10 +198,12 @@ mod native {
             max_frame_size: Some(MAX_INCOMING),
             ..Default::default()
         };
-        let (mut ws, _) = tungstenite::client::connect_with_config(url, Some(config), 3)
-            .map_err(|e| format!("Connect: {e}"))?;
+        let mut ws = open(url, timeout, config)?;
         let tcp = tcp(&ws).ok_or("unsupported stream")?;
-        tcp.set_nonblocking(true).map_err(|e| e.to_string())?;
+        tcp.set_read_timeout(None)
+            .and_then(|()| tcp.set_write_timeout(None))
+            .and_then(|()| tcp.set_nonblocking(true))
+            .map_err(|e| e.to_string())?;
         let socket_fd = tcp.as_raw_fd();
         if !on_event(SocketEvent::Opened) {
             return Ok(());

@@ -1,0 +1,271 @@
+//! Delivery under refusal and attack: refused reads never leave a gap, another member cannot
+//! claim or suppress our messages, refused messages stay with Retry and Discard, pages that do
+//! not fit shrink, and a server coming back is noticed at once.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::session::*;
+use super::session_tests::*;
+
+fn error(uid: &Value, code: &str) -> Value {
+    json!({"type":"items","status":"error","uid":uid,"error":{"code":code,"message":code}})
+}
+
+/// Drop the socket, come back and re-subscribe: returns the catch-up read asked for.
+fn back_online(rig: &mut Rig, token: &str) -> Value {
+    let auth = rig.reconnect();
+    let sent = rig.auth_ok(&auth, token);
+    let subscribe = find(&sent, "subscribe", None).unwrap().clone();
+    only(&rig.frame(json!({"type":"subscription","event":"init","uid":subscribe["uid"]})))
+}
+
+#[test]
+fn a_refused_catch_up_is_asked_again_and_the_cursor_never_passes_the_gap() {
+    let mut rig = Rig::new();
+    rig.online(&[1, 2]);
+    let read = back_online(&mut rig, "r2");
+    assert_eq!(read["query"]["filter"]["id"]["_gt"], 2);
+    assert!(
+        rig.frame(error(&read["uid"], "INTERNAL_SERVER_ERROR"))
+            .is_empty()
+    );
+    assert!(!rig.s.history_loaded(), "a refused read is not a sync");
+    assert!(rig.s.notice().unwrap().contains("trying again"));
+    // Live events go on meanwhile: they must not move the cursor past 3..9.
+    rig.frame(json!({"type":"subscription","event":"create","data":[msg(10)]}));
+    assert_eq!(rig.s.complete_through(), Some(2));
+    // The same read goes again after the backoff, not before.
+    assert!(frames(&rig.advance(Duration::from_millis(400))).is_empty());
+    let again = only(&rig.advance(Duration::from_millis(200)));
+    assert_eq!(again, read);
+    // Refused again: the wait doubles.
+    rig.frame(error(&read["uid"], "FORBIDDEN"));
+    assert!(frames(&rig.advance(Duration::from_millis(900))).is_empty());
+    assert_eq!(only(&rig.advance(Duration::from_millis(200))), read);
+    rig.frame(
+        json!({"type":"items","data":(3..=10).map(msg).collect::<Vec<_>>(),"uid":read["uid"]}),
+    );
+    assert!(rig.s.history_loaded());
+    assert_eq!(rig.s.complete_through(), Some(10));
+    assert_eq!(ids(&rig.s), (1..=10).collect::<Vec<_>>());
+    assert_eq!(rig.s.notice(), None, "the read's trouble is over");
+}
+
+#[test]
+fn a_refused_first_read_is_asked_again() {
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
+    rig.frame(error(&read["uid"], "FORBIDDEN"));
+    assert!(!rig.s.history_loaded());
+    assert_eq!(only(&rig.advance(RETRY_FIRST)), read);
+}
+
+#[test]
+fn a_refused_lookup_is_asked_again_and_the_outbox_moves_on() {
+    let mut rig = Rig::known();
+    rig.online(&[1]);
+    let create = only(&rig.s.send("once", rig.now).unwrap());
+    rig.s.send("twice", rig.now).unwrap();
+    let key = create["data"]["client_key"].clone();
+    let lookup = only(&rig.frame(json!({"type":"items","status":"error",
+        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})));
+    rig.frame(error(&lookup["uid"], "INTERNAL_SERVER_ERROR"));
+    assert_eq!(
+        only(&rig.advance(RETRY_FIRST)),
+        lookup,
+        "the lookup goes again"
+    );
+    let mut row = msg(2);
+    row["client_key"] = key;
+    let next = only(&rig.frame(json!({"type":"items","data":[row],"uid":lookup["uid"]})));
+    assert_eq!(next["data"]["content"], "twice", "then the queue moves on");
+}
+
+#[test]
+fn client_keys_are_128_random_bits() {
+    let keys: std::collections::HashSet<String> = (0..1000).map(|_| new_client_key()).collect();
+    assert_eq!(keys.len(), 1000);
+    assert!(
+        keys.iter()
+            .all(|k| k.len() == 32 && k.chars().all(|c| c.is_ascii_hexdigit()))
+    );
+}
+
+#[test]
+fn someone_elses_row_under_our_key_confirms_nothing_and_ours_is_sent_again() {
+    let mut rig = Rig::known();
+    rig.online(&[1]);
+    let create = only(&rig.s.send("mine", rig.now).unwrap());
+    let key = create["data"]["client_key"].clone();
+    // Bob got hold of the key and posted with it first: his row arrives live.
+    let mut bobs = msg(2);
+    bobs["client_key"] = key.clone();
+    bobs["content"] = json!("bob's words");
+    bobs["user_created"] = json!({"id": "u-bob", "first_name": "Bob"});
+    rig.frame(json!({"type":"subscription","event":"create","data":[bobs.clone()]}));
+    assert_eq!(
+        rig.s.outbox().len(),
+        1,
+        "Bob's row does not confirm Alice's message"
+    );
+    // Alice's create is refused as a duplicate; the lookup asks the server for HER row only.
+    let lookup = only(&rig.frame(json!({"type":"items","status":"error",
+        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})));
+    let filter = &lookup["query"]["filter"]["_and"];
+    assert_eq!(filter[0]["client_key"]["_eq"], key);
+    assert_eq!(filter[1]["user_created"]["_eq"], "$CURRENT_USER");
+    let resent = only(&rig.frame(json!({"type":"items","data":[],"uid":lookup["uid"]})));
+    assert_eq!(resent["action"], "create");
+    assert_eq!(resent["data"]["content"], "mine");
+    assert_ne!(resent["data"]["client_key"], key, "under a fresh key");
+    let mut hers = msg(3);
+    hers["content"] = json!("mine");
+    hers["client_key"] = resent["data"]["client_key"].clone();
+    rig.frame(json!({"type":"items","data":hers,"uid":resent["uid"]}));
+    assert!(rig.s.outbox().is_empty());
+    assert_eq!(rig.s.display_name(), Some("Alice"));
+    let bob_row = rig.s.timeline().get(2).unwrap().clone();
+    assert!(!rig.s.is_mine(&bob_row), "Bob is never taken for 'you'");
+    assert!(rig.s.is_mine(rig.s.timeline().get(3).unwrap()));
+}
+
+#[test]
+fn a_row_under_our_key_from_an_unknown_author_waits_for_our_own_reply() {
+    // Before we know who we are, a row with our key proves nothing: the create's own reply
+    // (or our lookup) decides.
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("mine", rig.now).unwrap());
+    let mut bobs = msg(2);
+    bobs["client_key"] = create["data"]["client_key"].clone();
+    bobs["user_created"] = json!({"id": "u-bob", "first_name": "Bob"});
+    rig.frame(json!({"type":"subscription","event":"create","data":[bobs]}));
+    assert_eq!(rig.s.outbox().len(), 1);
+    assert_eq!(rig.s.me(), None, "not learnt from someone else's row");
+}
+
+#[test]
+fn passing_server_errors_are_retried_and_final_refusals_kept_with_retry_and_discard() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("hello", rig.now).unwrap());
+    rig.frame(error(&create["uid"], "INTERNAL_SERVER_ERROR"));
+    assert_eq!(rig.s.outbox()[0].state, OutgoingState::InFlight);
+    assert_eq!(
+        only(&rig.advance(RETRY_FIRST)),
+        create,
+        "sent again by itself"
+    );
+    rig.frame(error(&create["uid"], "FAILED_VALIDATION"));
+    assert!(matches!(&rig.s.outbox()[0].state, OutgoingState::Failed(_)));
+    let later = frames(&rig.advance(RETRY_MAX * 2));
+    assert!(
+        find(&later, "items", Some("create")).is_none(),
+        "never by itself"
+    );
+    // Refused messages are stored with their reason: they outlive a restart.
+    let (_, stored) = stored(&mut rig).expect("stored");
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0]
+            .failed
+            .as_deref()
+            .unwrap()
+            .contains("FAILED_VALIDATION")
+    );
+    let mut after_restart = Rig::new();
+    after_restart
+        .s
+        .resume(server(), "r1", stored.clone(), after_restart.now);
+    assert!(matches!(
+        &after_restart.s.outbox()[0].state,
+        OutgoingState::Failed(_)
+    ));
+    // Retry sends it again (same key: nothing was stored under it); Discard drops it.
+    let key = stored[0].client_key.clone();
+    let again = only(&rig.s.retry_failed(&key, rig.now));
+    assert_eq!(again["data"]["client_key"], json!(key));
+    rig.frame(error(&again["uid"], "FORBIDDEN"));
+    assert_eq!(rig.s.failed().count(), 1);
+    rig.s.discard(&key);
+    assert!(rig.s.outbox().is_empty());
+    assert_eq!(stored_outbox_len(&mut rig), Some(0));
+}
+
+fn stored_outbox_len(rig: &mut Rig) -> Option<usize> {
+    stored(rig).map(|(_, outbox)| outbox.len())
+}
+
+#[test]
+fn a_page_cut_off_in_transit_is_asked_for_again_smaller() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let read = back_online(&mut rig, "r2");
+    assert_eq!(read["query"]["limit"], CATCH_UP_PAGE);
+    // The page was too big for the socket: the connection dies while it comes.
+    let read = back_online(&mut rig, "r3");
+    assert_eq!(read["query"]["limit"], CATCH_UP_PAGE / 2);
+    let read = back_online(&mut rig, "r4");
+    assert_eq!(read["query"]["limit"], CATCH_UP_PAGE / 4);
+    // A page that arrives lets the next one grow again.
+    let page: Vec<Value> = (2..2 + (CATCH_UP_PAGE / 4) as i64).map(msg).collect();
+    let next = only(&rig.frame(json!({"type":"items","data":page,"uid":read["uid"]})));
+    assert_eq!(next["query"]["limit"], CATCH_UP_PAGE / 2);
+}
+
+#[test]
+fn an_unreachable_server_is_probed_and_joined_as_soon_as_it_answers() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    // Online, then the server goes: the reconnect finds nothing listening.
+    rig.s.closed("reset", rig.now);
+    let Phase::Reconnecting { at } = rig.s.phase() else {
+        panic!()
+    };
+    rig.advance(at - rig.now);
+    rig.s.closed("Connection refused (os error 111)", rig.now);
+    let Phase::Reconnecting { at } = rig.s.phase() else {
+        panic!()
+    };
+    assert!(at - rig.now > PROBE_EVERY * 2);
+    assert_eq!(
+        rig.advance(PROBE_EVERY),
+        [Effect::ProbeServer("http://127.0.0.1:8055".into())]
+    );
+    assert_eq!(
+        rig.s.server_answered(rig.now),
+        [Effect::Connect("ws://127.0.0.1:8055/websocket".into())]
+    );
+    // It answered pings but still refused the socket: no more early attempts until the
+    // backoff's own time (a server in that state is not hammered).
+    rig.s.closed("Connection refused (os error 111)", rig.now);
+    assert!(rig.advance(PROBE_EVERY).is_empty());
+    assert!(rig.s.server_answered(rig.now).is_empty());
+}
+
+#[test]
+fn a_server_that_answers_but_fails_is_not_probed() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    rig.s.closed("the server closed the connection", rig.now);
+    assert!(rig.advance(PROBE_EVERY).is_empty());
+    assert!(rig.s.server_answered(rig.now).is_empty());
+}
+
+#[test]
+fn an_absurd_retry_after_neither_panics_nor_stalls_for_long() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("busy", rig.now).unwrap());
+    rig.frame(
+        json!({"type":"server","status":"error","error":{"code":"REQUESTS_EXCEEDED",
+        "message":"Too many requests, retry after 18446744073709551615ms."}}),
+    );
+    let later = frames(&rig.advance(Duration::from_secs(61)));
+    assert!(later.contains(&create), "{later:?}");
+}

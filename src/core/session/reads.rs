@@ -1,0 +1,360 @@
+//! What the server answers and what the subscription brings: the history read after
+//! subscribing, catch-up after a reconnect, scroll-back, lookups and author re-reads.
+//!
+//! No gap is ever given up: a refused read is asked again with backoff, history counts as
+//! synced only after a read succeeded, and the cursor (every id up to it has been seen) moves
+//! with live events only once synced. A page that did not fit through the socket is asked for
+//! again smaller.
+
+use std::time::Duration;
+
+use web_time::Instant;
+
+use super::outbox::{OutgoingState, transient};
+use super::requests::Request;
+use super::{CATCH_UP_PAGE, Effect, HISTORY_PAGE, Phase, Session, describe};
+use crate::core::protocol::{self as proto, Author, MessageItem, ServerError, SubscriptionEvent};
+
+/// The notice while a read is being retried (cleared once history is in).
+const READ_FAILED: &str = "Could not read messages";
+/// The longest the rate limiter's "retry after" is taken at its word.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
+
+impl Session {
+    pub(super) fn on_items(
+        &mut self,
+        uid: Option<String>,
+        data: serde_json::Value,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let Some(req) = self.take_request(uid.as_deref()) else {
+            return Vec::new();
+        };
+        let items = MessageItem::list_from_json(&data);
+        let mut effects = Vec::new();
+        match req.request {
+            Request::ReadLatest => {
+                if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
+                    self.reached_start = true;
+                }
+                self.add_messages(items, false);
+                self.synced();
+            }
+            Request::CatchUp => {
+                let full = items.len() as u32 >= self.page;
+                // It fitted: the next page may be larger again.
+                self.page = (self.page * 2).min(CATCH_UP_PAGE);
+                // The next page starts after this one.
+                if let Some(newest) = items.iter().map(|m| m.id).max() {
+                    self.cursor = self.cursor.max(Some(newest));
+                }
+                self.add_messages(items, false);
+                if full {
+                    effects.push(self.catch_up(now));
+                } else {
+                    self.synced();
+                }
+            }
+            Request::Create(key) => {
+                // The reply to our own create is our row, whoever it names (None when the
+                // socket had just been demoted to Public).
+                if let Some(row) = items.first() {
+                    self.learn_me(&row.author);
+                    self.confirmed(&key);
+                } else {
+                    self.set_outgoing(&key, OutgoingState::Queued);
+                }
+                self.add_messages(items, false);
+            }
+            Request::Lookup(key) => match items.first() {
+                // Filtered by $CURRENT_USER on the server: ours, stored by an earlier attempt.
+                Some(row) => {
+                    self.learn_me(&row.author);
+                    self.confirmed(&key);
+                    self.add_messages(items, false);
+                }
+                None => self.rekey(&key),
+            },
+            Request::Resolve(ids) => {
+                self.add_messages(items, false);
+                // Asked once: what is still unknown stays so (e.g. no read right on users).
+                for id in ids {
+                    self.unresolved.remove(&id);
+                }
+            }
+            Request::WhoAmI => {
+                let first = data.as_array().and_then(|rows| rows.first());
+                if let Some(row) = first {
+                    self.learn_me(&Author::from_json(&row["user_created"]));
+                }
+            }
+            Request::Older => {
+                if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
+                    self.reached_start = true;
+                }
+                self.add_messages(items, false);
+            }
+            Request::Update(_) => self.add_messages(items, false),
+            Request::Delete(id) => {
+                self.timeline.remove(id);
+            }
+            Request::Auth | Request::Subscribe | Request::Ping => {}
+        }
+        if self.me.is_none() && self.history_loaded && !self.asked_who {
+            self.asked_who = true;
+            effects.push(self.request(Request::WhoAmI, proto::read_own_latest, now));
+        }
+        effects.extend(self.flush(now));
+        effects
+    }
+
+    pub(super) fn on_items_error(
+        &mut self,
+        uid: Option<String>,
+        error: ServerError,
+        now: Instant,
+    ) -> Vec<Effect> {
+        // Some item errors come without a uid (RECORD_NOT_UNIQUE does, seen on 11.17.4). Only
+        // one message is on its way at a time, so such an error is its create's or lookup's.
+        let uid = uid.or_else(|| {
+            self.pending(|r| matches!(r, Request::Create(_) | Request::Lookup(_)))
+                .cloned()
+        });
+        let Some(uid) = uid else {
+            return Vec::new();
+        };
+        let Some(req) = self.requests.remove(&uid) else {
+            return Vec::new();
+        };
+        match req.request.clone() {
+            Request::Create(key) if error.is("RECORD_NOT_UNIQUE") => {
+                // Stored by an earlier attempt, or someone else holds the key: look for ours.
+                vec![self.request(
+                    Request::Lookup(key.clone()),
+                    |uid| proto::read_own_by_client_key(&key, uid),
+                    now,
+                )]
+            }
+            Request::Create(_) if transient(&error) => {
+                self.notice = Some(format!(
+                    "A message could not be sent yet ({}); retrying",
+                    describe(&error)
+                ));
+                self.retry_later(uid, req, now);
+                Vec::new()
+            }
+            Request::Create(key) => {
+                let reason = describe(&error);
+                self.notice = Some(format!("A message was refused: {reason}"));
+                self.set_outgoing(&key, OutgoingState::Failed(reason));
+                self.flush(now)
+            }
+            Request::Resolve(_) => {
+                // Refused (e.g. the token just expired): the ids stay; ask after the next auth.
+                self.resolve_blocked = true;
+                Vec::new()
+            }
+            Request::Update(_) | Request::Delete(_) if error.is("FORBIDDEN") => {
+                // Said once; the actions disappear (e.g. 12.x without custom permission rules).
+                let why = "This server does not let members edit or delete messages (FORBIDDEN), \
+                           so those actions are hidden."
+                    .to_owned();
+                self.notice = Some(why.clone());
+                self.edits_refused = Some(why);
+                Vec::new()
+            }
+            Request::Update(_) | Request::Delete(_) => {
+                self.notice = Some(format!(
+                    "Could not change the message: {}",
+                    describe(&error)
+                ));
+                Vec::new()
+            }
+            Request::ReadLatest
+            | Request::CatchUp
+            | Request::Lookup(_)
+            | Request::WhoAmI
+            | Request::Older => {
+                // Never given up: history stays unsynced (the cursor stays before the gap) and
+                // a message being looked up stays on its way, until the read goes through.
+                self.notice = Some(format!(
+                    "{READ_FAILED} ({}); trying again",
+                    describe(&error)
+                ));
+                self.retry_later(uid, req, now);
+                Vec::new()
+            }
+            Request::Auth | Request::Subscribe | Request::Ping => Vec::new(),
+        }
+    }
+
+    pub(super) fn on_subscription(
+        &mut self,
+        uid: Option<String>,
+        event: SubscriptionEvent,
+        data: serde_json::Value,
+        now: Instant,
+    ) -> Vec<Effect> {
+        match event {
+            SubscriptionEvent::Init => {
+                self.take_request(uid.as_deref());
+                self.subscribed = true;
+                // Read only now that events flow: nothing can fall between read and events.
+                vec![self.history_read(now)]
+            }
+            SubscriptionEvent::Create | SubscriptionEvent::Update => {
+                self.add_messages(MessageItem::list_from_json(&data), true);
+                self.flush(now)
+            }
+            SubscriptionEvent::Delete => {
+                for id in proto::ids_from_json(&data) {
+                    self.timeline.remove(id);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// A refused subscription is asked for again with backoff: without it nothing is live.
+    pub(super) fn on_subscribe_error(
+        &mut self,
+        uid: Option<String>,
+        error: ServerError,
+        now: Instant,
+    ) -> Vec<Effect> {
+        self.notice = Some(format!("Live updates were refused: {}", describe(&error)));
+        let uid = uid.or_else(|| self.pending(|r| *r == Request::Subscribe).cloned());
+        if let Some(uid) = uid
+            && let Some(req) = self.requests.remove(&uid)
+        {
+            self.retry_later(uid, req, now);
+        }
+        Vec::new()
+    }
+
+    pub(super) fn on_server_error(&mut self, error: ServerError, now: Instant) -> Vec<Effect> {
+        if error.is("REQUESTS_EXCEEDED") {
+            // No uid says which request was refused: send every unanswered one again when the
+            // limiter allows (reads are harmless twice, creates are guarded by their key).
+            let wait = Duration::from_millis(
+                error
+                    .retry_after_ms()
+                    .unwrap_or(1000)
+                    .saturating_add(50)
+                    .min(RETRY_AFTER_MAX.as_millis() as u64),
+            );
+            self.resend_at = Some(self.resend_at.map_or(now + wait, |at| at.max(now + wait)));
+        } else {
+            log::warn!("server error: {}", describe(&error));
+        }
+        Vec::new()
+    }
+
+    /// The read after subscribing is complete: all up to the newest message is known.
+    fn synced(&mut self) {
+        self.history_loaded = true;
+        if self
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.starts_with(READ_FAILED))
+        {
+            self.notice = None;
+        }
+        self.cursor = self
+            .cursor
+            .max(Some(self.timeline.newest_id().unwrap_or(0)));
+    }
+
+    /// The newest page on a first sync, else everything after the newest message we have.
+    pub(super) fn history_read(&mut self, now: Instant) -> Effect {
+        if self.cursor.is_none() {
+            let limit = self.page.min(HISTORY_PAGE);
+            self.request(
+                Request::ReadLatest,
+                |uid| proto::read_latest(limit, uid),
+                now,
+            )
+        } else {
+            self.catch_up(now)
+        }
+    }
+
+    fn catch_up(&mut self, now: Instant) -> Effect {
+        let (newest, limit) = (self.cursor.unwrap_or(0), self.page);
+        self.request(
+            Request::CatchUp,
+            |uid| proto::read_after(newest, limit, uid),
+            now,
+        )
+    }
+
+    /// Into the timeline; a row of ours carrying one of our client keys confirms that message.
+    /// `live`: from the subscription. Only live events move the cursor once synced: a create
+    /// reply can overtake the event of someone else's earlier message.
+    pub(super) fn add_messages(&mut self, items: Vec<MessageItem>, live: bool) {
+        let mut batch = Vec::with_capacity(items.len());
+        for mut item in items {
+            self.confirm_row(&item);
+            let id = item.id;
+            if self.history_loaded && live {
+                self.cursor = self.cursor.max(Some(id));
+            }
+            if item.author.first_name.is_none() {
+                // Never replace a known author by an unknown one; else ask again later.
+                match self
+                    .timeline
+                    .get(id)
+                    .filter(|known| known.author.first_name.is_some())
+                {
+                    Some(known) => item.author = known.author.clone(),
+                    // Asked once more: a copy read just as the access token expired (before
+                    // Directus says so) lacks the name too; a truly anonymous one stays null.
+                    None => {
+                        self.unresolved.insert(id);
+                    }
+                }
+            }
+            if item.author.first_name.is_some() {
+                self.unresolved.remove(&id);
+            }
+            batch.push(item);
+        }
+        // One insert for a whole page (scroll-back prepends 50 at once).
+        let fresh = self.timeline.upsert_many(batch);
+        self.fresh.extend(fresh);
+    }
+
+    /// What waits for the socket to be usable: authors to resolve, then the next message.
+    pub(super) fn flush(&mut self, now: Instant) -> Vec<Effect> {
+        let mut effects = self.resolve_authors(now);
+        effects.extend(self.send_next(now));
+        effects
+    }
+
+    /// Messages that came without their author's name (an event read while the socket was
+    /// demoted to Public by TOKEN_EXPIRED, say) are read again once we are back.
+    fn resolve_authors(&mut self, now: Instant) -> Vec<Effect> {
+        let busy = self.pending(|r| matches!(r, Request::Resolve(_))).is_some();
+        if self.phase != Phase::Online
+            || !self.history_loaded
+            || busy
+            || self.resolve_blocked
+            || self.unresolved.is_empty()
+        {
+            return Vec::new();
+        }
+        let ids: Vec<i64> = self.unresolved.iter().copied().take(100).collect();
+        let request_ids = ids.clone();
+        vec![self.request(
+            Request::Resolve(ids),
+            |uid| proto::read_ids(&request_ids, uid),
+            now,
+        )]
+    }
+
+    pub(super) fn learn_me(&mut self, author: &Author) {
+        if author.id.is_some() {
+            self.me = Some(author.clone());
+        }
+    }
+}

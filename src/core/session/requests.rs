@@ -1,0 +1,141 @@
+//! Requests on the socket and their bookkeeping: each carries a uid, is sent again when it goes
+//! unanswered (some errors come without a uid), and a read the server refused is asked again
+//! with backoff instead of being given up (a gap given up is a message lost).
+
+use std::time::Duration;
+
+use web_time::Instant;
+
+use super::{Effect, REQUEST_TIMEOUT, Session};
+
+/// A refused read is asked again after this, doubling per refusal up to the cap.
+pub const RETRY_FIRST: Duration = Duration::from_millis(500);
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Request {
+    Auth,
+    Subscribe,
+    ReadLatest,
+    CatchUp,
+    Create(String),
+    /// Our own row with this client key (after the key was refused as a duplicate).
+    Lookup(String),
+    /// Read these messages again for their authors' names.
+    Resolve(Vec<i64>),
+    /// Who am I: the author of one of my own messages (Directus has no WS read of users).
+    WhoAmI,
+    Ping,
+    /// Scroll-back: the page before the oldest message we have.
+    Older,
+    Update(i64),
+    Delete(i64),
+}
+
+impl Request {
+    fn name(&self) -> &'static str {
+        match self {
+            Request::Auth => "auth",
+            Request::Subscribe => "subscribe",
+            Request::ReadLatest => "history",
+            Request::CatchUp => "catch-up",
+            Request::Create(_) => "create",
+            Request::Lookup(_) => "lookup",
+            Request::Resolve(_) => "resolve",
+            Request::WhoAmI => "whoami",
+            Request::Ping => "ping",
+            Request::Older => "older",
+            Request::Update(_) => "update",
+            Request::Delete(_) => "delete",
+        }
+    }
+
+    /// A page of messages whose size we choose (and shrink when a page did not fit).
+    pub(super) fn reads_a_page(&self) -> bool {
+        matches!(
+            self,
+            Request::ReadLatest | Request::CatchUp | Request::Older
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct InFlight {
+    pub request: Request,
+    pub frame: String,
+    /// When it is sent again: unanswered by then, or waiting out a refusal's backoff.
+    pub due: Instant,
+    /// Refusals in a row (for the backoff).
+    pub refusals: u32,
+}
+
+impl Session {
+    pub(super) fn request(
+        &mut self,
+        request: Request,
+        frame: impl FnOnce(&str) -> String,
+        now: Instant,
+    ) -> Effect {
+        self.next_uid += 1;
+        let uid = format!("{}-{}", request.name(), self.next_uid);
+        let frame = frame(&uid);
+        self.requests.insert(
+            uid,
+            InFlight {
+                request,
+                frame: frame.clone(),
+                due: now + REQUEST_TIMEOUT,
+                refusals: 0,
+            },
+        );
+        Effect::Send(frame)
+    }
+
+    pub(super) fn take_request(&mut self, uid: Option<&str>) -> Option<InFlight> {
+        self.requests.remove(uid?)
+    }
+
+    /// The server refused `req` (sent as `uid`): ask again later, waiting longer each time.
+    pub(super) fn retry_later(&mut self, uid: String, mut req: InFlight, now: Instant) {
+        let wait = RETRY_FIRST
+            .saturating_mul(1 << req.refusals.min(16))
+            .min(RETRY_MAX);
+        req.refusals += 1;
+        req.due = now + wait;
+        self.requests.insert(uid, req);
+    }
+
+    /// Frames due again: unanswered ones, refused ones whose wait is over, or all of them
+    /// (`all`: after the rate limiter, which does not say which request it refused).
+    pub(super) fn resend_due(&mut self, now: Instant, all: bool) -> Vec<Effect> {
+        let due: Vec<String> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| all || now >= r.due)
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        let mut effects = Vec::new();
+        for uid in due {
+            let Some(mut req) = self.requests.remove(&uid) else {
+                continue;
+            };
+            match req.request {
+                Request::Ping => {} // the pong timeout handles it
+                _ => {
+                    req.due = now + REQUEST_TIMEOUT;
+                    effects.push(Effect::Send(req.frame.clone()));
+                    self.requests.insert(uid, req);
+                }
+            }
+        }
+        effects
+    }
+
+    /// The first request of this kind that is waiting for an answer.
+    pub(super) fn pending(&self, wanted: impl Fn(&Request) -> bool) -> Option<&String> {
+        self.requests
+            .iter()
+            .find(|(_, r)| wanted(&r.request))
+            .map(|(uid, _)| uid)
+    }
+}
