@@ -160,6 +160,11 @@ impl ChatApp {
                 self.session.logout()
             }
             Action::RetryNow => self.session.retry_now(now),
+            Action::RetrySend(key) => self.session.retry_failed(&key, now),
+            Action::Discard(key) => {
+                self.session.discard(&key);
+                Vec::new()
+            }
         };
         self.edge.apply(effects);
     }

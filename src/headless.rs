@@ -1,8 +1,9 @@
 //! `directus-chat --headless`: the same session core without a window, for bots and scripts.
 //!
-//! stdout: every message once, as a JSON line {"id","author","content","date_created"}, history
-//! first, then live. stdin: each line is sent as a message. stderr: status. At the end of stdin
-//! it exits 0 once every queued message is confirmed.
+//! stdout: every message once, as a JSON line {"id","author","mine","content","date_created"},
+//! history first, then live ("mine": written by the logged-in user). stdin: each line is sent
+//! as a message. stderr: status. At the end of stdin it exits once every queued message is
+//! confirmed or refused: 0 when all were sent, 1 (naming them) when the server refused any.
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, Write};
@@ -33,11 +34,12 @@ enum Input {
     Eof,
 }
 
-/// The JSON line printed for a message.
-pub fn message_line(message: &MessageItem) -> String {
+/// The JSON line printed for a message (`mine`: the logged-in user wrote it).
+pub fn message_line(message: &MessageItem, mine: bool) -> String {
     serde_json::json!({
         "id": message.id,
         "author": message.author.first_name,
+        "mine": mine,
         "content": message.content,
         "date_created": message.date_created,
     })
@@ -132,22 +134,40 @@ pub fn run(options: Options) -> Result<(), String> {
         } else {
             session.complete_through().unwrap_or(i64::MIN)
         };
-        // A message whose author's name is being asked for again waits for the answer.
-        let ready = |id: &i64| *id <= through && (finishing || !session.author_pending(*id));
+        // A message whose author's name is being asked for again waits for the answer; so does
+        // one whose "mine" is not known yet (who we are, or whether a row under one of our keys
+        // is really ours).
+        let settled = |id: &i64| {
+            !session.author_pending(*id)
+                && session.identity_settled()
+                && !session
+                    .timeline()
+                    .get(*id)
+                    .is_some_and(|m| session.awaiting_confirmation(m))
+        };
+        let ready = |id: &i64| *id <= through && (finishing || settled(id));
         while let Some(id) = held.first().copied().filter(ready) {
             held.remove(&id);
             printed.insert(id);
             if let Some(message) = session.timeline().get(id) {
-                writeln!(out, "{}", message_line(message)).map_err(|e| e.to_string())?;
+                let line = message_line(message, session.is_mine(message));
+                writeln!(out, "{line}").map_err(|e| e.to_string())?;
             }
         }
         out.flush().map_err(|e| e.to_string())?;
         drop(out);
         if stdin_done && session.outbox_settled() && session.history_loaded() {
-            for failed in session.outbox() {
-                eprintln!("not sent: {:?} ({:?})", failed.content, failed.state);
+            let mut refused = 0;
+            for (message, why) in session.failed() {
+                refused += 1;
+                eprintln!("not sent: {:?} ({why})", message.content);
             }
-            return Ok(());
+            return match refused {
+                0 => Ok(()),
+                n => Err(format!(
+                    "the server refused {n} message(s); see \"not sent\" above"
+                )),
+            };
         }
         let wait = session
             .next_deadline()

@@ -14,18 +14,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::fault_table::{Outcome, report};
 use common::{Client, wait_for};
 use serde_json::Value;
 use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
-
-struct Outcome {
-    sent: usize,
-    lost: usize,
-    duplicated: usize,
-    out_of_order: usize,
-    anonymous: usize,
-}
 
 /// Send `per_client` messages from each of Alice and Bob through `url`, calling `fault(n)`
 /// before message n; then check both clients' output and the database.
@@ -171,27 +164,6 @@ fn exchange(
     outcome.duplicated += stored.values().map(|n| n - 1).sum::<usize>();
     outcome.lost += expected.keys().filter(|k| !stored.contains_key(*k)).count();
     outcome
-}
-
-fn report(scenario: &str, faults: usize, outcome: &Outcome) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    let line = format!(
-        "| {scenario} | {faults} | {} | {} | {} | {} | {} |\n",
-        outcome.sent, outcome.lost, outcome.duplicated, outcome.anonymous, outcome.out_of_order
-    );
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("faults.txt"))
-        .unwrap();
-    file.write_all(line.as_bytes()).unwrap();
-    eprint!("{line}");
-    assert_eq!(
-        (outcome.lost, outcome.duplicated, outcome.anonymous),
-        (0, 0, 0),
-        "{scenario}: lost, duplicated, anonymous"
-    );
 }
 
 #[test]

@@ -269,3 +269,26 @@ fn an_absurd_retry_after_neither_panics_nor_stalls_for_long() {
     let later = frames(&rig.advance(Duration::from_secs(61)));
     assert!(later.contains(&create), "{later:?}");
 }
+
+#[test]
+fn an_event_overtaken_by_a_larger_id_just_before_a_cut_is_still_caught_up() {
+    // Seen with the chaos proxy: Directus sent the event of id 4 before that of id 3 (it reads
+    // each event's row for each subscriber, and those reads finish in any order), and the
+    // socket died in between. A catch-up after 4 would never fetch 3.
+    let mut rig = Rig::new();
+    rig.online(&[1, 2]);
+    rig.advance(SETTLE + Duration::from_secs(1));
+    rig.frame(json!({"type":"subscription","event":"create","data":[msg(4)]}));
+    assert_eq!(rig.s.complete_through(), Some(4));
+    let read = back_online(&mut rig, "r2");
+    assert_eq!(
+        read["query"]["filter"]["id"]["_gt"], 2,
+        "from what was settled before the cut"
+    );
+    rig.frame(json!({"type":"items","data":[msg(3), msg(4)],"uid":read["uid"]}));
+    assert_eq!(ids(&rig.s), [1, 2, 3, 4]);
+    // Once the newer ids have settled, a later catch-up starts after them.
+    rig.advance(SETTLE + Duration::from_secs(1));
+    let read = back_online(&mut rig, "r3");
+    assert_eq!(read["query"]["filter"]["id"]["_gt"], 4);
+}

@@ -93,6 +93,7 @@ mod requests;
 
 use outbox::check_length;
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
+pub use reads::SETTLE;
 use requests::{InFlight, Request};
 pub use requests::{RETRY_FIRST, RETRY_MAX};
 
@@ -121,6 +122,8 @@ pub struct Session {
     /// catch-up and must not make it skip someone else's message stored just before ours.
     /// None until the first sync (which reads the newest page instead).
     cursor: Option<i64>,
+    /// Where the cursor stood when (see `settled_cursor`): at most one entry per 100 ms.
+    cursor_log: std::collections::VecDeque<(Instant, i64)>,
     /// The logged-in user as an author (id and first name), once known.
     me: Option<Author>,
     asked_who: bool,
@@ -176,6 +179,7 @@ impl Session {
             subscribed: false,
             history_loaded: false,
             cursor: None,
+            cursor_log: Default::default(),
             me: None,
             asked_who: false,
             timeline: Timeline::default(),
@@ -231,6 +235,20 @@ impl Session {
             .as_ref()
             .and_then(|m| m.first_name.as_deref())
             .or(self.email.as_deref())
+    }
+
+    /// Who the logged-in user is has been settled: known, or asked and they never posted.
+    pub fn identity_settled(&self) -> bool {
+        self.me.is_some() || (self.asked_who && self.pending(|r| *r == Request::WhoAmI).is_none())
+    }
+
+    /// The message carries the key of one of ours still waiting for its own reply: whose it
+    /// is will be known then.
+    pub fn awaiting_confirmation(&self, message: &MessageItem) -> bool {
+        message
+            .client_key
+            .as_ref()
+            .is_some_and(|key| self.outbox.iter().any(|o| &o.client_key == key))
     }
 
     /// Is this message the logged-in user's own?
@@ -317,6 +335,7 @@ impl Session {
             self.reached_start = false;
             self.outbox.clear();
             self.cursor = None;
+            self.cursor_log.clear();
             self.me = None;
             self.asked_who = false;
         }
@@ -548,7 +567,7 @@ impl Session {
                 return Vec::new();
             }
         };
-        match frame {
+        let effects = match frame {
             ServerFrame::AuthOk { uid, refresh_token } => self.on_auth_ok(uid, refresh_token, now),
             ServerFrame::AuthError { uid, error } => self.on_auth_error(uid, error, now),
             ServerFrame::Items { uid, data } => self.on_items(uid, data, now),
@@ -567,7 +586,9 @@ impl Session {
                 log::debug!("ignored frame {frame}");
                 Vec::new()
             }
-        }
+        };
+        self.log_cursor(now);
+        effects
     }
 
     /// Time passes: reconnect when due, notice dead sockets, retry unanswered requests.

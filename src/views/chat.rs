@@ -79,7 +79,9 @@ pub fn show(
         }
     });
     egui::Panel::bottom("composer").show(ui, |ui| {
-        pending(ui, session);
+        if let Some(asked) = pending(ui, session) {
+            action = Some(asked);
+        }
         if let Some(sent) = composer_row(ui, session, &mut view.composer) {
             if matches!(sent, Action::Send(_)) {
                 view.list.jump_to_bottom();
@@ -145,20 +147,34 @@ fn banner(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
         .inner
 }
 
-/// Messages written but not confirmed yet (kept across restarts), newest last.
-fn pending(ui: &mut egui::Ui, session: &Session) {
+/// Messages written but not confirmed yet (kept across restarts), newest last. One the server
+/// refused for good says why and offers Retry and Discard: nothing written vanishes unseen.
+fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
+    let mut action = None;
     for outgoing in session.outbox() {
-        let state = match &outgoing.state {
-            OutgoingState::Queued | OutgoingState::InFlight => "sending…".to_owned(),
-            OutgoingState::Failed(reason) => format!("not sent: {reason}"),
-        };
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("You").strong());
-            ui.weak(state);
+            match &outgoing.state {
+                OutgoingState::Queued | OutgoingState::InFlight => {
+                    ui.weak("sending…");
+                }
+                OutgoingState::Failed(reason) => {
+                    let text = format!("not sent: {reason}");
+                    ui.label(RichText::new(text).color(ui.visuals().error_fg_color));
+                    let key = &outgoing.client_key;
+                    if ui.button("Retry").clicked() {
+                        action = Some(Action::RetrySend(key.clone()));
+                    }
+                    if ui.button("Discard").clicked() {
+                        action = Some(Action::Discard(key.clone()));
+                    }
+                }
+            }
             let preview: String = outgoing.content.chars().take(200).collect();
             ui.label(RichText::new(preview).weak());
         });
     }
+    action
 }
 
 fn composer_row(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -> Option<Action> {

@@ -26,6 +26,10 @@ pub enum Action {
         content: String,
     },
     Delete(i64),
+    /// Send a refused message again (by its client key).
+    RetrySend(String),
+    /// Give up on a refused message.
+    Discard(String),
 }
 
 /// The app's look. The text cursor does not blink: a blinking cursor repaints the window

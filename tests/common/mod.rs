@@ -1,6 +1,9 @@
 //! Shared by the end-to-end tests: headless clients as child processes.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod fault_table;
+pub mod frame_proxy;
+pub mod tls_endpoint;
 pub mod ui;
 
 use std::io::{BufRead, BufReader, Write};
@@ -86,17 +89,24 @@ impl Client {
     }
 
     /// Close stdin; the client must exit 0 once everything it queued is confirmed.
-    pub fn finish(mut self) -> Vec<Value> {
+    pub fn finish(self) -> Vec<Value> {
+        let stderr = self.stderr.clone();
+        let (status, lines) = self.finish_with_status();
+        assert!(
+            status.success(),
+            "exit {status}; stderr:\n{}",
+            stderr.lock().unwrap()
+        );
+        lines
+    }
+
+    /// Close stdin and wait for the client to exit by itself: how it exited, what it printed.
+    pub fn finish_with_status(mut self) -> (std::process::ExitStatus, Vec<Value>) {
         drop(self.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "exit {status}; stderr:\n{}",
-                    self.stderr.lock().unwrap()
-                );
-                break;
+                break status;
             }
             assert!(
                 Instant::now() < deadline,
@@ -104,9 +114,29 @@ impl Client {
                 self.stderr.lock().unwrap()
             );
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
         std::thread::sleep(Duration::from_millis(100)); // let the reader drain stdout
+        (status, self.lines.lock().unwrap().clone())
+    }
+
+    /// The lines printed so far.
+    pub fn printed(&self) -> Vec<Value> {
         self.lines.lock().unwrap().clone()
+    }
+
+    /// Wait until the client says this on stderr.
+    pub fn wait_for_status(&self, text: &str, timeout: Duration) {
+        let said = wait_for(timeout, || self.stderr.lock().unwrap().contains(text));
+        assert!(
+            said,
+            "never said {text:?}:\n{}",
+            self.stderr.lock().unwrap()
+        );
+    }
+
+    /// How many lines on stderr contain `text`.
+    pub fn said(&self, text: &str) -> usize {
+        self.stderr.lock().unwrap().matches(text).count()
     }
 }
 

@@ -248,6 +248,7 @@ fn ensure_messages_collection(rest: &Rest, report: &mut Report) -> Result<()> {
             "schema": {}
         }),
     )?;
+    ensure_content_limit(rest, report)?;
     // Set by Directus on every edit: clients show "edited".
     ensure_message_field(
         rest,
@@ -273,6 +274,45 @@ fn ensure_messages_collection(rest: &Rest, report: &mut Report) -> Result<()> {
             "schema": { "is_unique": true, "is_nullable": true, "max_length": 64 }
         }),
     )?;
+    Ok(())
+}
+
+/// The longest message the server accepts, in characters (UTF-16 code units, as JavaScript
+/// counts): the composer's limit is 64 KiB of UTF-8, which is never more characters than this.
+pub const MAX_CONTENT_CHARS: usize = 65_536;
+
+/// Bound `content` at the server, for every writer (REST or WebSocket, any client): without
+/// it any member could post messages too large for another member's socket or memory.
+fn ensure_content_limit(rest: &Rest, report: &mut Report) -> Result<()> {
+    let wanted = json!({ "_and": [ { "content": {
+        "_regex": format!("^[\\s\\S]{{0,{MAX_CONTENT_CHARS}}}$")
+    } } ] });
+    let field = rest
+        .get("/fields/messages/content")?
+        .data("read field messages.content")?;
+    if field["meta"]["validation"] == wanted {
+        return Ok(());
+    }
+    let reply = rest.patch(
+        "/fields/messages/content",
+        &json!({ "meta": {
+            "validation": wanted,
+            "validation_message": format!("A message holds at most {MAX_CONTENT_CHARS} characters."),
+        } }),
+    )?;
+    if restricted(&reply) {
+        report.warnings.push(
+            "this server refuses field validation (RESOURCE_RESTRICTED): message length is not \
+             bounded at the server, so a member posting huge messages over REST can slow \
+             others' clients"
+                .into(),
+        );
+        return Ok(());
+    }
+    reply.data("limit the length of messages.content")?;
+    report.changes.push(format!(
+        "limited messages.content to {MAX_CONTENT_CHARS} characters"
+    ));
     Ok(())
 }
 

@@ -17,6 +17,10 @@ use crate::core::protocol::{self as proto, Author, MessageItem, ServerError, Sub
 
 /// The notice while a read is being retried (cleared once history is in).
 const READ_FAILED: &str = "Could not read messages";
+/// How long an event may trail the event of a larger id (see `settled_cursor`).
+pub const SETTLE: Duration = Duration::from_secs(10);
+/// The cursor log keeps one entry per this long.
+const LOG_EVERY: Duration = Duration::from_millis(100);
 /// The longest the rate limiter's "retry after" is taken at its word.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
 
@@ -45,12 +49,11 @@ impl Session {
                 // It fitted: the next page may be larger again.
                 self.page = (self.page * 2).min(CATCH_UP_PAGE);
                 // The next page starts after this one.
-                if let Some(newest) = items.iter().map(|m| m.id).max() {
-                    self.cursor = self.cursor.max(Some(newest));
-                }
+                let newest = items.iter().map(|m| m.id).max();
+                self.cursor = self.cursor.max(newest);
                 self.add_messages(items, false);
-                if full {
-                    effects.push(self.catch_up(now));
+                if let (true, Some(after)) = (full, newest) {
+                    effects.push(self.catch_up(after, now));
                 } else {
                     self.synced();
                 }
@@ -265,7 +268,8 @@ impl Session {
             .max(Some(self.timeline.newest_id().unwrap_or(0)));
     }
 
-    /// The newest page on a first sync, else everything after the newest message we have.
+    /// The newest page on a first sync, else everything after what was settled some seconds
+    /// ago (see `settled_cursor`).
     pub(super) fn history_read(&mut self, now: Instant) -> Effect {
         if self.cursor.is_none() {
             let limit = self.page.min(HISTORY_PAGE);
@@ -275,17 +279,60 @@ impl Session {
                 now,
             )
         } else {
-            self.catch_up(now)
+            let after = self.settled_cursor(now);
+            self.catch_up(after, now)
         }
     }
 
-    fn catch_up(&mut self, now: Instant) -> Effect {
-        let (newest, limit) = (self.cursor.unwrap_or(0), self.page);
+    /// The page of messages after `after`.
+    fn catch_up(&mut self, after: i64, now: Instant) -> Effect {
+        let limit = self.page;
         self.request(
             Request::CatchUp,
-            |uid| proto::read_after(newest, limit, uid),
+            |uid| proto::read_after(after, limit, uid),
             now,
         )
+    }
+
+    /// Where a catch-up starts: the cursor as it stood `SETTLE` ago. Directus sends events in
+    /// the order their reads finish, not in id order (and on PostgreSQL a smaller id can commit
+    /// after a larger one), so the newest id seen says nothing about a smaller one still on
+    /// its way when the socket was cut. What was complete that long ago is; the overlap is
+    /// read twice and de-duplicated.
+    fn settled_cursor(&self, now: Instant) -> i64 {
+        let settled = now.checked_sub(SETTLE);
+        self.cursor_log
+            .iter()
+            .rev()
+            .find(|(at, _)| settled.is_some_and(|s| *at <= s))
+            .or(self.cursor_log.front())
+            .map_or(self.cursor.unwrap_or(0), |(_, id)| *id)
+    }
+
+    /// Note where the cursor stands now (after each frame), keeping what `settled_cursor`
+    /// may still need.
+    pub(super) fn log_cursor(&mut self, now: Instant) {
+        let Some(cursor) = self.cursor else {
+            return;
+        };
+        match self.cursor_log.back_mut() {
+            Some((_, id)) if *id == cursor => return,
+            // Many moves in a burst: one entry, stamped with the latest (a younger stamp only
+            // makes a catch-up start earlier).
+            Some((at, id)) if now.saturating_duration_since(*at) < LOG_EVERY => {
+                *at = now;
+                *id = cursor;
+            }
+            _ => self.cursor_log.push_back((now, cursor)),
+        }
+        // The newest entry at least SETTLE old is the oldest one ever needed.
+        while self
+            .cursor_log
+            .get(1)
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) >= SETTLE)
+        {
+            self.cursor_log.pop_front();
+        }
     }
 
     /// Into the timeline; a row of ours carrying one of our client keys confirms that message.
