@@ -86,7 +86,7 @@ impl Local {
 
     fn load_or_create() -> Result<Local> {
         let dir = paths::local_server_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        server::private_dir(&dir)?;
         let path = Self::credentials_path();
         let mut values: Vec<(String, String)> = std::fs::read_to_string(&path)
             .unwrap_or_default()

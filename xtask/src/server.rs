@@ -69,23 +69,50 @@ impl ServerConfig {
             lines.push((key.clone(), value.clone()));
         }
         let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+        private_dir(&self.dir)?;
         write_private(&self.config_path(), &text)
     }
 }
 
-/// Write a file only its owner can read (it holds secrets).
+/// Write a file only its owner can read (it holds secrets), atomically: a temporary file of
+/// this process's own, then a rename (never half a file, never another writer's temp file).
 pub fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy());
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
+        .open(&tmp)
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A folder only its owner can enter (0700), its files owner-only (0600): the database, the
+/// config with KEY and SECRET, the credentials and logs. Folders made loosely before are
+/// tightened too.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let owner_only = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    owner_only(dir, 0o700)?;
+    for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            owner_only(&entry.path(), 0o600)?;
+        }
+    }
+    Ok(())
 }
 
 /// A random token for KEY/SECRET/passwords, from the kernel's generator.
@@ -141,7 +168,8 @@ impl Installation {
                 config.dir.join("bootstrap.log").display()
             ));
         }
-        Ok(())
+        // The database Directus just made (created with the umask's mode).
+        private_dir(&config.dir)
     }
 
     /// Start Directus. `detached`: it outlives us (the `up` command); otherwise it is killed when

@@ -224,6 +224,16 @@ fn up_env_down_from_the_command_line() {
         xtask(&["directus", "down"]);
     });
 
+    // A folder left world-readable by an older version is tightened, not trusted.
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("credentials.env"), "").unwrap();
+    std::fs::set_permissions(
+        dir.join("credentials.env"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let up = xtask(&["directus", "up"]);
     let stderr = String::from_utf8_lossy(&up.stderr);
     assert!(up.status.success(), "{stderr}");
@@ -249,13 +259,17 @@ fn up_env_down_from_the_command_line() {
         first_name: "Alice".into(),
     };
     chat_flow(&format!("ws://127.0.0.1:{port}/websocket"), &alice);
-    let creds = std::fs::metadata(dir.join("credentials.env")).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        creds.permissions().mode() & 0o077,
-        0,
-        "credentials are owner-only"
-    );
+    let mode = |name: &str| {
+        std::fs::metadata(dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the folder is owner-only");
+    for file in ["credentials.env", "data.db", "directus.env"] {
+        assert_eq!(mode(file) & 0o077, 0, "{file} is owner-only");
+    }
 
     let down = xtask(&["directus", "down"]);
     assert!(down.status.success());
