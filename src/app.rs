@@ -77,13 +77,17 @@ impl ChatApp {
             app.login.server = stored.server.clone();
             match &stored.refresh_token {
                 Some(token) => {
-                    let effects = app
-                        .session
-                        .resume(server, token, stored.outbox, Instant::now());
+                    let effects = app.session.resume(
+                        server,
+                        stored.email,
+                        token,
+                        stored.outbox,
+                        Instant::now(),
+                    );
                     app.edge.apply(effects);
                 }
                 // Only unsent messages were kept: they go out after the next login.
-                None => app.session.restore(server, stored.outbox),
+                None => app.session.restore(server, stored.email, stored.outbox),
             }
         }
         app
@@ -188,7 +192,7 @@ impl eframe::App for ChatApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let unsent = self.session.outbox().len();
+        let unsent = self.session.unsent_by_owner();
         let action = match self.session.phase() {
             Phase::LoggedOut => {
                 let error = self
@@ -198,14 +202,14 @@ impl eframe::App for ChatApp {
                     .or(self.edge.logout_error.as_deref());
                 egui::CentralPanel::default()
                     .show(ui, |ui| {
-                        views::login::show(ui, &mut self.login, false, error, unsent)
+                        views::login::show(ui, &mut self.login, false, error, &unsent)
                     })
                     .inner
             }
             _ if self.session.logging_in() => {
                 egui::CentralPanel::default()
                     .show(ui, |ui| {
-                        views::login::show(ui, &mut self.login, true, None, unsent)
+                        views::login::show(ui, &mut self.login, true, None, &unsent)
                     })
                     .inner
             }

@@ -18,7 +18,7 @@ use crate::core::protocol::MessageItem;
 use crate::core::server_url::ServerUrl;
 use crate::core::session::{Phase, Session};
 use crate::edge::Edge;
-use crate::edge::store::SessionStore;
+use crate::edge::store::{SessionStore, StoredSession};
 use crate::views::chat::status_text;
 
 pub struct Options {
@@ -46,6 +46,33 @@ pub fn message_line(message: &MessageItem, mine: bool) -> String {
     .to_string()
 }
 
+/// A stored session is bound to its server and account: its token is never sent to another
+/// server, nor used when another account was asked for.
+fn check_stored_session(
+    stored: &StoredSession,
+    server: &ServerUrl,
+    options: &Options,
+) -> Result<(), String> {
+    if let Some(asked) = &options.server
+        && ServerUrl::parse(asked)?.http != server.http
+    {
+        return Err(format!(
+            "the stored session belongs to {}, not {asked}: its token is not sent there. \
+             Log in to {asked} with a password (DIRECTUS_CHAT_PASSWORD and --email).",
+            server.http
+        ));
+    }
+    if let (Some(asked), Some(owner)) = (&options.email, &stored.email)
+        && !asked.eq_ignore_ascii_case(owner)
+    {
+        return Err(format!(
+            "the stored session is {owner}'s, not {asked}'s. Log in as {asked} with a password \
+             (DIRECTUS_CHAT_PASSWORD)."
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(options: Options) -> Result<(), String> {
     let (tx, rx) = mpsc::channel::<Input>();
     let wake_tx = tx.clone();
@@ -70,11 +97,12 @@ pub fn run(options: Options) -> Result<(), String> {
             let stored = options.store.load().ok_or(
                 "no password (set DIRECTUS_CHAT_PASSWORD and pass --email) and no stored session",
             )?;
+            let server = ServerUrl::parse(&stored.server)?;
+            check_stored_session(&stored, &server, &options)?;
             let token = stored
                 .refresh_token
                 .ok_or("the stored session has expired: log in with a password")?;
-            let server = options.server.clone().unwrap_or(stored.server);
-            session.resume(ServerUrl::parse(&server)?, &token, stored.outbox, now)
+            session.resume(server, stored.email, &token, stored.outbox, now)
         }
     };
     edge.apply(effects);

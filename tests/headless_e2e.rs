@@ -199,3 +199,55 @@ fn no_password_reaches_the_logs_or_the_disk_even_with_tracing_on() {
     assert!(!stored.contains(&password));
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// A stored session is bound to its server and account: asked for another server or e-mail,
+/// headless refuses, and its token goes nowhere.
+#[test]
+fn a_stored_session_is_never_sent_to_another_server_or_used_as_another_account() {
+    use std::io::Read;
+    let data = std::env::temp_dir().join(format!("dc-bound-{}", std::process::id()));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("session.json"),
+        r#"{"server":"http://127.0.0.1:9","email":"alice@example.com",
+            "refresh_token":"alices-secret-token","outbox":[]}"#,
+    )
+    .unwrap();
+    // Another server, listening: it must hear nothing at all.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    other.set_nonblocking(true).unwrap();
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_directus-chat"))
+            .arg("--headless")
+            .args(args)
+            .env("DIRECTUS_CHAT_DATA_DIR", &data)
+            .env_remove("DIRECTUS_CHAT_PASSWORD")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let exited = wait_for(Duration::from_secs(5), || {
+            child.try_wait().unwrap().is_some()
+        });
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (exited && !status.success(), stderr)
+    };
+    let (refused, stderr) = run(&["--server", &format!("http://127.0.0.1:{other_port}")]);
+    assert!(refused && stderr.contains("not sent there"), "{stderr}");
+    assert!(other.accept().is_err(), "the other server was contacted");
+    let (refused, stderr) = run(&["--email", "bob@example.com"]);
+    assert!(
+        refused && stderr.contains("alice@example.com's"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}

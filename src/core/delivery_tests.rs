@@ -181,7 +181,7 @@ fn passing_server_errors_are_retried_and_final_refusals_kept_with_retry_and_disc
     let mut after_restart = Rig::new();
     after_restart
         .s
-        .resume(server(), "r1", stored.clone(), after_restart.now);
+        .resume(server(), None, "r1", stored.clone(), after_restart.now);
     assert!(matches!(
         &after_restart.s.outbox()[0].state,
         OutgoingState::Failed(_)
@@ -291,4 +291,32 @@ fn an_event_overtaken_by_a_larger_id_just_before_a_cut_is_still_caught_up() {
     rig.advance(SETTLE + Duration::from_secs(1));
     let read = back_online(&mut rig, "r3");
     assert_eq!(read["query"]["filter"]["id"]["_gt"], 4);
+}
+
+#[test]
+fn unsent_messages_go_out_only_as_their_owner_and_wait_visibly_for_them() {
+    // Alice wrote offline; her token was refused; Bob logs in on the same device.
+    let mut rig = Rig::new();
+    rig.s
+        .restore(server(), Some("alice@example.com".into()), Vec::new());
+    rig.s.send("alice offline", rig.now).unwrap();
+    let (_, stored) = stored(&mut rig).expect("stored");
+    let owner = "alice@example.com at http://127.0.0.1:8055";
+    assert_eq!(stored[0].owner.as_deref(), Some(owner));
+    rig.s.login(server(), "bob@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    assert!(
+        find(&sent, "items", Some("create")).is_none(),
+        "Alice's message is not posted as Bob's"
+    );
+    assert_eq!(rig.s.others_waiting(), [(owner.to_owned(), 1)]);
+    assert!(
+        rig.s.outbox_settled(),
+        "Bob's run does not wait for Alice's message"
+    );
+    // Still stored for Alice, and Bob may discard it.
+    let key = rig.s.outbox()[0].client_key.clone();
+    rig.s.discard(&key);
+    assert!(rig.s.outbox().is_empty());
 }

@@ -58,6 +58,8 @@ pub enum Effect {
     /// password). No token: it was refused, but what the user wrote must survive a restart.
     SaveSession {
         server: String,
+        /// Whose session it is (a stored session is never resumed as someone else).
+        email: Option<String>,
         refresh_token: Option<String>,
         outbox: Vec<Unsent>,
     },
@@ -332,9 +334,10 @@ impl Session {
         let same_account = self.server.as_ref() == Some(&server)
             && (self.email.is_none() || self.email.as_deref() == Some(email));
         if !same_account {
+            // Another account: its messages stay with their owner (shown as waiting, never
+            // sent as this one); what it saw goes.
             self.timeline.clear();
             self.reached_start = false;
-            self.outbox.clear();
             self.cursor = None;
             self.cursor_log.clear();
             self.me = None;
@@ -352,12 +355,12 @@ impl Session {
     pub fn resume(
         &mut self,
         server: ServerUrl,
+        email: Option<String>,
         refresh_token: &str,
         unsent: Vec<Unsent>,
         now: Instant,
     ) -> Vec<Effect> {
-        self.restore(server.clone(), unsent);
-        self.email = None;
+        self.restore(server.clone(), email, unsent);
         self.password = None;
         self.refresh_token = Some(refresh_token.to_owned());
         self.using = Credential::RefreshToken;
@@ -374,10 +377,12 @@ impl Session {
         // Called every frame: compare in place, copy only what changed.
         if let Some(Effect::SaveSession {
             server: saved_server,
+            email,
             refresh_token,
             outbox,
         }) = &self.saved
             && *saved_server == server.http
+            && *email == self.email
             && *refresh_token == self.refresh_token
             && outbox.len() == self.outbox.len()
             && self.outbox.iter().zip(outbox).all(|(o, u)| o.stored_as(u))
@@ -386,6 +391,7 @@ impl Session {
         }
         let wanted = Effect::SaveSession {
             server: server.http.clone(),
+            email: self.email.clone(),
             refresh_token: self.refresh_token.clone(),
             outbox: self.unsent().collect(),
         };

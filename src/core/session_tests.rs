@@ -475,7 +475,7 @@ fn a_refused_refresh_token_falls_back_to_the_password_held_in_memory() {
 #[test]
 fn a_stored_session_resumes_and_an_expired_one_asks_to_log_in() {
     let mut rig = Rig::new();
-    rig.s.resume(server(), "stored", Vec::new(), rig.now);
+    rig.s.resume(server(), None, "stored", Vec::new(), rig.now);
     let auth = only(&rig.s.opened(rig.now));
     assert_eq!(auth["refresh_token"], "stored");
     let effects = rig.frame(json!({"type":"auth","status":"error","error":{"code":"AUTH_FAILED"}}));
@@ -786,15 +786,17 @@ fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
             client_key: "k-b".into(),
             content: "b".into(),
             failed: None,
+            owner: None,
         },
         Unsent {
             client_key: "k-c".into(),
             content: "c".into(),
             failed: None,
+            owner: None,
         },
     ];
     let mut rig = Rig::new();
-    rig.s.resume(server(), "stored", unsent, rig.now);
+    rig.s.resume(server(), None, "stored", unsent, rig.now);
     assert_eq!(
         rig.s.outbox().len(),
         2,
@@ -830,8 +832,9 @@ fn unsent_messages_outlive_a_refused_token_and_go_out_after_the_next_login() {
         client_key: "k-a".into(),
         content: "kept".into(),
         failed: None,
+        owner: None,
     }];
-    rig.s.resume(server(), "stale", unsent, rig.now);
+    rig.s.resume(server(), None, "stale", unsent, rig.now);
     stored(&mut rig);
     let auth = only(&rig.s.opened(rig.now));
     assert_eq!(auth["refresh_token"], "stale");

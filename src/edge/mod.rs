@@ -156,6 +156,7 @@ impl Edge {
                 }
                 Effect::SaveSession {
                     server,
+                    email,
                     refresh_token,
                     outbox,
                 } => {
@@ -163,6 +164,7 @@ impl Edge {
                         .store
                         .save(&StoredSession {
                             server,
+                            email,
                             refresh_token,
                             outbox,
                         })

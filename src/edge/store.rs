@@ -9,6 +9,9 @@ use crate::core::session::Unsent;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredSession {
     pub server: String,
+    /// Whose session it is: never resumed as, or its token sent for, anyone else.
+    #[serde(default)]
+    pub email: Option<String>,
     /// None once the server refused it: kept only for the unsent messages.
     pub refresh_token: Option<String>,
     #[serde(default)]

@@ -153,8 +153,21 @@ fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
     let mut action = None;
     for outgoing in session.outbox() {
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("You").strong());
+            let who = if session.writes_as(outgoing) {
+                "You"
+            } else {
+                "Another account"
+            };
+            ui.label(RichText::new(who).strong());
             match &outgoing.state {
+                // Written here by another account: it waits for that account, never sent as us.
+                _ if !session.writes_as(outgoing) => {
+                    let owner = outgoing.owner.as_deref().unwrap_or_default();
+                    ui.weak(format!("waiting for {owner} to log in"));
+                    if ui.button("Discard").clicked() {
+                        action = Some(Action::Discard(outgoing.client_key.clone()));
+                    }
+                }
                 OutgoingState::Queued | OutgoingState::InFlight => {
                     ui.weak("sending…");
                 }

@@ -27,13 +27,14 @@ impl Default for LoginForm {
     }
 }
 
-/// `busy`: a login is under way. `error`: why the last one failed.
+/// `busy`: a login is under way. `error`: why the last one failed. `unsent`: messages kept on
+/// this device, by who wrote them ("email at server"; None: not recorded).
 pub fn show(
     ui: &mut egui::Ui,
     form: &mut LoginForm,
     busy: bool,
     error: Option<&str>,
-    unsent: usize,
+    unsent: &[(Option<String>, usize)],
 ) -> Option<Action> {
     let mut submit = false;
     ui.vertical_centered(|ui| {
@@ -67,12 +68,16 @@ pub fn show(
             ui.add_space(8.0);
             ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
         }
-        if unsent > 0 {
+        for (owner, n) in unsent {
+            let plural = if *n == 1 { "" } else { "s" };
             ui.add_space(8.0);
-            ui.label(format!(
-                "{unsent} unsent message{} will be sent after you log in.",
-                if unsent == 1 { "" } else { "s" }
-            ));
+            ui.label(match owner {
+                None => format!("{n} unsent message{plural} will be sent after you log in."),
+                Some(owner) => format!(
+                    "{n} unsent message{plural} of {owner} will be sent when that account logs \
+                     in here."
+                ),
+            });
         }
     });
     if submit {

@@ -20,6 +20,9 @@ pub struct Outgoing {
     pub client_key: String,
     pub content: String,
     pub state: OutgoingState,
+    /// Who wrote it, as "email at server" (None: stored by a version that did not say). It is
+    /// sent only under that account: another user on this device never posts it as theirs.
+    pub owner: Option<String>,
 }
 
 impl Outgoing {
@@ -32,6 +35,7 @@ impl Outgoing {
         self.client_key == stored.client_key
             && self.content == stored.content
             && failed == stored.failed.as_deref()
+            && self.owner == stored.owner
     }
 }
 
@@ -54,6 +58,9 @@ pub struct Unsent {
     /// Why the server refused it for good, if it did (then it waits for Retry or Discard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// Who wrote it ("email at server"): see [`Outgoing::owner`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// 128 bits from the OS's secure random source, as 32 hex digits.
@@ -85,15 +92,21 @@ impl Session {
             client_key: new_client_key(),
             content: content.to_owned(),
             state: OutgoingState::Queued,
+            owner: self.owner(),
         });
         Ok(self.flush(now))
     }
 
     /// Back from storage without a token (it was refused): the unsent messages wait, shown on
     /// the login panel, and go out after the next login on this server.
-    pub fn restore(&mut self, server: crate::core::server_url::ServerUrl, unsent: Vec<Unsent>) {
+    pub fn restore(
+        &mut self,
+        server: crate::core::server_url::ServerUrl,
+        email: Option<String>,
+        unsent: Vec<Unsent>,
+    ) {
         self.server = Some(server);
-        self.email = None;
+        self.email = email;
         for message in unsent {
             if !self
                 .outbox
@@ -107,6 +120,7 @@ impl Session {
                         Some(why) => OutgoingState::Failed(why),
                         None => OutgoingState::Queued,
                     },
+                    owner: message.owner,
                 });
             }
         }
@@ -136,11 +150,54 @@ impl Session {
         })
     }
 
-    /// Nothing is waiting to be confirmed (refused messages wait for the user, not the server).
+    /// Nothing of ours is waiting to be confirmed (refused messages wait for the user, others'
+    /// for their owner, not for the server).
     pub fn outbox_settled(&self) -> bool {
         self.outbox
             .iter()
-            .all(|o| matches!(o.state, OutgoingState::Failed(_)))
+            .all(|o| matches!(o.state, OutgoingState::Failed(_)) || !self.writes_as(o))
+    }
+
+    /// The account messages are written as now: "email at server" (None before it is known).
+    pub fn owner(&self) -> Option<String> {
+        Some(format!(
+            "{} at {}",
+            self.email.as_ref()?,
+            self.server.as_ref()?.http
+        ))
+    }
+
+    /// This message goes out under the logged-in account (its own, or of unknown origin).
+    pub fn writes_as(&self, outgoing: &Outgoing) -> bool {
+        match (&outgoing.owner, self.owner()) {
+            (Some(owner), Some(current)) => *owner == current,
+            _ => true,
+        }
+    }
+
+    /// The outbox by who wrote it ("email at server"; None: not recorded), in order of writing.
+    pub fn unsent_by_owner(&self) -> Vec<(Option<String>, usize)> {
+        let mut by_owner: Vec<(Option<String>, usize)> = Vec::new();
+        for o in &self.outbox {
+            match by_owner.iter_mut().find(|(owner, _)| *owner == o.owner) {
+                Some((_, n)) => *n += 1,
+                None => by_owner.push((o.owner.clone(), 1)),
+            }
+        }
+        by_owner
+    }
+
+    /// Messages other accounts wrote on this device, waiting for them: (owner, how many).
+    pub fn others_waiting(&self) -> Vec<(String, usize)> {
+        let mut waiting: Vec<(String, usize)> = Vec::new();
+        for o in self.outbox.iter().filter(|o| !self.writes_as(o)) {
+            let owner = o.owner.clone().unwrap_or_default();
+            match waiting.iter_mut().find(|(w, _)| *w == owner) {
+                Some((_, n)) => *n += 1,
+                None => waiting.push((owner, 1)),
+            }
+        }
+        waiting
     }
 
     /// Send the next queued message, one at a time so that ids follow the order of writing.
@@ -153,11 +210,11 @@ impl Session {
         {
             return Vec::new();
         }
-        let Some(next) = self
-            .outbox
-            .iter_mut()
-            .find(|o| o.state == OutgoingState::Queued)
-        else {
+        let owner = self.owner();
+        let Some(next) = self.outbox.iter_mut().find(|o| {
+            o.state == OutgoingState::Queued
+                && (o.owner.is_none() || owner.is_none() || o.owner == owner)
+        }) else {
             return Vec::new();
         };
         next.state = OutgoingState::InFlight;
@@ -221,6 +278,7 @@ impl Session {
                 OutgoingState::Failed(why) => Some(why.clone()),
                 _ => None,
             },
+            owner: o.owner.clone(),
         })
     }
 }
