@@ -5,7 +5,7 @@
 //! as a message. stderr: status. At the end of stdin it exits once every queued message is
 //! confirmed or refused: 0 when all were sent, 1 (naming them) when the server refused any.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -16,7 +16,7 @@ use web_time::Instant;
 use crate::app::time_seed;
 use crate::core::protocol::MessageItem;
 use crate::core::server_url::ServerUrl;
-use crate::core::session::{Phase, Session};
+use crate::core::session::{KEEP_MESSAGES, Phase, Session};
 use crate::edge::Edge;
 use crate::edge::store::{SessionStore, StoredSession};
 use crate::views::chat::status_text;
@@ -121,7 +121,9 @@ pub fn run(options: Options) -> Result<(), String> {
         let _ = tx.send(Input::Eof);
     });
 
-    let mut printed = HashSet::new();
+    // Printed ids at or above the timeline's oldest (older ones cannot come back: the timeline
+    // evicts its oldest under a flood, and headless never scrolls back).
+    let mut printed = BTreeSet::new();
     // Arrived but not printed yet: held until everything before them is known (id order).
     let mut held = BTreeSet::new();
     let mut stdin_done = false;
@@ -184,6 +186,11 @@ pub fn run(options: Options) -> Result<(), String> {
         }
         out.flush().map_err(|e| e.to_string())?;
         drop(out);
+        if printed.len() > KEEP_MESSAGES
+            && let Some(oldest) = session.timeline().oldest_id()
+        {
+            printed = printed.split_off(&oldest);
+        }
         if stdin_done && session.outbox_settled() && session.history_loaded() {
             let mut refused = 0;
             for (message, why) in session.failed() {

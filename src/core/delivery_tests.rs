@@ -320,3 +320,33 @@ fn unsent_messages_go_out_only_as_their_owner_and_wait_visibly_for_them() {
     rig.s.discard(&key);
     assert!(rig.s.outbox().is_empty());
 }
+
+#[test]
+fn a_flood_keeps_the_newest_messages_within_the_bound_and_scroll_back_reads_the_rest_again() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let flood = KEEP_MESSAGES as i64 + 2_000;
+    for id in 2..=flood {
+        rig.frame(json!({"type":"subscription","event":"create","data":[msg(id)]}));
+    }
+    assert_eq!(rig.s.timeline().len(), KEEP_MESSAGES);
+    assert_eq!(rig.s.timeline().newest_id(), Some(flood));
+    assert!(
+        !rig.s.reached_start(),
+        "what went is read again on scroll-back"
+    );
+    let older = only(&rig.s.load_older(rig.now));
+    assert_eq!(
+        older["query"]["filter"]["id"]["_lt"],
+        flood - KEEP_MESSAGES as i64 + 1
+    );
+    // Large messages: bounded by their text too.
+    let big = "x".repeat(256 * 1024);
+    for id in flood + 1..=flood + 300 {
+        let mut m = msg(id);
+        m["content"] = json!(big);
+        rig.frame(json!({"type":"subscription","event":"create","data":[m]}));
+    }
+    let bytes: usize = rig.s.timeline().iter().map(|m| m.content.len()).sum();
+    assert!(bytes <= KEEP_BYTES, "{bytes} bytes kept");
+}

@@ -96,7 +96,7 @@ mod requests;
 
 use outbox::check_length;
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
-pub use reads::SETTLE;
+pub use reads::{KEEP_BYTES, KEEP_MESSAGES, SETTLE};
 use requests::{InFlight, Request};
 pub use requests::{RETRY_FIRST, RETRY_MAX};
 
@@ -152,6 +152,8 @@ pub struct Session {
     edits_refused: Option<String>,
     /// What was last handed out for storage (see `persist`).
     saved: Option<Effect>,
+    /// The refresh token the last auth frame carried (it is spent once Directus answers).
+    sent_token: Option<String>,
     /// How many messages a catch-up asks for (halved after a page that did not arrive).
     page: u32,
     /// The last connection attempt never opened: the server is probed until it answers.
@@ -203,6 +205,7 @@ impl Session {
             saved: None,
             reached_start: false,
             edits_refused: None,
+            sent_token: None,
             page: CATCH_UP_PAGE,
             unreachable: false,
             probe_at: None,

@@ -961,3 +961,28 @@ fn a_forbidden_edit_hides_the_actions_and_says_why_once() {
     assert!(rig.s.delete(1, rig.now).is_err());
     assert_eq!(rig.s.timeline().get(1).unwrap().content, "m1", "unchanged");
 }
+
+#[test]
+fn an_auth_reply_after_the_connect_timeout_still_keeps_its_rotated_token() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let auth = rig.reconnect();
+    assert_eq!(auth["refresh_token"], "r1");
+    // Directus answers too late: we gave up on that socket and wait to reconnect.
+    let gave_up = rig.advance(CONNECT_TIMEOUT);
+    assert!(gave_up.contains(&Effect::Disconnect), "{gave_up:?}");
+    rig.s.late_frame(
+        &json!({"type":"auth","status":"ok","uid":auth["uid"],"refresh_token":"r2"}).to_string(),
+    );
+    assert_eq!(
+        rig.saved().as_deref(),
+        Some("r2"),
+        "the live token is stored"
+    );
+    let Phase::Reconnecting { at } = rig.s.phase() else {
+        panic!("{:?}", rig.s.phase())
+    };
+    rig.advance(at - rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    assert_eq!(auth["refresh_token"], "r2");
+}

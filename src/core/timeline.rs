@@ -108,6 +108,27 @@ impl Timeline {
         self.layout += 1;
     }
 
+    /// Drop the oldest messages until at most `max_messages` remain holding at most
+    /// `max_bytes` of text (the newest one always stays); how many went. Scroll-back reads
+    /// them again when the user goes there.
+    pub fn evict_oldest(&mut self, max_messages: usize, max_bytes: usize) -> usize {
+        let mut keep = 0;
+        let mut bytes = 0;
+        for message in self.messages.iter().rev() {
+            bytes += message.content.len();
+            if keep > 0 && (keep == max_messages || bytes > max_bytes) {
+                break;
+            }
+            keep += 1;
+        }
+        let evicted = self.messages.len() - keep;
+        if evicted > 0 {
+            self.messages.drain(..evicted);
+            self.layout += 1;
+        }
+        evicted
+    }
+
     /// What a view caching per-row data compares (see the field).
     pub fn layout_version(&self) -> u64 {
         self.layout
@@ -145,6 +166,18 @@ mod tests {
             (Some(1), Some(3), 3)
         );
         assert_eq!((t.at(1).unwrap().id, t.index_of(3)), (2, Some(2)));
+    }
+
+    #[test]
+    fn the_oldest_go_first_when_over_the_count_or_the_bytes() {
+        let mut t = Timeline::default();
+        t.upsert_many((1..=10).map(|id| message(id, "0123456789")).collect());
+        assert_eq!(t.evict_oldest(8, usize::MAX), 2);
+        assert_eq!(t.oldest_id(), Some(3));
+        assert_eq!(t.evict_oldest(100, 35), 5, "three of ten bytes fit in 35");
+        assert_eq!((t.oldest_id(), t.len()), (Some(8), 3));
+        assert_eq!(t.evict_oldest(100, 1), 2, "the newest always stays");
+        assert_eq!(t.newest_id(), Some(10));
     }
 
     #[test]

@@ -85,6 +85,10 @@ impl Edge {
     pub fn drive(&mut self, session: &mut Session) {
         while let Ok((generation, event)) = self.rx.try_recv() {
             if generation != self.generation {
+                // A socket we gave up on: only a rotated token in a late auth reply matters.
+                if let SocketEvent::Frame(text) = event {
+                    session.late_frame(&text);
+                }
                 continue;
             }
             let now = Instant::now();

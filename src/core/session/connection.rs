@@ -9,6 +9,23 @@ use super::*;
 use crate::core::protocol::{self as proto, ServerError, ServerFrame};
 
 impl Session {
+    /// A frame from a socket we already gave up on (its auth reply came after the connect
+    /// timeout). Directus rotated the refresh token when it answered, so the token in it is
+    /// the only live one: keep it (and `persist` stores it). Everything else is dropped.
+    pub fn late_frame(&mut self, text: &str) {
+        if self.phase == Phase::LoggedOut {
+            return;
+        }
+        if let Ok(ServerFrame::AuthOk {
+            refresh_token: Some(token),
+            ..
+        }) = proto::decode(text)
+        {
+            self.refresh_token = Some(token);
+            self.using = Credential::RefreshToken;
+        }
+    }
+
     /// Skip the backoff wait and try now.
     pub fn retry_now(&mut self, now: Instant) -> Vec<Effect> {
         match self.phase {
@@ -205,6 +222,7 @@ impl Session {
             match (self.using, &self.refresh_token, &self.email, &self.password) {
                 (Credential::RefreshToken, Some(token), _, _) => {
                     let token = token.clone();
+                    self.sent_token = Some(token.clone());
                     Box::new(move |uid| proto::auth_with_refresh_token(&token, uid))
                 }
                 (_, _, Some(email), Some(password)) => {
@@ -285,6 +303,13 @@ impl Session {
         }
         // AUTH_FAILED (the server closes the socket after it).
         match self.using {
+            Credential::RefreshToken if self.sent_token != self.refresh_token => {
+                // A late reply on the socket we gave up on brought a newer token meanwhile
+                // (see `late_frame`): the one refused here was already spent. Use the new one.
+                let mut effects = vec![Effect::Disconnect];
+                effects.extend(self.connect(now));
+                effects
+            }
             Credential::RefreshToken if self.password.is_some() => {
                 // The token was refused (e.g. rotated on the server but the reply was lost):
                 // fall back to the password we still hold, on a fresh socket.

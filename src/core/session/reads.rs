@@ -17,6 +17,10 @@ use crate::core::protocol::{self as proto, Author, MessageItem, ServerError, Sub
 
 /// The notice while a read is being retried (cleared once history is in).
 const READ_FAILED: &str = "Could not read messages";
+/// The timeline keeps at most this many messages, holding at most this much text, evicting
+/// the oldest: 10,000 ordinary messages, or 512 of the largest the server accepts.
+pub const KEEP_MESSAGES: usize = 10_000;
+pub const KEEP_BYTES: usize = 32 * 1024 * 1024;
 /// How long an event may trail the event of a larger id (see `settled_cursor`).
 pub const SETTLE: Duration = Duration::from_secs(10);
 /// The cursor log keeps one entry per this long.
@@ -36,6 +40,7 @@ impl Session {
         };
         let items = MessageItem::list_from_json(&data);
         let mut effects = Vec::new();
+        let scroll_back = req.request == Request::Older;
         match req.request {
             Request::ReadLatest => {
                 if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
@@ -102,6 +107,9 @@ impl Session {
                 self.timeline.remove(id);
             }
             Request::Auth | Request::Subscribe | Request::Ping => {}
+        }
+        if !scroll_back {
+            self.bound_memory();
         }
         if self.me.is_none() && self.history_loaded && !self.asked_who {
             self.asked_who = true;
@@ -207,6 +215,7 @@ impl Session {
             }
             SubscriptionEvent::Create | SubscriptionEvent::Update => {
                 self.add_messages(MessageItem::list_from_json(&data), true);
+                self.bound_memory();
                 self.flush(now)
             }
             SubscriptionEvent::Delete => {
@@ -369,6 +378,17 @@ impl Session {
         // One insert for a whole page (scroll-back prepends 50 at once).
         let fresh = self.timeline.upsert_many(batch);
         self.fresh.extend(fresh);
+    }
+
+    /// A member flooding the room cannot fill our memory: far history goes (and is read again
+    /// on scroll-back). Not after a scroll-back page: going back is the user's doing, 50 at a
+    /// time, and must not evict what they asked for.
+    fn bound_memory(&mut self) {
+        if self.timeline.evict_oldest(KEEP_MESSAGES, KEEP_BYTES) > 0 {
+            self.reached_start = false;
+            let oldest = self.timeline.oldest_id().unwrap_or(i64::MAX);
+            self.unresolved.retain(|id| *id >= oldest);
+        }
     }
 
     /// What waits for the socket to be usable: authors to resolve, then the next message.
