@@ -27,6 +27,8 @@ pub struct ChatApp {
 pub struct Startup {
     pub server: Option<String>,
     pub store: SessionStore,
+    /// Said on the login panel (e.g. another window holds the stored session).
+    pub notice: Option<String>,
 }
 
 impl Default for Startup {
@@ -40,6 +42,7 @@ impl Default for Startup {
         Startup {
             server,
             store: SessionStore::default_location(),
+            notice: None,
         }
     }
 }
@@ -64,7 +67,7 @@ impl ChatApp {
             login: LoginForm::default(),
             chat: ChatView::default(),
             actions: Vec::new(),
-            form_error: None,
+            form_error: startup.notice,
             page: Page::default(),
         };
         if let Some(server) = startup.server {

@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
             }
         }
     }
-    let store = SessionStore::default_location();
+    let mut store = SessionStore::default_location();
     if headless {
         let password = std::env::var("DIRECTUS_CHAT_PASSWORD")
             .ok()
@@ -44,6 +44,13 @@ fn main() -> std::process::ExitCode {
         let store = if password.is_some() {
             SessionStore::none()
         } else {
+            if let Err(why) = store.lock() {
+                eprintln!(
+                    "error: {why}; stop it, or log in with a password (DIRECTUS_CHAT_PASSWORD and \
+                     --email) to run beside it"
+                );
+                return ExitCode::FAILURE;
+            }
             store
         };
         let options = directus_chat::headless::Options {
@@ -67,7 +74,17 @@ fn main() -> std::process::ExitCode {
             .with_min_inner_size([360.0, 320.0]),
         ..Default::default()
     };
-    let startup = directus_chat::app::Startup { server, store };
+    // A second window on the same data dir logs in on its own and stores nothing: sharing the
+    // stored session would rotate the other window's token dead.
+    let notice = store.lock().err().map(|why| {
+        store = SessionStore::none();
+        format!("{why}: this window logs in on its own and keeps nothing on this device.")
+    });
+    let startup = directus_chat::app::Startup {
+        server,
+        store,
+        notice,
+    };
     let result = eframe::run_native(
         "directus-chat",
         native_options,

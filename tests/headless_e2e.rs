@@ -251,3 +251,53 @@ fn a_stored_session_is_never_sent_to_another_server_or_used_as_another_account()
     );
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// Two processes on one stored session: the second is refused plainly (sharing would rotate
+/// the first one's token dead and overwrite its unsent messages); the first keeps working and
+/// its stored session stays.
+#[test]
+fn a_second_process_on_the_same_stored_session_is_refused_and_the_first_keeps_working() {
+    let server = TestDirectus::shared();
+    let data = std::env::temp_dir().join(format!("dc-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    let login = xtask::rest::Rest::new(&server.url())
+        .post(
+            "/auth/login",
+            &serde_json::json!({ "email": server.alice.email,
+                                  "password": server.alice.password, "mode": "json" }),
+        )
+        .unwrap()
+        .data("log in")
+        .unwrap();
+    let stored = serde_json::json!({ "server": server.url(), "email": server.alice.email,
+        "refresh_token": login["refresh_token"], "outbox": [] });
+    std::fs::write(data.join("session.json"), stored.to_string()).unwrap();
+
+    let mut first = Client::resume(&data);
+    first.wait_for_status("status: Online", Duration::from_secs(30));
+    let second = Client::resume(&data);
+    let (status, _) = second.finish_with_status();
+    assert!(
+        !status.success(),
+        "the second process must not share the session"
+    );
+    let text = format!("first still here {}", std::process::id());
+    first.send(&text);
+    let lines = first.finish();
+    assert!(
+        lines.iter().any(|l| l["content"] == text.as_str()),
+        "{lines:?}"
+    );
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("session.json")).unwrap()).unwrap();
+    assert!(
+        kept["refresh_token"].is_string(),
+        "the stored session survives: {kept}"
+    );
+    assert_ne!(
+        kept["refresh_token"], login["refresh_token"],
+        "rotated by the first"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}

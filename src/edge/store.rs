@@ -34,6 +34,8 @@ mod native {
     #[derive(Clone, Debug)]
     pub struct SessionStore {
         dir: Option<PathBuf>,
+        /// The folder's lock, held while this process uses the stored session (see `lock`).
+        lock: Option<std::sync::Arc<std::fs::File>>,
     }
 
     impl SessionStore {
@@ -46,18 +48,55 @@ mod native {
                     directories::ProjectDirs::from("", "", "directus-chat")
                         .map(|dirs| dirs.data_dir().to_path_buf())
                 });
-            Self { dir }
+            Self { dir, lock: None }
         }
 
         pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
             Self {
                 dir: Some(dir.into()),
+                lock: None,
             }
         }
 
         /// A store that keeps nothing (headless bots logging in with a password).
         pub fn none() -> Self {
-            Self { dir: None }
+            Self {
+                dir: None,
+                lock: None,
+            }
+        }
+
+        /// Take the folder for this process alone. Two processes on one stored session would
+        /// undo each other: Directus rotates the refresh token on every use, so the other's
+        /// copy dies, and each would overwrite the other's unsent messages. Err: another
+        /// process holds it (say so; run without the stored session).
+        pub fn lock(&mut self) -> Result<(), String> {
+            use std::os::fd::AsRawFd;
+            let Some(dir) = &self.dir else {
+                return Ok(());
+            };
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+            let path = dir.join("lock");
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            // SAFETY: a valid descriptor; the lock lives as long as the file stays open.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                return Err(format!(
+                    "another directus-chat is using the session stored in {}",
+                    dir.display()
+                ));
+            }
+            self.lock = Some(std::sync::Arc::new(file));
+            Ok(())
         }
 
         pub fn path(&self) -> Option<PathBuf> {
@@ -79,7 +118,8 @@ mod native {
                 .mode(0o700)
                 .create(dir)
                 .map_err(|e| format!("{}: {e}", dir.display()))?;
-            let tmp = dir.join("session.json.tmp");
+            // A temporary file of this process's own: never one another writer is filling.
+            let tmp = dir.join(format!("session.json.{}.tmp", std::process::id()));
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)

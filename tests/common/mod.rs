@@ -38,11 +38,27 @@ impl Client {
             std::process::id(),
             member.first_name
         ));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_directus-chat"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_directus-chat"));
+        command
             .args(["--headless", "--server", url, "--email", &member.email])
             .env("DIRECTUS_CHAT_PASSWORD", &member.password)
             .env("DIRECTUS_CHAT_DATA_DIR", &data_dir)
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Client::spawn(command)
+    }
+
+    /// A headless client continuing the session stored in `data_dir` (no password).
+    pub fn resume(data_dir: &std::path::Path) -> Client {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_directus-chat"));
+        command
+            .arg("--headless")
+            .env_remove("DIRECTUS_CHAT_PASSWORD")
+            .env("DIRECTUS_CHAT_DATA_DIR", data_dir);
+        Client::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Client {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -21,6 +21,7 @@ pub fn app(server: &str, store: &PathBuf) -> Harness<'static, ChatApp> {
     let startup = Startup {
         server: Some(server.to_owned()),
         store: SessionStore::in_dir(store),
+        notice: None,
     };
     Harness::builder()
         .with_size(egui::vec2(800.0, 600.0))

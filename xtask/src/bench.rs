@@ -33,6 +33,8 @@ pub struct Plan {
     pub rounds: usize,
     pub recovery_before: Duration,
     pub recovery_after: Duration,
+    /// Directus stays stopped this long before it restarts, once per entry.
+    pub outages: Vec<Duration>,
     pub fan_out: Vec<usize>,
     pub fan_out_messages: usize,
 }
@@ -44,6 +46,7 @@ impl Plan {
             rounds: 3,
             recovery_before: Duration::from_secs(3),
             recovery_after: Duration::from_secs(6),
+            outages: [1, 10, 60].map(Duration::from_secs).to_vec(),
             fan_out: vec![10, 50],
             fan_out_messages: 30,
         }
@@ -55,6 +58,7 @@ impl Plan {
             rounds: 1,
             recovery_before: Duration::from_secs(1),
             recovery_after: Duration::from_secs(3),
+            outages: vec![Duration::ZERO],
             fan_out: vec![3],
             fan_out_messages: 5,
         }
@@ -394,7 +398,12 @@ pub struct RecoveryRow {
 
 /// One client of each kind listens while a REST poster writes every 100 ms and Directus is
 /// restarted (SIGTERM) in the middle. Posts refused while it is down do not count.
-fn recovery(programs: &Programs, server: &TestDirectus, plan: &Plan) -> Result<Vec<RecoveryRow>> {
+fn recovery(
+    programs: &Programs,
+    server: &TestDirectus,
+    plan: &Plan,
+    outage: Duration,
+) -> Result<Vec<RecoveryRow>> {
     let url = server.url();
     let mut listeners: Vec<(Kind, Client)> = KINDS
         .iter()
@@ -433,6 +442,8 @@ fn recovery(programs: &Programs, server: &TestDirectus, plan: &Plan) -> Result<V
     let down_from = Instant::now();
     let ready = std::thread::scope(|scope| {
         let restart = scope.spawn(|| {
+            server.stop();
+            std::thread::sleep(outage);
             server.restart();
             Instant::now()
         });
@@ -598,8 +609,11 @@ pub fn run(programs: &Programs, plan: &Plan, smoke: bool) -> Result<Report> {
         "ours/sdk cpu": ratio(ours.cpu_seconds, sdk.cpu_seconds),
         "ours/sdk peak rss": ratio(ours.peak_rss_mib, sdk.peak_rss_mib),
     });
-    eprintln!("bench: recovery across a Directus restart");
-    let recovery_rows = recovery(programs, &server, plan)?;
+    let mut recovery_rows = Vec::new();
+    for &outage in &plan.outages {
+        eprintln!("bench: recovery across a Directus restart ({outage:?} down)");
+        recovery_rows.extend(recovery(programs, &server, plan, outage)?);
+    }
     let mut fan_out_rows = Vec::new();
     for &n in &plan.fan_out {
         eprintln!("bench: fan-out to {n} subscribers");

@@ -274,6 +274,58 @@ fn ensure_messages_collection(rest: &Rest, report: &mut Report) -> Result<()> {
             "schema": { "is_unique": true, "is_nullable": true, "max_length": 64 }
         }),
     )?;
+    check_message_schema(rest, report)
+}
+
+/// What exactly-once and attribution rest on, checked in what is there (a `messages` made by
+/// hand or by an older tool may lack it): an auto-increment integer id (the catch-up cursor),
+/// `user_created` filled by Directus, and `client_key` a unique string. A missing unique index
+/// is added; anything that cannot be repaired safely is refused, loudly.
+fn check_message_schema(rest: &Rest, report: &mut Report) -> Result<()> {
+    let field = |name: &str| {
+        rest.get(&format!("/fields/messages/{name}"))?
+            .data(&format!("read field messages.{name}"))
+    };
+    let refuse = |what: &str| {
+        Err(format!(
+            "the existing collection `messages` does not fit the chat: {what}. Fix it in the \
+             Directus admin app (Settings > Data Model) or provision a fresh server; nothing was \
+             changed"
+        ))
+    };
+    let id = field("id")?;
+    if id["type"] != "integer"
+        || id["schema"]["is_primary_key"] != true
+        || id["schema"]["has_auto_increment"] != true
+    {
+        return refuse("`id` must be an auto-increment integer primary key (the catch-up cursor)");
+    }
+    let author = field("user_created")?;
+    let specials = author["meta"]["special"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if author["type"] != "uuid" || !specials.iter().any(|s| s == "user-created") {
+        return refuse(
+            "`user_created` must be a uuid that Directus fills (special user-created): \
+             messages would carry no trustworthy author",
+        );
+    }
+    let key = field("client_key")?;
+    if key["type"] != "string" {
+        return refuse("`client_key` must be a string (exactly-once depends on it)");
+    }
+    if key["schema"]["is_unique"] != true {
+        // Adding the index fails if duplicates exist already: then it is refused, not forced.
+        rest.patch(
+            "/fields/messages/client_key",
+            &json!({ "schema": { "is_unique": true } }),
+        )?
+        .data("add the unique index on messages.client_key (duplicates already stored?)")?;
+        report
+            .changes
+            .push("made messages.client_key unique (it was not)".into());
+    }
     Ok(())
 }
 
@@ -333,11 +385,20 @@ fn ensure_message_field(rest: &Rest, report: &mut Report, body: Value) -> Result
 fn ensure_policy(rest: &Rest, report: &mut Report) -> Result<String> {
     let found = rest
         .get(&format!(
-            "/policies?filter[name][_eq]={}&fields=id&limit=1",
+            "/policies?filter[name][_eq]={}&fields=id,admin_access,app_access&limit=1",
             encode(POLICY_NAME)
         ))?
         .data("look up the chat policy")?;
     if let Some(id) = found[0]["id"].as_str() {
+        // A policy of that name made by someone else is not trusted blindly: every member
+        // gets it.
+        if found[0]["admin_access"] == true || found[0]["app_access"] == true {
+            return Err(format!(
+                "a policy named {POLICY_NAME:?} exists with admin or app access; every chat \
+                 member would get it. Remove that access (or rename the policy) and provision \
+                 again; nothing was changed"
+            ));
+        }
         return Ok(id.to_owned());
     }
     let created = rest
@@ -370,11 +431,42 @@ fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<
         ))?
         .data("list the chat policy's permissions")?;
     let existing = existing.as_array().cloned().unwrap_or_default();
-    for rule in RULES {
-        let row = existing
+    // Rows this policy should not have at all (e.g. added by hand) widen what members may do.
+    for row in &existing {
+        let known = RULES
             .iter()
-            .find(|p| p["collection"] == rule.collection && p["action"] == rule.action);
+            .any(|r| row["collection"] == r.collection && row["action"] == r.action);
+        if !known {
+            delete_permission(rest, &row["id"])?;
+            report.changes.push(format!(
+                "removed an unexpected permission: {} {}",
+                row["collection"].as_str().unwrap_or("?"),
+                row["action"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    for rule in RULES {
+        let rows: Vec<&Value> = existing
+            .iter()
+            .filter(|p| p["collection"] == rule.collection && p["action"] == rule.action)
+            .collect();
         let wanted = rule.body(policy, rule.fields);
+        // Directus merges every row of a policy: a second, wider row for the same action
+        // would undo the narrow one. One row stays (the one that already fits, if any).
+        let keep = rows
+            .iter()
+            .position(|row| same_grant(row, &wanted))
+            .unwrap_or(0);
+        for (at, extra) in rows.iter().enumerate() {
+            if at != keep {
+                delete_permission(rest, &extra["id"])?;
+                report.changes.push(format!(
+                    "removed a second permission row for {} {}",
+                    rule.collection, rule.action
+                ));
+            }
+        }
+        let row = rows.get(keep).copied();
         if row.is_some_and(|row| same_grant(row, &wanted)) {
             continue;
         }
@@ -420,6 +512,19 @@ fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<
         ));
     }
     Ok(())
+}
+
+fn delete_permission(rest: &Rest, id: &Value) -> Result<()> {
+    let reply = rest.delete(&format!("/permissions/{id}"))?;
+    if reply.ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "remove permission {id}: HTTP {} {}",
+            reply.status,
+            reply.error_message()
+        ))
+    }
 }
 
 /// Never widen Public; warn when someone else did, since it undoes the chat's privacy.

@@ -185,6 +185,35 @@ fn directus_12_provisions_with_a_warning_and_the_chat_works() {
     assert!(warnings.contains("directus_users read"), "{warnings}");
     assert!(warnings.contains("EVERY field"), "{warnings}");
     chat_flow(&server.ws_url(), &server.alice);
+    // The fallback grants every field on create; still nobody posts as someone else.
+    let admin = Rest::login(
+        &server.url(),
+        &server.config.admin_email,
+        &server.config.admin_password,
+    )
+    .unwrap();
+    let alice_id = admin
+        .get("/users?filter[email][_eq]=alice@example.com&fields=id")
+        .unwrap()
+        .data("alice's id")
+        .unwrap()[0]["id"]
+        .clone();
+    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let spoof = bob
+        .post(
+            "/items/messages",
+            &json!({ "content": "as alice?", "user_created": alice_id, "id": 1_000_000 }),
+        )
+        .unwrap();
+    if spoof.ok() {
+        let row = admin
+            .get("/items/messages?filter[content][_eq]=as%20alice%3F&fields=id,user_created")
+            .unwrap()
+            .data("read back")
+            .unwrap();
+        assert_ne!(row[0]["user_created"], alice_id, "Bob posted as Alice: {row}");
+        eprintln!("12.4.0 fallback: a member's create with id and user_created stored as {row}");
+    }
     // Public stays closed on 12 as well.
     let reply = Rest::new(&server.url()).get("/items/messages").unwrap();
     assert!(matches!(reply.status, 401 | 403), "{reply:?}");
@@ -300,4 +329,89 @@ fn a_port_in_use_is_a_clear_error() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Provisioning checks what it finds: a second, wider permission row and a row the chat never
+/// grants are removed; a `client_key` that lost its unique index gets it back; a policy of the
+/// chat's name with admin access is refused, not used.
+#[test]
+fn provisioning_repairs_or_refuses_what_it_finds() {
+    let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
+    let admin = Rest::login(
+        &server.url(),
+        &server.config.admin_email,
+        &server.config.admin_password,
+    )
+    .unwrap();
+    let policy = server.report.policy_id.clone();
+    let provision_again = || {
+        provision::provision(
+            &server.url(),
+            &server.config.admin_email,
+            &server.config.admin_password,
+            &[],
+        )
+    };
+    // Someone widened the policy by hand: anyone may edit anyone's message, and users.
+    for (collection, action) in [("messages", "update"), ("directus_users", "update")] {
+        admin
+            .post(
+                "/permissions",
+                &json!({ "policy": policy, "collection": collection, "action": action,
+                         "fields": ["*"], "permissions": null }),
+            )
+            .unwrap()
+            .data("widen by hand")
+            .unwrap();
+    }
+    admin
+        .patch(
+            "/fields/messages/client_key",
+            &json!({ "schema": { "is_unique": false } }),
+        )
+        .unwrap()
+        .data("drop the unique index")
+        .unwrap();
+    let report = provision_again().unwrap();
+    let changes = report.changes.join("\n");
+    assert!(
+        changes.contains("second permission row for messages update"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains("unexpected permission: directus_users update"),
+        "{changes}"
+    );
+    assert!(changes.contains("client_key unique"), "{changes}");
+    // Bob cannot edit Alice's message any more.
+    let alice = Rest::login(&server.url(), &server.alice.email, &server.alice.password).unwrap();
+    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let id = alice
+        .post("/items/messages", &json!({ "content": "alice's" }))
+        .unwrap()
+        .data("post")
+        .unwrap()["id"]
+        .clone();
+    let edit = bob
+        .patch(
+            &format!("/items/messages/{id}"),
+            &json!({ "content": "bob's" }),
+        )
+        .unwrap();
+    assert_eq!(edit.status, 403, "{edit:?}");
+    assert!(
+        provision_again().unwrap().changes.is_empty(),
+        "repaired for good"
+    );
+    // A policy of our name with admin access is not handed to members.
+    admin
+        .patch(
+            &format!("/policies/{policy}"),
+            &json!({ "admin_access": true }),
+        )
+        .unwrap()
+        .data("make it admin")
+        .unwrap();
+    let refused = provision_again().unwrap_err();
+    assert!(refused.contains("admin or app access"), "{refused}");
 }
