@@ -72,7 +72,9 @@ const RULES: &[Rule] = &[
         fields: &["content", "client_key"],
         own_rows_only: false,
         fallback: Fallback::AllFields(
-            "chat members may set any field of a message they create, not only its content",
+            "chat members may set any field of a message they create, not only its content: \
+             its id too (seen on 12.4.0), so a message posted under an old, free id is seen live \
+             but skipped by clients catching up; its author is still set by Directus",
         ),
     },
     Rule {
@@ -305,11 +307,14 @@ fn check_message_schema(rest: &Rest, report: &mut Report) -> Result<()> {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    if author["type"] != "uuid" || !specials.iter().any(|s| s == "user-created") {
-        return refuse(
-            "`user_created` must be a uuid that Directus fills (special user-created): \
-             messages would carry no trustworthy author",
-        );
+    // Created as uuid; SQLite has no such type and Directus reads it back as "string".
+    let uuid_like = author["type"] == "uuid" || author["type"] == "string";
+    if !uuid_like || !specials.iter().any(|s| s == "user-created") {
+        return refuse(&format!(
+            "`user_created` must be a uuid that Directus fills (special user-created), found \
+             type {} with special {}: messages would carry no trustworthy author",
+            author["type"], author["meta"]["special"]
+        ));
     }
     let key = field("client_key")?;
     if key["type"] != "string" {

@@ -185,7 +185,9 @@ fn directus_12_provisions_with_a_warning_and_the_chat_works() {
     assert!(warnings.contains("directus_users read"), "{warnings}");
     assert!(warnings.contains("EVERY field"), "{warnings}");
     chat_flow(&server.ws_url(), &server.alice);
-    // The fallback grants every field on create; still nobody posts as someone else.
+    // The fallback grants every field on create; still nobody posts as someone else (the
+    // user-created special wins). The id a member sends is taken (seen on 12.4.0): the
+    // provisioning warning says so.
     let admin = Rest::login(
         &server.url(),
         &server.config.admin_email,
