@@ -183,7 +183,7 @@ fn a_member_posting_under_alices_key_neither_suppresses_nor_claims_her_message()
     );
     let outcome = Outcome {
         sent: 1,
-        lost: usize::from(counts.get(&hers).is_none()),
+        lost: usize::from(!counts.contains_key(&hers)),
         duplicated: counts.get(&hers).map_or(0, |n| n - 1) + in_db[&hers].len() - 1,
         out_of_order: 0,
         anonymous: 0,

@@ -213,7 +213,10 @@ fn directus_12_provisions_with_a_warning_and_the_chat_works() {
             .unwrap()
             .data("read back")
             .unwrap();
-        assert_ne!(row[0]["user_created"], alice_id, "Bob posted as Alice: {row}");
+        assert_ne!(
+            row[0]["user_created"], alice_id,
+            "Bob posted as Alice: {row}"
+        );
         eprintln!("12.4.0 fallback: a member's create with id and user_created stored as {row}");
     }
     // Public stays closed on 12 as well.
