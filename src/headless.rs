@@ -5,7 +5,7 @@
 //! as a message. stderr: status. At the end of stdin it exits once every queued message is
 //! confirmed or refused: 0 when all were sent, 1 (naming them) when the server refused any.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -124,8 +124,9 @@ pub fn run(options: Options) -> Result<(), String> {
     // Printed ids at or above the timeline's oldest (older ones cannot come back: the timeline
     // evicts its oldest under a flood, and headless never scrolls back).
     let mut printed = BTreeSet::new();
-    // Arrived but not printed yet: held until everything before them is known (id order).
-    let mut held = BTreeSet::new();
+    // Arrived but not printed yet: held until everything before them is known (id order). A
+    // copy is held too: under a flood the timeline may evict a message before it is printed.
+    let mut held: BTreeMap<i64, MessageItem> = BTreeMap::new();
     let mut stdin_done = false;
     let mut last_phase = None;
     let mut last_error = None;
@@ -151,12 +152,13 @@ pub fn run(options: Options) -> Result<(), String> {
             return Err(session.error().unwrap_or("logged out").to_owned());
         }
         let mut out = stdout.lock();
-        held.extend(
-            session
-                .take_fresh()
-                .into_iter()
-                .filter(|id| !printed.contains(id)),
-        );
+        for id in session.take_fresh() {
+            if let Some(message) = session.timeline().get(id)
+                && !printed.contains(&id)
+            {
+                held.insert(id, message.clone());
+            }
+        }
         let finishing = stdin_done && session.outbox_settled() && session.history_loaded();
         // On the way out nothing stays held.
         let through = if finishing {
@@ -167,20 +169,27 @@ pub fn run(options: Options) -> Result<(), String> {
         // A message whose author's name is being asked for again waits for the answer; so does
         // one whose "mine" is not known yet (who we are, or whether a row under one of our keys
         // is really ours).
-        let settled = |id: &i64| {
-            !session.author_pending(*id)
+        let settled = |message: &MessageItem| {
+            !session.author_pending(message.id)
                 && session.identity_settled()
-                && !session
-                    .timeline()
-                    .get(*id)
-                    .is_some_and(|m| session.awaiting_confirmation(m))
+                && !session.awaiting_confirmation(message)
         };
-        let ready = |id: &i64| *id <= through && (finishing || settled(id));
-        while let Some(id) = held.first().copied().filter(ready) {
+        let ready = |(id, message): &(&i64, &MessageItem)| {
+            **id <= through && (finishing || settled(message))
+        };
+        let oldest_kept = session.timeline().oldest_id().unwrap_or(i64::MAX);
+        while let Some((id, copy)) = held.first_key_value().filter(ready) {
+            let id = *id;
+            // The newest copy; the held one if the timeline evicted it; none if it was deleted.
+            let message = session
+                .timeline()
+                .get(id)
+                .or((id < oldest_kept).then_some(copy))
+                .cloned();
             held.remove(&id);
             printed.insert(id);
-            if let Some(message) = session.timeline().get(id) {
-                let line = message_line(message, session.is_mine(message));
+            if let Some(message) = message {
+                let line = message_line(&message, session.is_mine(&message));
                 writeln!(out, "{line}").map_err(|e| e.to_string())?;
             }
         }

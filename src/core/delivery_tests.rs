@@ -119,6 +119,14 @@ fn someone_elses_row_under_our_key_confirms_nothing_and_ours_is_sent_again() {
     let filter = &lookup["query"]["filter"]["_and"];
     assert_eq!(filter[0]["client_key"]["_eq"], key);
     assert_eq!(filter[1]["user_created"]["_eq"], "$CURRENT_USER");
+    // Not found: sent once more as it is (the refusal might have raced our own insert)...
+    let again = only(&rig.frame(json!({"type":"items","data":[],"uid":lookup["uid"]})));
+    assert_eq!(again["data"]["client_key"], key, "the same key once more");
+    let lookup = only(
+        &rig.frame(json!({"type":"items","status":"error","uid":again["uid"],
+        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})),
+    );
+    // ...refused and not found twice: the key is someone else's.
     let resent = only(&rig.frame(json!({"type":"items","data":[],"uid":lookup["uid"]})));
     assert_eq!(resent["action"], "create");
     assert_eq!(resent["data"]["content"], "mine");
@@ -287,8 +295,10 @@ fn an_event_overtaken_by_a_larger_id_just_before_a_cut_is_still_caught_up() {
     );
     rig.frame(json!({"type":"items","data":[msg(3), msg(4)],"uid":read["uid"]}));
     assert_eq!(ids(&rig.s), [1, 2, 3, 4]);
-    // Once the newer ids have settled, a later catch-up starts after them.
+    // Once the newer ids have settled (the socket went on talking: the server's heartbeat),
+    // a later catch-up starts after them.
     rig.advance(SETTLE + Duration::from_secs(1));
+    rig.frame(json!({"type":"ping"}));
     let read = back_online(&mut rig, "r3");
     assert_eq!(read["query"]["filter"]["id"]["_gt"], 4);
 }
@@ -349,4 +359,120 @@ fn a_flood_keeps_the_newest_messages_within_the_bound_and_scroll_back_reads_the_
     }
     let bytes: usize = rig.s.timeline().iter().map(|m| m.content.len()).sum();
     assert!(bytes <= KEEP_BYTES, "{bytes} bytes kept");
+}
+
+#[test]
+fn a_uidless_refusal_racing_our_own_insert_does_not_post_twice() {
+    // c1 was sent twice (no answer within the timeout); its late second copy is refused as a
+    // duplicate without a uid while c2 is on its way, and gets pinned on c2. The lookup runs
+    // before c2's insert is visible and finds nothing: c2 must not be re-keyed (posted twice).
+    let mut rig = Rig::known();
+    rig.online(&[1]);
+    rig.s.send("c2", rig.now).unwrap();
+    let create = rig.s.outbox()[0].client_key.clone();
+    let lookup = only(&rig.frame(json!({"type":"items","status":"error",
+        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})));
+    let again = only(&rig.frame(json!({"type":"items","data":[],"uid":lookup["uid"]})));
+    assert_eq!(
+        again["data"]["client_key"],
+        json!(create),
+        "same key: never twice"
+    );
+    // Its own refusal now (c2 was stored), then the lookup finds it.
+    let lookup = only(
+        &rig.frame(json!({"type":"items","status":"error","uid":again["uid"],
+        "error":{"code":"RECORD_NOT_UNIQUE","message":"Value has to be unique."}})),
+    );
+    let mut row = msg(2);
+    row["client_key"] = json!(create);
+    rig.frame(json!({"type":"items","data":[row],"uid":lookup["uid"]}));
+    assert!(rig.s.outbox().is_empty());
+}
+
+#[test]
+fn other_uidless_errors_are_not_pinned_on_the_message_on_its_way() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("hello", rig.now).unwrap());
+    rig.frame(json!({"type":"items","status":"error","error":{"code":"FORBIDDEN"}}));
+    assert_eq!(rig.s.outbox()[0].state, OutgoingState::InFlight);
+    let mut row = msg(1);
+    row["client_key"] = create["data"]["client_key"].clone();
+    rig.frame(json!({"type":"items","data":row,"uid":create["uid"]}));
+    assert!(rig.s.outbox().is_empty(), "its real reply still counts");
+}
+
+#[test]
+fn a_message_the_server_keeps_choking_on_stops_holding_up_the_others() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("poison", rig.now).unwrap());
+    rig.s.send("next", rig.now).unwrap();
+    let mut wait = RETRY_FIRST;
+    for _ in 0..5 {
+        rig.frame(error(&create["uid"], "INTERNAL_SERVER_ERROR"));
+        assert_eq!(only(&rig.advance(wait)), create);
+        wait *= 2;
+    }
+    let next = only(&rig.frame(error(&create["uid"], "INTERNAL_SERVER_ERROR")));
+    assert_eq!(next["data"]["content"], "next", "the one behind goes out");
+    assert!(matches!(&rig.s.outbox()[0].state, OutgoingState::Failed(_)));
+}
+
+#[test]
+fn who_am_i_dropped_by_a_reconnect_is_asked_again() {
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
+    let who = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    assert!(who["uid"].as_str().unwrap().starts_with("whoami"));
+    assert!(!rig.s.identity_settled());
+    // The socket dies before the answer.
+    let read = back_online(&mut rig, "r2");
+    let who = only(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
+    assert!(
+        who["uid"].as_str().unwrap().starts_with("whoami"),
+        "asked again: {who}"
+    );
+    rig.frame(json!({"type":"items","data":[],"uid":who["uid"]}));
+    assert!(rig.s.identity_settled());
+}
+
+#[test]
+fn an_edit_of_a_message_never_loaded_does_not_punch_a_hole_in_history() {
+    let mut rig = Rig::new();
+    let history: Vec<i64> = (50..100).collect();
+    rig.online(&history);
+    let mut old = msg(3);
+    old["content"] = json!("edited long ago");
+    rig.frame(json!({"type":"subscription","event":"update","data":[old]}));
+    assert_eq!(ids(&rig.s), history, "not shown as the oldest");
+    let older = only(&rig.s.load_older(rig.now));
+    assert_eq!(older["query"]["filter"]["id"]["_lt"], 50);
+}
+
+#[test]
+fn a_long_outage_still_catches_up_what_had_not_settled_before_the_cut() {
+    let mut rig = Rig::new();
+    rig.online(&[1, 2]);
+    rig.advance(SETTLE + Duration::from_secs(1));
+    rig.frame(json!({"type":"subscription","event":"create","data":[msg(4)]}));
+    // The server is gone for longer than SETTLE.
+    let cut = rig.now;
+    rig.s.closed("reset", rig.now);
+    for _ in 0..5 {
+        let Phase::Reconnecting { at } = rig.s.phase() else {
+            panic!()
+        };
+        rig.advance(at - rig.now);
+        rig.s.closed("Connection refused (os error 111)", rig.now);
+    }
+    assert!(rig.now - cut > SETTLE);
+    let read = back_online(&mut rig, "r2");
+    assert_eq!(
+        read["query"]["filter"]["id"]["_gt"], 2,
+        "from before the cut: 3 is read"
+    );
 }

@@ -10,11 +10,18 @@
 //! - TOKEN_EXPIRED re-authenticates on the same socket, holding sends until `auth ok`
 //!   (otherwise Directus would create them as nobody, or refuse them);
 //! - heartbeats are answered with JSON, and our own JSON pings notice a dead socket;
-//! - reconnects back off exponentially with jitter, re-subscribe, and then catch up on every
-//!   message with an id above the newest seen (after the subscription is live: no gap);
+//! - reconnects back off exponentially with jitter (or come back as soon as a probe finds the
+//!   server again), re-subscribe, and then catch up on every message after what had settled
+//!   before the cut (after the subscription is live: no gap; see `reads.rs`);
+//! - a refused read is asked again with backoff, never given up;
 //! - every create carries a client key that is unique in the database, so a create retried
-//!   after a lost reply is refused as a duplicate and never posts twice;
+//!   after a lost reply is refused as a duplicate and never posts twice; a row under that key
+//!   counts as ours only when it is (see `outbox.rs`);
 //! - logout closes the socket and revokes the refresh token over REST.
+//!
+//! Parts: `connection.rs` (socket life, auth, timeouts), `reads.rs` (what the server answers
+//! and the subscription brings), `outbox.rs` (what the user wrote), `requests.rs` (uids,
+//! resends, backoff of refused requests).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -120,16 +127,21 @@ pub struct Session {
     subscribed: bool,
     /// This connection's read (history or catch-up) is complete: live events fill the rest.
     history_loaded: bool,
-    /// Every message with an id up to this one has been seen. Catch-up reads from here, not
-    /// from the newest id in the timeline: our own create replies can arrive before the
-    /// catch-up and must not make it skip someone else's message stored just before ours.
-    /// None until the first sync (which reads the newest page instead).
+    /// The newest id the synced stream has reached: every message up to it has been seen,
+    /// except one whose event Directus sent late (those still arrive, and a catch-up re-reads
+    /// what had not settled, see `settled_cursor`). Not the newest id in the timeline: our own
+    /// create replies can arrive before the catch-up and must not make it skip someone else's
+    /// message stored just before ours. None until the first sync (which reads the newest page).
     cursor: Option<i64>,
     /// Where the cursor stood when (see `settled_cursor`): at most one entry per 100 ms.
     cursor_log: std::collections::VecDeque<(Instant, i64)>,
     /// The logged-in user as an author (id and first name), once known.
     me: Option<Author>,
-    asked_who: bool,
+    /// Who-am-I was answered (asked again after a reconnect until it is).
+    who_answered: bool,
+    /// When the last socket last said anything before it was lost (see `settled_cursor`);
+    /// None once a sync completed.
+    cut_at: Option<Instant>,
     timeline: Timeline,
     outbox: Vec<Outgoing>,
     requests: HashMap<String, InFlight>,
@@ -186,7 +198,8 @@ impl Session {
             cursor: None,
             cursor_log: Default::default(),
             me: None,
-            asked_who: false,
+            who_answered: false,
+            cut_at: None,
             timeline: Timeline::default(),
             outbox: Vec::new(),
             requests: HashMap::new(),
@@ -245,7 +258,7 @@ impl Session {
 
     /// Who the logged-in user is has been settled: known, or asked and they never posted.
     pub fn identity_settled(&self) -> bool {
-        self.me.is_some() || (self.asked_who && self.pending(|r| *r == Request::WhoAmI).is_none())
+        self.me.is_some() || self.who_answered
     }
 
     /// The message carries the key of one of ours still waiting for its own reply: whose it
@@ -287,7 +300,8 @@ impl Session {
     pub fn refresh_token(&self) -> Option<&str> {
         self.refresh_token.as_deref()
     }
-    /// Every message with an id up to this one has been seen (None before the first sync).
+    /// How far the synced stream has reached (None before the first sync): what headless prints
+    /// up to. A late event below it can still come (printed then, out of id order).
     pub fn complete_through(&self) -> Option<i64> {
         self.cursor
     }
@@ -344,7 +358,7 @@ impl Session {
             self.cursor = None;
             self.cursor_log.clear();
             self.me = None;
-            self.asked_who = false;
+            self.who_answered = false;
         }
         self.email = Some(email.to_owned());
         self.password = Some(password.to_owned());
@@ -430,9 +444,10 @@ impl Session {
         {
             return Vec::new();
         }
+        let limit = self.page.min(HISTORY_PAGE);
         vec![self.request(
             Request::Older,
-            |uid| proto::read_before(oldest, HISTORY_PAGE, uid),
+            |uid| proto::read_before(oldest, limit, uid),
             now,
         )]
     }

@@ -118,6 +118,9 @@ mod native {
                 .mode(0o700)
                 .create(dir)
                 .map_err(|e| format!("{}: {e}", dir.display()))?;
+            // An older, looser folder is tightened too.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
             // A temporary file of this process's own: never one another writer is filling.
             let tmp = dir.join(format!("session.json.{}.tmp", std::process::id()));
             let mut file = std::fs::OpenOptions::new()

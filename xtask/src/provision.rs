@@ -72,9 +72,8 @@ const RULES: &[Rule] = &[
         fields: &["content", "client_key"],
         own_rows_only: false,
         fallback: Fallback::AllFields(
-            "chat members may set any field of a message they create, not only its content: \
-             its id too (seen on 12.4.0), so a message posted under an old, free id is seen live \
-             but skipped by clients catching up; its author is still set by Directus",
+            "chat members may set any field of a message they create, not only its content \
+             (the author is still set by Directus, and a validation keeps the id the server's)",
         ),
     },
     Rule {
@@ -251,6 +250,7 @@ fn ensure_messages_collection(rest: &Rest, report: &mut Report) -> Result<()> {
         }),
     )?;
     ensure_content_limit(rest, report)?;
+    ensure_id_not_chosen(rest, report)?;
     // Set by Directus on every edit: clients show "edited".
     ensure_message_field(
         rest,
@@ -341,35 +341,64 @@ pub const MAX_CONTENT_CHARS: usize = 65_536;
 /// Bound `content` at the server, for every writer (REST or WebSocket, any client): without
 /// it any member could post messages too large for another member's socket or memory.
 fn ensure_content_limit(rest: &Rest, report: &mut Report) -> Result<()> {
-    let wanted = json!({ "_and": [ { "content": {
+    let rule = json!({ "_and": [ { "content": {
         "_regex": format!("^[\\s\\S]{{0,{MAX_CONTENT_CHARS}}}$")
     } } ] });
-    let field = rest
-        .get("/fields/messages/content")?
-        .data("read field messages.content")?;
-    if field["meta"]["validation"] == wanted {
+    ensure_validation(
+        rest,
+        report,
+        "content",
+        rule,
+        &format!("A message holds at most {MAX_CONTENT_CHARS} characters."),
+        "message length is not bounded at the server, so a member posting huge messages over \
+         REST can slow others' clients",
+    )
+}
+
+/// Nobody chooses a message's id (where permissions cannot say so, as on Directus 12 without
+/// a licence): an id set far ahead, or in a gap of the past, would make clients' catch-ups
+/// miss messages.
+fn ensure_id_not_chosen(rest: &Rest, report: &mut Report) -> Result<()> {
+    ensure_validation(
+        rest,
+        report,
+        "id",
+        json!({ "_and": [ { "id": { "_null": true } } ] }),
+        "Message ids are given by the server.",
+        "members can choose a message's id where the create permission allows every field",
+    )
+}
+
+/// A field validation Directus applies to every create and update, whoever writes.
+fn ensure_validation(
+    rest: &Rest,
+    report: &mut Report,
+    field: &str,
+    rule: Value,
+    message: &str,
+    without_it: &str,
+) -> Result<()> {
+    let path = format!("/fields/messages/{field}");
+    let found = rest
+        .get(&path)?
+        .data(&format!("read field messages.{field}"))?;
+    if found["meta"]["validation"] == rule {
         return Ok(());
     }
     let reply = rest.patch(
-        "/fields/messages/content",
-        &json!({ "meta": {
-            "validation": wanted,
-            "validation_message": format!("A message holds at most {MAX_CONTENT_CHARS} characters."),
-        } }),
+        &path,
+        &json!({ "meta": { "validation": rule, "validation_message": message } }),
     )?;
     if restricted(&reply) {
-        report.warnings.push(
-            "this server refuses field validation (RESOURCE_RESTRICTED): message length is not \
-             bounded at the server, so a member posting huge messages over REST can slow \
-             others' clients"
-                .into(),
-        );
+        report.warnings.push(format!(
+            "this server refuses field validation (RESOURCE_RESTRICTED): {without_it}"
+        ));
         return Ok(());
     }
-    reply.data("limit the length of messages.content")?;
-    report.changes.push(format!(
-        "limited messages.content to {MAX_CONTENT_CHARS} characters"
-    ));
+    reply.data(&format!("validate messages.{field}"))?;
+    report
+        .changes
+        .push(format!("validated messages.{field}: {message}"));
     Ok(())
 }
 

@@ -110,10 +110,11 @@ impl Session {
             Phase::Reconnecting { at } if now >= at => return self.connect(now),
             Phase::Reconnecting { .. } => {
                 // Unreachable: a cheap look every few hundred ms notices its return at once.
-                return match (self.probe_at, &self.server) {
-                    (Some(at), Some(server)) if self.unreachable && now >= at => {
-                        self.probe_at = Some(now + PROBE_EVERY);
-                        vec![Effect::ProbeServer(server.http.clone())]
+                let http = self.server.as_ref().map(|s| s.http.clone());
+                return match (self.probe_at, http) {
+                    (Some(at), Some(http)) if self.unreachable && now >= at => {
+                        self.probe_at = Some(now + self.probe_interval());
+                        vec![Effect::ProbeServer(http)]
                     }
                     _ => Vec::new(),
                 };
@@ -182,6 +183,7 @@ impl Session {
         let Some(websocket) = self.server.as_ref().map(|s| s.websocket.clone()) else {
             return Vec::new();
         };
+        self.note_cut();
         self.phase = Phase::Connecting { since: now };
         self.probe_at = None;
         self.subscribed = false;
@@ -193,13 +195,29 @@ impl Session {
         vec![Effect::Connect(websocket)]
     }
 
+    /// PROBE_EVERY, -25%..+0%: clients that lost one server do not probe it in lockstep (and
+    /// never later than PROBE_EVERY).
+    fn probe_interval(&mut self) -> std::time::Duration {
+        PROBE_EVERY.mul_f64(0.75 + (self.next_random() % 1000) as f64 / 4000.0)
+    }
+
+    /// The socket is being lost: remember when it last said anything (kept until the next
+    /// sync completes, across failed attempts).
+    fn note_cut(&mut self) {
+        if self.cut_at.is_none() {
+            self.cut_at = self.last_heard;
+        }
+    }
+
     pub(super) fn schedule_reconnect(&mut self, now: Instant) -> Vec<Effect> {
+        self.note_cut();
         if self.requests.values().any(|r| r.request.reads_a_page()) {
             // Cut while a page was coming: it may not fit through the socket (a member can post
             // large messages over REST). Ask for half as many; a page that fits doubles it.
             self.page = (self.page / 2).max(1);
         }
-        self.probe_at = (self.unreachable && !self.early_attempt).then(|| now + PROBE_EVERY);
+        self.probe_at =
+            (self.unreachable && !self.early_attempt).then(|| now + self.probe_interval());
         self.early_attempt = false;
         let base = BACKOFF_FIRST
             .saturating_mul(1 << self.attempt.min(16))

@@ -23,6 +23,8 @@ pub struct Outgoing {
     /// Who wrote it, as "email at server" (None: stored by a version that did not say). It is
     /// sent only under that account: another user on this device never posts it as theirs.
     pub owner: Option<String>,
+    /// Refused as a duplicate once and not found among ours (see `not_found_under`).
+    pub not_found: bool,
 }
 
 impl Outgoing {
@@ -93,6 +95,7 @@ impl Session {
             content: content.to_owned(),
             state: OutgoingState::Queued,
             owner: self.owner(),
+            not_found: false,
         });
         Ok(self.flush(now))
     }
@@ -121,6 +124,7 @@ impl Session {
                         None => OutgoingState::Queued,
                     },
                     owner: message.owner,
+                    not_found: false,
                 });
             }
         }
@@ -245,13 +249,19 @@ impl Session {
         );
     }
 
-    /// Our key was refused as a duplicate but no row of ours holds it: another member posted
-    /// with it. Ours goes out again under a fresh key.
-    pub(super) fn rekey(&mut self, client_key: &str) {
+    /// Our key was refused as a duplicate but our lookup found no row of ours under it. The
+    /// first time, it is sent again as it is (the refusal may have raced our own insert); the
+    /// second time another member holds the key, and ours goes out under a fresh one.
+    pub(super) fn not_found_under(&mut self, client_key: &str) {
         if let Some(o) = self.outbox.iter_mut().find(|o| o.client_key == client_key) {
-            log::warn!("a client key was taken by someone else; sending under a new one");
-            o.client_key = new_client_key();
             o.state = OutgoingState::Queued;
+            if o.not_found {
+                log::warn!("a client key was taken by someone else; sending under a new one");
+                o.client_key = new_client_key();
+                o.not_found = false;
+            } else {
+                o.not_found = true;
+            }
         }
     }
 

@@ -15,6 +15,10 @@ use super::requests::Request;
 use super::{CATCH_UP_PAGE, Effect, HISTORY_PAGE, Phase, Session, describe};
 use crate::core::protocol::{self as proto, Author, MessageItem, ServerError, SubscriptionEvent};
 
+/// A create refused by a passing error is sent this many times more (0.5 + 1 + 2 + 4 + 8 s)
+/// before it counts as refused (then Retry and Discard are offered): one message the server
+/// keeps choking on must not hold up the ones behind it for ever.
+const TRANSIENT_TRIES: u32 = 5;
 /// The notice while a read is being retried (cleared once history is in).
 const READ_FAILED: &str = "Could not read messages";
 /// The timeline keeps at most this many messages, holding at most this much text, evicting
@@ -81,7 +85,10 @@ impl Session {
                     self.confirmed(&key);
                     self.add_messages(items, false);
                 }
-                None => self.rekey(&key),
+                // Not ours (yet?): the refusal may have raced our own insert, or the lookup
+                // ran as the socket was demoted to Public. Sent once more under the same key
+                // (harmless: the key guards it); refused and not found twice, it is re-keyed.
+                None => self.not_found_under(&key),
             },
             Request::Resolve(ids) => {
                 self.add_messages(items, false);
@@ -91,6 +98,7 @@ impl Session {
                 }
             }
             Request::WhoAmI => {
+                self.who_answered = true;
                 let first = data.as_array().and_then(|rows| rows.first());
                 if let Some(row) = first {
                     self.learn_me(&Author::from_json(&row["user_created"]));
@@ -111,8 +119,9 @@ impl Session {
         if !scroll_back {
             self.bound_memory();
         }
-        if self.me.is_none() && self.history_loaded && !self.asked_who {
-            self.asked_who = true;
+        // Asked once per sync until answered (a reconnect drops an unanswered one).
+        let asking = self.pending(|r| *r == Request::WhoAmI).is_some();
+        if self.me.is_none() && self.history_loaded && !self.who_answered && !asking {
             effects.push(self.request(Request::WhoAmI, proto::read_own_latest, now));
         }
         effects.extend(self.flush(now));
@@ -127,9 +136,12 @@ impl Session {
     ) -> Vec<Effect> {
         // Some item errors come without a uid (RECORD_NOT_UNIQUE does, seen on 11.17.4). Only
         // one message is on its way at a time, so such an error is its create's or lookup's.
+        // Other uid-less errors say nothing about which request they answer: not pinned on it.
         let uid = uid.or_else(|| {
-            self.pending(|r| matches!(r, Request::Create(_) | Request::Lookup(_)))
-                .cloned()
+            error
+                .is("RECORD_NOT_UNIQUE")
+                .then(|| self.pending(|r| matches!(r, Request::Create(_))).cloned())
+                .flatten()
         });
         let Some(uid) = uid else {
             return Vec::new();
@@ -146,7 +158,7 @@ impl Session {
                     now,
                 )]
             }
-            Request::Create(_) if transient(&error) => {
+            Request::Create(_) if transient(&error) && req.refusals < TRANSIENT_TRIES => {
                 self.notice = Some(format!(
                     "A message could not be sent yet ({}); retrying",
                     describe(&error)
@@ -213,8 +225,17 @@ impl Session {
                 // Read only now that events flow: nothing can fall between read and events.
                 vec![self.history_read(now)]
             }
-            SubscriptionEvent::Create | SubscriptionEvent::Update => {
+            SubscriptionEvent::Create => {
                 self.add_messages(MessageItem::list_from_json(&data), true);
+                self.bound_memory();
+                self.flush(now)
+            }
+            SubscriptionEvent::Update => {
+                // Only messages we hold: an edit of one never loaded would sit in the timeline
+                // as its oldest and make scroll-back skip everything in between.
+                let mut items = MessageItem::list_from_json(&data);
+                items.retain(|m| self.timeline.get(m.id).is_some());
+                self.add_messages(items, true);
                 self.bound_memory();
                 self.flush(now)
             }
@@ -265,6 +286,7 @@ impl Session {
     /// The read after subscribing is complete: all up to the newest message is known.
     fn synced(&mut self) {
         self.history_loaded = true;
+        self.cut_at = None;
         if self
             .notice
             .as_deref()
@@ -303,13 +325,15 @@ impl Session {
         )
     }
 
-    /// Where a catch-up starts: the cursor as it stood `SETTLE` ago. Directus sends events in
-    /// the order their reads finish, not in id order (and on PostgreSQL a smaller id can commit
-    /// after a larger one), so the newest id seen says nothing about a smaller one still on
-    /// its way when the socket was cut. What was complete that long ago is; the overlap is
-    /// read twice and de-duplicated.
+    /// Where a catch-up starts: the cursor as it stood `SETTLE` before the old socket last
+    /// said anything. Directus sends events in the order their reads finish, not in id order
+    /// (and on PostgreSQL a smaller id can commit after a larger one), so the newest id seen
+    /// says nothing about a smaller one still on its way when the socket was cut, however long
+    /// the outage. What was complete that long before is; the overlap is read twice and
+    /// de-duplicated.
     fn settled_cursor(&self, now: Instant) -> i64 {
-        let settled = now.checked_sub(SETTLE);
+        let reference = self.cut_at.unwrap_or(now).min(now);
+        let settled = reference.checked_sub(SETTLE);
         self.cursor_log
             .iter()
             .rev()
@@ -326,12 +350,10 @@ impl Session {
         };
         match self.cursor_log.back_mut() {
             Some((_, id)) if *id == cursor => return,
-            // Many moves in a burst: one entry, stamped with the latest (a younger stamp only
-            // makes a catch-up start earlier).
-            Some((at, id)) if now.saturating_duration_since(*at) < LOG_EVERY => {
-                *at = now;
-                *id = cursor;
-            }
+            // Many moves within one bucket: one entry, keeping the bucket's start (at most
+            // LOG_EVERY early: SETTLE is that much shorter, and the log stays short under a
+            // steady flood).
+            Some((at, id)) if now.saturating_duration_since(*at) < LOG_EVERY => *id = cursor,
             _ => self.cursor_log.push_back((now, cursor)),
         }
         // The newest entry at least SETTLE old is the oldest one ever needed.
