@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use poll_promise::Promise;
 use web_time::Instant;
 
-use crate::core::session::{Effect, Session};
+use crate::core::session::{Effect, Phase, Session};
 use store::{SessionStore, StoredSession};
 
 /// A socket event, as the session takes it.
@@ -38,6 +38,8 @@ pub struct Edge {
     wake: Wake,
     pub store: SessionStore,
     revocations: Vec<Promise<Result<(), String>>>,
+    /// The session was logged out at the end of the last `drive`.
+    was_logged_out: bool,
     /// The reachability probe under way (one at a time): did the server answer?
     probe: Option<Promise<bool>>,
     /// The last problem storing the session, for the status line.
@@ -76,6 +78,7 @@ impl Edge {
             store,
             revocations: Vec::new(),
             probe: None,
+            was_logged_out: true,
             store_error: None,
             logout_error: None,
         }
@@ -99,7 +102,16 @@ impl Edge {
                 }
             }
             let effects = match event {
-                SocketEvent::Opened => session.opened(now),
+                SocketEvent::Opened => {
+                    // Authenticate with the newest token of this stored session (another tab
+                    // of the page may have rotated it).
+                    if let Some(stored) = self.store.rotated_elsewhere()
+                        && let Some(token) = &stored.refresh_token
+                    {
+                        session.adopt_token(&stored.server, stored.email.as_deref(), token);
+                    }
+                    session.opened(now)
+                }
                 SocketEvent::Frame(text) => session.frame(&text, now),
                 SocketEvent::Closed(reason) => {
                     self.socket = None;
@@ -116,6 +128,18 @@ impl Edge {
         }
         let effects = session.tick(Instant::now());
         self.apply(effects);
+        // Refused a token another tab had already rotated: continue with that tab's newer one.
+        let logged_out = session.phase() == Phase::LoggedOut;
+        if logged_out
+            && !self.was_logged_out
+            && let Some(stored) = self.store.rotated_elsewhere()
+            && let Some(token) = &stored.refresh_token
+        {
+            let effects =
+                session.rejoin(&stored.server, stored.email.clone(), token, Instant::now());
+            self.apply(effects);
+        }
+        self.was_logged_out = session.phase() == Phase::LoggedOut;
         // Whatever changed above (a new token, a message typed or confirmed) goes to disk now.
         if let Some(save) = session.persist() {
             self.apply(vec![save]);

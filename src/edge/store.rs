@@ -144,42 +144,170 @@ mod native {
                 let _ = std::fs::remove_file(path);
             }
         }
+
+        /// Natively one process holds the stored session (see `lock`): nobody else rotates it.
+        pub fn rotated_elsewhere(&self) -> Option<StoredSession> {
+            None
+        }
     }
+}
+
+/// Tabs of one origin share one stored session (localStorage), each writing its own view of
+/// it. This one's save keeps what other tabs wrote: unsent messages this tab never held stay
+/// (dropping them would lose another tab's words); those it held at its last save and holds no
+/// more were confirmed or discarded here and go. A message two tabs both send is stored once
+/// anyway: its client key is unique.
+pub fn merge_outbox(stored: &[Unsent], ours: &[Unsent], ours_before: &[String]) -> Vec<Unsent> {
+    let mut merged = ours.to_vec();
+    for other in stored {
+        let known = merged.iter().any(|o| o.client_key == other.client_key);
+        if !known && !ours_before.contains(&other.client_key) {
+            merged.push(other.clone());
+        }
+    }
+    merged
+}
+
+/// Which refresh token a tab writes: its own if it rotated one since it last looked (`seen`),
+/// else whatever is stored (another tab may have rotated it meanwhile: ours is spent then).
+pub fn newest_token(
+    stored: Option<&String>,
+    ours: Option<&String>,
+    seen: Option<&String>,
+) -> Option<String> {
+    if ours != seen { ours } else { stored.or(ours) }.cloned()
 }
 
 #[cfg(target_arch = "wasm32")]
 mod web {
-    use super::StoredSession;
+    use std::cell::RefCell;
+
+    use super::{StoredSession, merge_outbox, newest_token};
 
     const KEY: &str = "directus-chat.session";
 
+    /// localStorage, shared with the other tabs of this origin: see `merge_outbox` and
+    /// `newest_token` for how their writes are kept.
     #[derive(Clone, Debug, Default)]
-    pub struct SessionStore;
+    pub struct SessionStore {
+        /// The refresh token this tab last read or wrote.
+        seen_token: RefCell<Option<String>>,
+        /// The keys of this tab's unsent messages at its last save.
+        own_keys: RefCell<Vec<String>>,
+    }
 
     impl SessionStore {
         pub fn default_location() -> Self {
-            SessionStore
+            SessionStore::default()
         }
 
         fn storage() -> Option<web_sys::Storage> {
             web_sys::window()?.local_storage().ok()?
         }
 
-        pub fn load(&self) -> Option<StoredSession> {
+        fn read() -> Option<StoredSession> {
             let text = Self::storage()?.get_item(KEY).ok()??;
             serde_json::from_str(&text).ok()
         }
 
-        pub fn save(&self, session: &StoredSession) -> Result<(), String> {
-            let storage = Self::storage().ok_or("localStorage is not available")?;
-            let json = serde_json::to_string(session).map_err(|e| e.to_string())?;
-            storage.set_item(KEY, &json).map_err(|e| format!("{e:?}"))
+        pub fn load(&self) -> Option<StoredSession> {
+            let stored = Self::read()?;
+            *self.seen_token.borrow_mut() = stored.refresh_token.clone();
+            *self.own_keys.borrow_mut() =
+                stored.outbox.iter().map(|u| u.client_key.clone()).collect();
+            Some(stored)
         }
 
+        pub fn save(&self, session: &StoredSession) -> Result<(), String> {
+            let storage = Self::storage().ok_or("localStorage is not available")?;
+            let mut merged = session.clone();
+            if let Some(stored) = Self::read().filter(|s| s.server == session.server) {
+                merged.refresh_token = newest_token(
+                    stored.refresh_token.as_ref(),
+                    session.refresh_token.as_ref(),
+                    self.seen_token.borrow().as_ref(),
+                );
+                merged.outbox =
+                    merge_outbox(&stored.outbox, &session.outbox, &self.own_keys.borrow());
+            }
+            let json = serde_json::to_string(&merged).map_err(|e| e.to_string())?;
+            storage.set_item(KEY, &json).map_err(|e| format!("{e:?}"))?;
+            *self.seen_token.borrow_mut() = merged.refresh_token;
+            *self.own_keys.borrow_mut() = session
+                .outbox
+                .iter()
+                .map(|u| u.client_key.clone())
+                .collect();
+            Ok(())
+        }
+
+        /// Removed only if it is still what this tab knows: a session another tab rotated
+        /// since is that tab's live one.
         pub fn forget(&self) {
-            if let Some(storage) = Self::storage() {
+            let Some(storage) = Self::storage() else {
+                return;
+            };
+            let stored = Self::read();
+            let theirs = stored.as_ref().is_some_and(|s| {
+                s.refresh_token.is_some() && s.refresh_token != *self.seen_token.borrow()
+            });
+            if !theirs {
                 let _ = storage.remove_item(KEY);
             }
         }
+
+        /// The stored session if another tab rotated its token since this tab last looked.
+        pub fn rotated_elsewhere(&self) -> Option<StoredSession> {
+            let stored = Self::read()?;
+            let newer =
+                stored.refresh_token.is_some() && stored.refresh_token != *self.seen_token.borrow();
+            newer.then(|| {
+                *self.seen_token.borrow_mut() = stored.refresh_token.clone();
+                stored
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unsent(key: &str) -> Unsent {
+        Unsent {
+            client_key: key.into(),
+            content: key.into(),
+            failed: None,
+            owner: None,
+        }
+    }
+
+    fn keys(outbox: &[Unsent]) -> Vec<&str> {
+        outbox.iter().map(|u| u.client_key.as_str()).collect()
+    }
+
+    #[test]
+    fn a_tab_keeps_what_other_tabs_wrote_and_drops_only_what_it_settled() {
+        // Stored: "a" (ours, since confirmed here), "b" (another tab's). Ours now: "c".
+        let stored = [unsent("a"), unsent("b")];
+        let merged = merge_outbox(&stored, &[unsent("c")], &["a".into()]);
+        assert_eq!(keys(&merged), ["c", "b"]);
+        // Both tabs hold "d": written once.
+        let merged = merge_outbox(&[unsent("d")], &[unsent("d")], &[]);
+        assert_eq!(keys(&merged), ["d"]);
+    }
+
+    #[test]
+    fn a_token_another_tab_rotated_is_not_overwritten_by_a_spent_one() {
+        let (t1, t2, t3) = (String::from("t1"), String::from("t2"), String::from("t3"));
+        // We hold t1 (spent: the other tab rotated it to t2); we only saved an outbox change.
+        assert_eq!(
+            newest_token(Some(&t2), Some(&t1), Some(&t1)),
+            Some(t2.clone())
+        );
+        // We rotated t2 to t3 ourselves: ours is the live one.
+        assert_eq!(newest_token(Some(&t2), Some(&t3), Some(&t2)), Some(t3));
+        // Nothing stored yet.
+        assert_eq!(newest_token(None, Some(&t1), None), Some(t1));
     }
 }

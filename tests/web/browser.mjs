@@ -101,7 +101,8 @@ async function waitFor(what, predicate, timeout = 30000) {
     if (await predicate()) return true;
     await sleep(100);
   }
-  console.log(`timed out waiting for ${what}; status=${JSON.stringify(await status())}`);
+  const shown = await status().catch(() => '(first tab closed)');
+  console.log(`timed out waiting for ${what}; status=${JSON.stringify(shown)}`);
   return false;
 }
 
@@ -207,6 +208,38 @@ try {
   check('a new tab sends it once online', await waitFor('sent from the new tab', async () => (await nextLog()).includes(waiting) && !(await nextKept()).includes(waiting), 60000));
   const once = await rest(admin, 'GET', `/items/messages?filter[content][_eq]=${encodeURIComponent(waiting)}&fields=content,user_created.first_name`);
   check('Directus holds it exactly once, by Alice', once.data?.length === 1 && once.data[0].user_created?.first_name === 'Alice', JSON.stringify(once));
+
+  // Two tabs on one stored session. Directus rotates the refresh token on every use, so two
+  // tabs reloaded together race with one token: the slower one must take the faster one's
+  // newer token instead of logging out (and deleting the session both share).
+  const second = await context.newPage();
+  await second.goto(pageUrl);
+  const statusOf = (tab) => tab.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
+  check('a second tab resumes the same session', await waitFor('second tab online', async () => (await statusOf(second)) === 'Online', 60000), await statusOf(second));
+  await Promise.all([next.reload(), second.reload()]);
+  const both = async () => `${await statusOf(next)} / ${await statusOf(second)}`;
+  check('two tabs reloaded together both come back online', await waitFor('both online', async () => (await both()) === 'Online / Online', 60000), await both());
+  const fromTabs = [];
+  for (const [tab, name] of [[next, 'one'], [second, 'two']]) {
+    const text = `from tab ${name} ${Date.now()}`;
+    fromTabs.push(text);
+    await tab.bringToFront();
+    await tab.mouse.click(450, 623);
+    await tab.waitForTimeout(200);
+    await tab.keyboard.type(text);
+    await tab.keyboard.press('Enter');
+  }
+  const storedOnce = async () => {
+    for (const text of fromTabs) {
+      const found = await rest(admin, 'GET', `/items/messages?filter[content][_eq]=${encodeURIComponent(text)}&fields=user_created.first_name`);
+      if (found.data?.length !== 1 || found.data[0].user_created?.first_name !== 'Alice') return false;
+    }
+    return true;
+  };
+  check('what each tab sends is stored exactly once, by Alice', await waitFor('both stored', storedOnce), fromTabs.join(', '));
+  check('the shared session is still stored', (await nextKept()).includes('refresh_token'), await nextKept());
+  await second.reload();
+  check('and a later reload still logs in by itself', await waitFor('online again', async () => (await statusOf(second)) === 'Online', 60000), await statusOf(second));
 } catch (e) {
   failed += 1;
   console.log(`FAILED: ${e.stack ?? e}`);

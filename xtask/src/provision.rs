@@ -76,12 +76,31 @@ const RULES: &[Rule] = &[
              (the author is still set by Directus, and a validation keeps the id the server's)",
         ),
     },
+    // Two reads: every message without its client key, and the key of one's own messages
+    // only (Directus merges them per row: another member's key reads as null), so nobody
+    // learns a key someone else has not used yet... or has.
     Rule {
         collection: "messages",
         action: "read",
-        fields: &["*"],
+        fields: &[
+            "id",
+            "content",
+            "date_created",
+            "date_updated",
+            "user_created",
+        ],
         own_rows_only: false,
-        fallback: Fallback::Omit("chat members cannot read messages"),
+        fallback: Fallback::AllFields(
+            "chat members can read every message's client_key too (harmless for delivery: keys \
+             are unguessable and a row counts as one's own only by its author)",
+        ),
+    },
+    Rule {
+        collection: "messages",
+        action: "read",
+        fields: &["client_key"],
+        own_rows_only: true,
+        fallback: Fallback::Omit("(the all-fields read above covers client_key)"),
     },
     Rule {
         collection: "messages",
@@ -479,72 +498,92 @@ fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<
             ));
         }
     }
-    for rule in RULES {
-        let rows: Vec<&Value> = existing
+    let mut groups: Vec<(&str, &str)> = RULES.iter().map(|r| (r.collection, r.action)).collect();
+    groups.dedup();
+    for (collection, action) in groups {
+        let rules: Vec<&Rule> = RULES
             .iter()
-            .filter(|p| p["collection"] == rule.collection && p["action"] == rule.action)
+            .filter(|r| r.collection == collection && r.action == action)
             .collect();
-        let wanted = rule.body(policy, rule.fields);
-        // Directus merges every row of a policy: a second, wider row for the same action
-        // would undo the narrow one. One row stays (the one that already fits, if any).
-        let keep = rows
+        let mut unclaimed: Vec<&Value> = existing
             .iter()
-            .position(|row| same_grant(row, &wanted))
-            .unwrap_or(0);
-        for (at, extra) in rows.iter().enumerate() {
-            if at != keep {
-                delete_permission(rest, &extra["id"])?;
-                report.changes.push(format!(
-                    "removed a second permission row for {} {}",
-                    rule.collection, rule.action
-                ));
+            .filter(|p| p["collection"] == collection && p["action"] == action)
+            .collect();
+        // First the rows that already grant exactly what a rule wants...
+        let mut pending = Vec::new();
+        for rule in rules {
+            let wanted = rule.body(policy, rule.fields);
+            match unclaimed.iter().position(|row| same_grant(row, &wanted)) {
+                Some(at) => drop(unclaimed.remove(at)),
+                None => pending.push(rule),
             }
         }
-        let row = rows.get(keep).copied();
-        if row.is_some_and(|row| same_grant(row, &wanted)) {
-            continue;
+        // ...then the rest, each changing a row that fits no rule (or a new one).
+        for rule in pending {
+            let row = (!unclaimed.is_empty()).then(|| unclaimed.remove(0));
+            grant(rest, policy, rule, row, report)?;
         }
-        let label = format!("{} {}", rule.collection, rule.action);
-        let reply = match row {
-            Some(row) => rest.patch(&format!("/permissions/{}", row["id"]), &wanted)?,
-            None => rest.post("/permissions", &wanted)?,
-        };
-        if !restricted(&reply) {
-            reply.data(&format!("grant {label}"))?;
-            report
-                .changes
-                .push(format!("granted {label} ({})", rule.fields.join(", ")));
-            continue;
+        // Directus merges every row of a policy: a leftover, wider row would undo the narrow
+        // ones.
+        for extra in unclaimed {
+            delete_permission(rest, &extra["id"])?;
+            report.changes.push(format!(
+                "removed a second permission row for {collection} {action}"
+            ));
         }
-        // The server refuses the narrow rule: put the least-exposing one it accepts in place.
-        let text = match rule.fallback {
-            Fallback::AllFields(text) => {
-                let wider = rule.body(policy, &["*"]);
-                match row {
-                    Some(row) if same_grant(row, &wider) => {}
-                    Some(row) => {
-                        rest.patch(&format!("/permissions/{}", row["id"]), &wider)?
-                            .data(&format!("grant {label} (all fields)"))?;
-                    }
-                    None => {
-                        rest.post("/permissions", &wider)?
-                            .data(&format!("grant {label} (all fields)"))?;
-                    }
-                }
-                text
-            }
-            Fallback::Omit(text) => {
-                if let Some(row) = row {
-                    rest.delete(&format!("/permissions/{}", row["id"]))?;
-                }
-                text
-            }
-        };
-        report.warnings.push(format!(
-            "this server refuses custom permission rules (RESOURCE_RESTRICTED, e.g. Directus 12 \
-             without a licence) for {label}: {text}. The Public policy was left untouched."
-        ));
     }
+    Ok(())
+}
+
+/// Put `rule` in place, in `row` if there is one, else as a new row; where the server refuses
+/// the narrow rule, the least-exposing one it accepts (and a warning).
+fn grant(
+    rest: &Rest,
+    policy: &str,
+    rule: &Rule,
+    row: Option<&Value>,
+    report: &mut Report,
+) -> Result<()> {
+    let wanted = rule.body(policy, rule.fields);
+    let label = format!("{} {}", rule.collection, rule.action);
+    let reply = match row {
+        Some(row) => rest.patch(&format!("/permissions/{}", row["id"]), &wanted)?,
+        None => rest.post("/permissions", &wanted)?,
+    };
+    if !restricted(&reply) {
+        reply.data(&format!("grant {label}"))?;
+        report
+            .changes
+            .push(format!("granted {label} ({})", rule.fields.join(", ")));
+        return Ok(());
+    }
+    let text = match rule.fallback {
+        Fallback::AllFields(text) => {
+            let wider = rule.body(policy, &["*"]);
+            match row {
+                Some(row) if same_grant(row, &wider) => {}
+                Some(row) => {
+                    rest.patch(&format!("/permissions/{}", row["id"]), &wider)?
+                        .data(&format!("grant {label} (all fields)"))?;
+                }
+                None => {
+                    rest.post("/permissions", &wider)?
+                        .data(&format!("grant {label} (all fields)"))?;
+                }
+            }
+            text
+        }
+        Fallback::Omit(text) => {
+            if let Some(row) = row {
+                delete_permission(rest, &row["id"])?;
+            }
+            text
+        }
+    };
+    report.warnings.push(format!(
+        "this server refuses custom permission rules (RESOURCE_RESTRICTED, e.g. Directus 12 \
+         without a licence) for {label}: {text}. The Public policy was left untouched."
+    ));
     Ok(())
 }
 

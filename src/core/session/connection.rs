@@ -26,6 +26,35 @@ impl Session {
         }
     }
 
+    /// Another tab sharing this stored session rotated the refresh token (ours is spent):
+    /// authenticate with its newer one. Only for the same server and account.
+    pub fn adopt_token(&mut self, server: &str, email: Option<&str>, token: &str) {
+        let same = self.server.as_ref().is_some_and(|s| s.http == server)
+            && (self.email.is_none() || self.email.as_deref() == email);
+        if same && self.phase != Phase::LoggedOut && self.using == Credential::RefreshToken {
+            self.refresh_token = Some(token.to_owned());
+        }
+    }
+
+    /// Logged out because our token was refused, while another tab holds a newer one of the
+    /// same session: continue with it. Not after the user logged out (no error then).
+    pub fn rejoin(
+        &mut self,
+        server: &str,
+        email: Option<String>,
+        token: &str,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let expired = self.phase == Phase::LoggedOut && self.error.is_some();
+        let Some(url) = self.server.clone().filter(|s| s.http == server && expired) else {
+            return Vec::new();
+        };
+        if self.email.is_some() && self.email != email {
+            return Vec::new();
+        }
+        self.resume(url, email, token, Vec::new(), now)
+    }
+
     /// Skip the backoff wait and try now.
     pub fn retry_now(&mut self, now: Instant) -> Vec<Effect> {
         match self.phase {
