@@ -297,6 +297,10 @@ impl Session {
     pub fn history_loaded(&self) -> bool {
         self.history_loaded
     }
+    /// The refresh token the last auth frame carried (spent once Directus answered it).
+    pub fn spent_token(&self) -> Option<&str> {
+        self.sent_token.as_deref()
+    }
     pub fn refresh_token(&self) -> Option<&str> {
         self.refresh_token.as_deref()
     }

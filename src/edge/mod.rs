@@ -38,8 +38,6 @@ pub struct Edge {
     wake: Wake,
     pub store: SessionStore,
     revocations: Vec<Promise<Result<(), String>>>,
-    /// The session was logged out at the end of the last `drive`.
-    was_logged_out: bool,
     /// The reachability probe under way (one at a time): did the server answer?
     probe: Option<Promise<bool>>,
     /// The last problem storing the session, for the status line.
@@ -67,6 +65,8 @@ fn trace_line(direction: &str, text: &str) {
 impl Edge {
     pub fn new(store: SessionStore, wake: Wake) -> Self {
         let (tx, rx) = channel();
+        #[cfg(target_arch = "wasm32")]
+        store::wake_on_storage_change(wake.clone());
         let trace = std::env::var("DIRECTUS_CHAT_TRACE").is_ok_and(|v| !v.is_empty() && v != "0");
         Edge {
             trace,
@@ -78,7 +78,6 @@ impl Edge {
             store,
             revocations: Vec::new(),
             probe: None,
-            was_logged_out: true,
             store_error: None,
             logout_error: None,
         }
@@ -105,7 +104,7 @@ impl Edge {
                 SocketEvent::Opened => {
                     // Authenticate with the newest token of this stored session (another tab
                     // of the page may have rotated it).
-                    if let Some(stored) = self.store.rotated_elsewhere()
+                    if let Some(stored) = self.store.token_other_than(session.refresh_token())
                         && let Some(token) = &stored.refresh_token
                     {
                         session.adopt_token(&stored.server, stored.email.as_deref(), token);
@@ -128,18 +127,20 @@ impl Edge {
         }
         let effects = session.tick(Instant::now());
         self.apply(effects);
-        // Refused a token another tab had already rotated: continue with that tab's newer one.
-        let logged_out = session.phase() == Phase::LoggedOut;
-        if logged_out
-            && !self.was_logged_out
-            && let Some(stored) = self.store.rotated_elsewhere()
+        // Refused a token another tab had already rotated: continue with that tab's newer one,
+        // now or as soon as it is stored (a background tab may store it a moment later; the
+        // page's storage event wakes us then).
+        let refused = session.phase() == Phase::LoggedOut
+            && session.error().is_some()
+            && session.spent_token().is_some();
+        if refused
+            && let Some(stored) = self.store.token_other_than(session.spent_token())
             && let Some(token) = &stored.refresh_token
         {
             let effects =
                 session.rejoin(&stored.server, stored.email.clone(), token, Instant::now());
             self.apply(effects);
         }
-        self.was_logged_out = session.phase() == Phase::LoggedOut;
         // Whatever changed above (a new token, a message typed or confirmed) goes to disk now.
         if let Some(save) = session.persist() {
             self.apply(vec![save]);

@@ -21,7 +21,7 @@ pub struct StoredSession {
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::SessionStore;
 #[cfg(target_arch = "wasm32")]
-pub use web::SessionStore;
+pub use web::{SessionStore, wake_on_storage_change};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -146,7 +146,7 @@ mod native {
         }
 
         /// Natively one process holds the stored session (see `lock`): nobody else rotates it.
-        pub fn rotated_elsewhere(&self) -> Option<StoredSession> {
+        pub fn token_other_than(&self, _ours: Option<&str>) -> Option<StoredSession> {
             None
         }
     }
@@ -186,11 +186,25 @@ mod web {
 
     const KEY: &str = "directus-chat.session";
 
+    /// Another tab wrote the stored session: wake this tab's app, which may be waiting for a
+    /// newer token (see `Edge::drive`).
+    pub fn wake_on_storage_change(wake: crate::edge::Wake) {
+        use eframe::wasm_bindgen::JsCast as _;
+        use eframe::wasm_bindgen::closure::Closure;
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let on_change = Closure::<dyn Fn()>::new(move || wake());
+        let _ =
+            window.add_event_listener_with_callback("storage", on_change.as_ref().unchecked_ref());
+        on_change.forget(); // lives as long as the page
+    }
+
     /// localStorage, shared with the other tabs of this origin: see `merge_outbox` and
     /// `newest_token` for how their writes are kept.
     #[derive(Clone, Debug, Default)]
     pub struct SessionStore {
-        /// The refresh token this tab last read or wrote.
+        /// The refresh token this tab last read at start or wrote as its own.
         seen_token: RefCell<Option<String>>,
         /// The keys of this tab's unsent messages at its last save.
         own_keys: RefCell<Vec<String>>,
@@ -232,7 +246,11 @@ mod web {
             }
             let json = serde_json::to_string(&merged).map_err(|e| e.to_string())?;
             storage.set_item(KEY, &json).map_err(|e| format!("{e:?}"))?;
-            *self.seen_token.borrow_mut() = merged.refresh_token;
+            // Only our own token counts as seen: one kept from another tab is theirs, and
+            // `forget` must not delete it when ours is refused.
+            if merged.refresh_token == session.refresh_token {
+                *self.seen_token.borrow_mut() = merged.refresh_token;
+            }
             *self.own_keys.borrow_mut() = session
                 .outbox
                 .iter()
@@ -256,15 +274,12 @@ mod web {
             }
         }
 
-        /// The stored session if another tab rotated its token since this tab last looked.
-        pub fn rotated_elsewhere(&self) -> Option<StoredSession> {
+        /// The stored session if it holds a token other than `ours` (another tab rotated it;
+        /// storage only ever moves to the newest token, see `newest_token`).
+        pub fn token_other_than(&self, ours: Option<&str>) -> Option<StoredSession> {
             let stored = Self::read()?;
-            let newer =
-                stored.refresh_token.is_some() && stored.refresh_token != *self.seen_token.borrow();
-            newer.then(|| {
-                *self.seen_token.borrow_mut() = stored.refresh_token.clone();
-                stored
-            })
+            let other = stored.refresh_token.is_some() && stored.refresh_token.as_deref() != ours;
+            other.then_some(stored)
         }
     }
 }

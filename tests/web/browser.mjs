@@ -213,6 +213,10 @@ try {
   // tabs reloaded together race with one token: the slower one must take the faster one's
   // newer token instead of logging out (and deleting the session both share).
   const second = await context.newPage();
+  const tabLogs = [];
+  for (const [tab, name] of [[next, 'one'], [second, 'two']]) {
+    tab.on('console', (m) => tabLogs.push(`${name}: ${m.text()}`));
+  }
   await second.goto(pageUrl);
   const statusOf = (tab) => tab.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
   check('a second tab resumes the same session', await waitFor('second tab online', async () => (await statusOf(second)) === 'Online', 60000), await statusOf(second));
@@ -239,7 +243,8 @@ try {
   check('what each tab sends is stored exactly once, by Alice', await waitFor('both stored', storedOnce), fromTabs.join(', '));
   check('the shared session is still stored', (await nextKept()).includes('refresh_token'), await nextKept());
   await second.reload();
-  check('and a later reload still logs in by itself', await waitFor('online again', async () => (await statusOf(second)) === 'Online', 60000), await statusOf(second));
+  check('and a later reload still logs in by itself', await waitFor('online again', async () => (await statusOf(second)) === 'Online', 60000),
+    `${await statusOf(second)}\n${tabLogs.slice(-30).join('\n')}`);
 } catch (e) {
   failed += 1;
   console.log(`FAILED: ${e.stack ?? e}`);
