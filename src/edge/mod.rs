@@ -38,6 +38,8 @@ pub struct Edge {
     wake: Wake,
     pub store: SessionStore,
     revocations: Vec<Promise<Result<(), String>>>,
+    /// The session was already refused (and storage looked at) in the last `drive`.
+    refusal_seen: bool,
     /// The reachability probe under way (one at a time): did the server answer?
     probe: Option<Promise<bool>>,
     /// The last problem storing the session, for the status line.
@@ -78,6 +80,7 @@ impl Edge {
             store,
             revocations: Vec::new(),
             probe: None,
+            refusal_seen: false,
             store_error: None,
             logout_error: None,
         }
@@ -104,7 +107,12 @@ impl Edge {
                 SocketEvent::Opened => {
                     // Authenticate with the newest token of this stored session (another tab
                     // of the page may have rotated it).
-                    if let Some(stored) = self.store.token_other_than(session.refresh_token())
+                    if let Some(server) = session.server().map(|s| s.http.clone())
+                        && let Some(stored) = self.store.token_other_than(
+                            &server,
+                            session.email(),
+                            session.refresh_token(),
+                        )
                         && let Some(token) = &stored.refresh_token
                     {
                         session.adopt_token(&stored.server, stored.email.as_deref(), token);
@@ -133,8 +141,14 @@ impl Edge {
         let refused = session.phase() == Phase::LoggedOut
             && session.error().is_some()
             && session.spent_token().is_some();
-        if refused
-            && let Some(stored) = self.store.token_other_than(session.spent_token())
+        // Looked at once when refused, then only when another tab wrote (not every repaint).
+        let look = refused && (!self.refusal_seen || self.store.changed_elsewhere());
+        self.refusal_seen = refused;
+        if look
+            && let Some(server) = session.server().map(|s| s.http.clone())
+            && let Some(stored) =
+                self.store
+                    .token_other_than(&server, session.email(), session.spent_token())
             && let Some(token) = &stored.refresh_token
         {
             let effects =

@@ -146,8 +146,17 @@ mod native {
         }
 
         /// Natively one process holds the stored session (see `lock`): nobody else rotates it.
-        pub fn token_other_than(&self, _ours: Option<&str>) -> Option<StoredSession> {
+        pub fn token_other_than(
+            &self,
+            _server: &str,
+            _email: Option<&str>,
+            _ours: Option<&str>,
+        ) -> Option<StoredSession> {
             None
+        }
+
+        pub fn changed_elsewhere(&self) -> bool {
+            false
         }
     }
 }
@@ -168,14 +177,19 @@ pub fn merge_outbox(stored: &[Unsent], ours: &[Unsent], ours_before: &[String]) 
     merged
 }
 
-/// Which refresh token a tab writes: its own if it rotated one since it last looked (`seen`),
-/// else whatever is stored (another tab may have rotated it meanwhile: ours is spent then).
+/// Which refresh token a tab writes (both of one account): its own if it rotated one since it
+/// last looked (`seen`), else whatever is stored (another tab may have rotated it meanwhile:
+/// ours is spent then). Holding none (refused), it never wipes another tab's.
 pub fn newest_token(
     stored: Option<&String>,
     ours: Option<&String>,
     seen: Option<&String>,
 ) -> Option<String> {
-    if ours != seen { ours } else { stored.or(ours) }.cloned()
+    match ours {
+        Some(_) if ours != seen => ours,
+        _ => stored.or(ours),
+    }
+    .cloned()
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -186,6 +200,10 @@ mod web {
 
     const KEY: &str = "directus-chat.session";
 
+    /// Another tab wrote the stored session since `changed_elsewhere` last said so.
+    static STORAGE_CHANGED: std::sync::atomic::AtomicBool =
+        std::sync::atomic::AtomicBool::new(false);
+
     /// Another tab wrote the stored session: wake this tab's app, which may be waiting for a
     /// newer token (see `Edge::drive`).
     pub fn wake_on_storage_change(wake: crate::edge::Wake) {
@@ -194,7 +212,10 @@ mod web {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let on_change = Closure::<dyn Fn()>::new(move || wake());
+        let on_change = Closure::<dyn Fn()>::new(move || {
+            STORAGE_CHANGED.store(true, std::sync::atomic::Ordering::Relaxed);
+            wake()
+        });
         let _ =
             window.add_event_listener_with_callback("storage", on_change.as_ref().unchecked_ref());
         on_change.forget(); // lives as long as the page
@@ -235,7 +256,9 @@ mod web {
         pub fn save(&self, session: &StoredSession) -> Result<(), String> {
             let storage = Self::storage().ok_or("localStorage is not available")?;
             let mut merged = session.clone();
-            if let Some(stored) = Self::read().filter(|s| s.server == session.server) {
+            // Another account's record (a tab logged in as someone else) lends nothing.
+            let same = |s: &StoredSession| s.server == session.server && s.email == session.email;
+            if let Some(stored) = Self::read().filter(same) {
                 merged.refresh_token = newest_token(
                     stored.refresh_token.as_ref(),
                     session.refresh_token.as_ref(),
@@ -259,27 +282,55 @@ mod web {
             Ok(())
         }
 
-        /// Removed only if it is still what this tab knows: a session another tab rotated
-        /// since is that tab's live one.
+        /// This tab's part goes: the token only if it is still the one this tab knows (a
+        /// session another tab rotated since is that tab's live one), and the unsent messages
+        /// this tab held; other tabs' unsent messages stay.
         pub fn forget(&self) {
             let Some(storage) = Self::storage() else {
                 return;
             };
-            let stored = Self::read();
-            let theirs = stored.as_ref().is_some_and(|s| {
-                s.refresh_token.is_some() && s.refresh_token != *self.seen_token.borrow()
-            });
-            if !theirs {
-                let _ = storage.remove_item(KEY);
+            if let Some(mut stored) = Self::read() {
+                let theirs = stored.refresh_token.is_some()
+                    && stored.refresh_token != *self.seen_token.borrow();
+                if !theirs {
+                    stored.refresh_token = None;
+                }
+                let own = self.own_keys.borrow();
+                stored.outbox.retain(|u| !own.contains(&u.client_key));
+                let _ = match (&stored.refresh_token, stored.outbox.is_empty()) {
+                    (None, true) => storage.remove_item(KEY),
+                    _ => match serde_json::to_string(&stored) {
+                        Ok(json) => storage.set_item(KEY, &json),
+                        Err(_) => Ok(()),
+                    },
+                };
             }
+            *self.seen_token.borrow_mut() = None;
+            self.own_keys.borrow_mut().clear();
         }
 
-        /// The stored session if it holds a token other than `ours` (another tab rotated it;
-        /// storage only ever moves to the newest token, see `newest_token`).
-        pub fn token_other_than(&self, ours: Option<&str>) -> Option<StoredSession> {
+        /// The stored session of this server and account if another tab put a token there that
+        /// this tab neither holds (`ours`) nor stored or read itself (a spent one of ours is
+        /// never taken back).
+        pub fn token_other_than(
+            &self,
+            server: &str,
+            email: Option<&str>,
+            ours: Option<&str>,
+        ) -> Option<StoredSession> {
             let stored = Self::read()?;
-            let other = stored.refresh_token.is_some() && stored.refresh_token.as_deref() != ours;
+            let seen = self.seen_token.borrow();
+            let other = stored.server == server
+                && stored.email.as_deref() == email
+                && stored.refresh_token.is_some()
+                && stored.refresh_token.as_deref() != ours
+                && stored.refresh_token != *seen;
             other.then_some(stored)
+        }
+
+        /// Another tab wrote the stored session since this was last asked.
+        pub fn changed_elsewhere(&self) -> bool {
+            STORAGE_CHANGED.swap(false, std::sync::atomic::Ordering::Relaxed)
         }
     }
 }
@@ -323,6 +374,8 @@ mod tests {
         // We rotated t2 to t3 ourselves: ours is the live one.
         assert_eq!(newest_token(Some(&t2), Some(&t3), Some(&t2)), Some(t3));
         // Nothing stored yet.
-        assert_eq!(newest_token(None, Some(&t1), None), Some(t1));
+        assert_eq!(newest_token(None, Some(&t1), None), Some(t1.clone()));
+        // Refused here (we hold none): the other tab's live token stays.
+        assert_eq!(newest_token(Some(&t2), None, Some(&t1)), Some(t2));
     }
 }

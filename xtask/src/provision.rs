@@ -499,6 +499,7 @@ fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<
         }
     }
     let mut groups: Vec<(&str, &str)> = RULES.iter().map(|r| (r.collection, r.action)).collect();
+    groups.sort_unstable();
     groups.dedup();
     for (collection, action) in groups {
         let rules: Vec<&Rule> = RULES

@@ -30,7 +30,7 @@ impl Session {
     /// authenticate with its newer one. Only for the same server and account.
     pub fn adopt_token(&mut self, server: &str, email: Option<&str>, token: &str) {
         let same = self.server.as_ref().is_some_and(|s| s.http == server)
-            && (self.email.is_none() || self.email.as_deref() == email);
+            && self.email.as_deref() == email;
         if same && self.phase != Phase::LoggedOut && self.using == Credential::RefreshToken {
             self.refresh_token = Some(token.to_owned());
         }
@@ -49,8 +49,8 @@ impl Session {
         let Some(url) = self.server.clone().filter(|s| s.http == server && expired) else {
             return Vec::new();
         };
-        if self.email.is_some() && self.email != email {
-            return Vec::new();
+        if self.email != email {
+            return Vec::new(); // another account's session is never continued
         }
         self.resume(url, email, token, Vec::new(), now)
     }
