@@ -22,12 +22,7 @@ fn tag(name: &str) -> String {
 
 /// What Directus stored under this prefix: content -> authors' first names.
 fn stored(server: &TestDirectus, prefix: &str) -> HashMap<String, Vec<String>> {
-    let admin = Rest::login(
-        &server.url(),
-        &server.config.admin_email,
-        &server.config.admin_password,
-    )
-    .unwrap();
+    let admin = server.admin();
     let rows = admin
         .get(&format!(
             "/items/messages?limit=-1&fields=content,user_created.first_name\
@@ -65,7 +60,7 @@ fn printed_counts(lines: &[Value], prefix: &str) -> HashMap<String, usize> {
 }
 
 fn bob(server: &TestDirectus) -> Rest {
-    Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap()
+    server.as_member(&server.bob)
 }
 
 /// Alice, through the proxy, online and synced.
@@ -116,13 +111,7 @@ fn a_refused_catch_up_loses_none_of_300_messages() {
     let counts = printed_counts(&lines, &prefix);
     assert!(all, "Alice printed {} of 300", counts.len());
     assert_eq!(*refused.lock().unwrap(), 1, "the refusal happened");
-    let outcome = Outcome {
-        sent: 300,
-        lost: 300 - counts.len(),
-        duplicated: counts.values().map(|n| n - 1).sum(),
-        out_of_order: 0,
-        anonymous: 0,
-    };
+    let outcome = Outcome::of_one_client(300, &counts);
     report("catch-up read refused once after 300 missed", 1, &outcome);
 }
 
@@ -181,13 +170,13 @@ fn a_member_posting_under_alices_key_neither_suppresses_nor_claims_her_message()
         (&her_line["author"], &her_line["mine"]),
         (&json!("Alice"), &json!(true))
     );
-    let outcome = Outcome {
-        sent: 1,
-        lost: usize::from(!counts.contains_key(&hers)),
-        duplicated: counts.get(&hers).map_or(0, |n| n - 1) + in_db[&hers].len() - 1,
-        out_of_order: 0,
-        anonymous: 0,
-    };
+    let hers_printed: HashMap<String, usize> = counts
+        .get_key_value(&hers)
+        .map(|(k, n)| (k.clone(), *n))
+        .into_iter()
+        .collect();
+    let mut outcome = Outcome::of_one_client(1, &hers_printed);
+    outcome.duplicated += in_db[&hers].len() - 1;
     report("another member posts under Alice's key", 1, &outcome);
 }
 
@@ -230,13 +219,7 @@ fn oversized_messages_are_refused_by_the_server_and_big_ones_arrive_after_a_cut(
     let lines = alice.finish();
     let counts = printed_counts(&lines, &prefix);
     assert!(all, "Alice printed {} of 100", counts.len());
-    let outcome = Outcome {
-        sent: 100,
-        lost: 100 - counts.len(),
-        duplicated: counts.values().map(|n| n - 1).sum(),
-        out_of_order: 0,
-        anonymous: 0,
-    };
+    let outcome = Outcome::of_one_client(100, &counts);
     report("100 x 60 KiB while cut off (1 MB refused)", 1, &outcome);
 }
 

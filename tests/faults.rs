@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use common::fault_table::{Outcome, report};
 use common::{Client, wait_for};
 use serde_json::Value;
-use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
 
 /// Send `per_client` messages from each of Alice and Bob through `url`, calling `fault(n)`
@@ -135,12 +134,7 @@ fn exchange(
         outcome.lost += expected.len() - seen.len();
     }
     // What Directus stored: each message once, none without an author.
-    let admin = Rest::login(
-        &server.url(),
-        &server.config.admin_email,
-        &server.config.admin_password,
-    )
-    .unwrap();
+    let admin = server.admin();
     let rows = admin
         .get(&format!("/items/messages?limit=-1&fields=content,user_created.first_name&filter[content][_starts_with]={}", xtask::rest::encode(&tag)))
         .unwrap()

@@ -30,6 +30,17 @@ mod native {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     use std::path::PathBuf;
 
+    /// The session's folder, made owner-only (0700); an older, looser one is tightened.
+    fn private_dir(dir: &std::path::Path) -> Result<(), String> {
+        let failed = |e: std::io::Error| format!("{}: {e}", dir.display());
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(failed)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(failed)
+    }
+
     /// A session file in a folder of its own (the OS data dir by default).
     #[derive(Clone, Debug)]
     pub struct SessionStore {
@@ -75,11 +86,7 @@ mod native {
             let Some(dir) = &self.dir else {
                 return Ok(());
             };
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| format!("{}: {e}", dir.display()))?;
+            private_dir(dir)?;
             let path = dir.join("lock");
             let file = std::fs::OpenOptions::new()
                 .create(true)
@@ -113,14 +120,7 @@ mod native {
             let (Some(dir), Some(path)) = (&self.dir, self.path()) else {
                 return Ok(());
             };
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| format!("{}: {e}", dir.display()))?;
-            // An older, looser folder is tightened too.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| format!("{}: {e}", dir.display()))?;
+            private_dir(dir)?;
             // A temporary file of this process's own: never one another writer is filling.
             let tmp = dir.join(format!("session.json.{}.tmp", std::process::id()));
             let mut file = std::fs::OpenOptions::new()
@@ -377,5 +377,33 @@ mod tests {
         assert_eq!(newest_token(None, Some(&t1), None), Some(t1.clone()));
         // Refused here (we hold none): the other tab's live token stays.
         assert_eq!(newest_token(Some(&t2), None, Some(&t1)), Some(t2));
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod folder_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::{SessionStore, StoredSession};
+
+    #[test]
+    fn a_looser_folder_left_by_an_older_version_is_made_owner_only() {
+        let dir = std::env::temp_dir().join(format!("dc-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let store = SessionStore::in_dir(&dir);
+        let session = StoredSession {
+            server: "http://127.0.0.1:8055".into(),
+            email: Some("alice@example.com".into()),
+            refresh_token: Some("secret".into()),
+            outbox: Vec::new(),
+        };
+        store.save(&session).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("session.json")), 0o600);
+        assert_eq!(store.load(), Some(session));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,6 +10,20 @@ pub struct Outcome {
     pub anonymous: usize,
 }
 
+impl Outcome {
+    /// `sent` messages of one client, from how often each was printed: one never printed is
+    /// lost, one printed more than once doubled.
+    pub fn of_one_client(sent: usize, printed: &std::collections::HashMap<String, usize>) -> Self {
+        Outcome {
+            sent,
+            lost: sent - printed.len().min(sent),
+            duplicated: printed.values().map(|n| n - 1).sum(),
+            out_of_order: 0,
+            anonymous: 0,
+        }
+    }
+}
+
 /// Append the scenario's row and fail unless nothing was lost, doubled or unattributed.
 pub fn report(scenario: &str, faults: usize, outcome: &Outcome) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");

@@ -171,6 +171,22 @@ impl TestDirectus {
         *self.child.lock().unwrap() = Some(child);
     }
 
+    /// REST as the admin (reading back what was stored, changing the server's settings).
+    pub fn admin(&self) -> crate::rest::Rest {
+        crate::rest::Rest::login(
+            &self.url(),
+            &self.config.admin_email,
+            &self.config.admin_password,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// REST as a member, as a member calling Directus directly would.
+    pub fn as_member(&self, member: &Member) -> crate::rest::Rest {
+        crate::rest::Rest::login(&self.url(), &member.email, &member.password)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.lock().unwrap().as_ref().map(Child::id)
     }

@@ -110,7 +110,7 @@ fn a_member_cannot_read_another_members_email() {
     if server.config.version.starts_with("12.") {
         return; // Unlicensed 12.x cannot limit fields: covered by the 12.4.0 test's warning.
     }
-    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let bob = server.as_member(&server.bob);
     let users = bob
         .get("/users?limit=-1")
         .unwrap()
@@ -132,12 +132,7 @@ fn a_member_cannot_read_another_members_email() {
 }
 
 fn counts(server: &TestDirectus) -> Vec<(String, usize)> {
-    let admin = Rest::login(
-        &server.url(),
-        &server.config.admin_email,
-        &server.config.admin_password,
-    )
-    .unwrap();
+    let admin = server.admin();
     [
         "/policies",
         "/permissions",
@@ -188,19 +183,14 @@ fn directus_12_provisions_with_a_warning_and_the_chat_works() {
     // The fallback grants every field on create; still nobody posts as someone else (the
     // user-created special wins) or picks an id (taken on 12.4.0 before the id validation: a
     // message under id 1,000,000 would push every cursor past what follows on PostgreSQL).
-    let admin = Rest::login(
-        &server.url(),
-        &server.config.admin_email,
-        &server.config.admin_password,
-    )
-    .unwrap();
+    let admin = server.admin();
     let alice_id = admin
         .get("/users?filter[email][_eq]=alice@example.com&fields=id")
         .unwrap()
         .data("alice's id")
         .unwrap()[0]["id"]
         .clone();
-    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let bob = server.as_member(&server.bob);
     let chosen_id = bob
         .post(
             "/items/messages",
@@ -346,12 +336,7 @@ fn a_port_in_use_is_a_clear_error() {
 #[test]
 fn provisioning_repairs_or_refuses_what_it_finds() {
     let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
-    let admin = Rest::login(
-        &server.url(),
-        &server.config.admin_email,
-        &server.config.admin_password,
-    )
-    .unwrap();
+    let admin = server.admin();
     let policy = server.report.policy_id.clone();
     let provision_again = || {
         provision::provision(
@@ -393,8 +378,8 @@ fn provisioning_repairs_or_refuses_what_it_finds() {
     );
     assert!(changes.contains("client_key unique"), "{changes}");
     // Bob cannot edit Alice's message any more.
-    let alice = Rest::login(&server.url(), &server.alice.email, &server.alice.password).unwrap();
-    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let alice = server.as_member(&server.alice);
+    let bob = server.as_member(&server.bob);
     let id = alice
         .post("/items/messages", &json!({ "content": "alice's" }))
         .unwrap()
@@ -430,8 +415,8 @@ fn provisioning_repairs_or_refuses_what_it_finds() {
 #[test]
 fn a_member_cannot_read_another_members_client_key() {
     let server = TestDirectus::shared();
-    let alice = Rest::login(&server.url(), &server.alice.email, &server.alice.password).unwrap();
-    let bob = Rest::login(&server.url(), &server.bob.email, &server.bob.password).unwrap();
+    let alice = server.as_member(&server.alice);
+    let bob = server.as_member(&server.bob);
     let key = format!("k-hidden-{}", std::process::id());
     let id = alice
         .post(

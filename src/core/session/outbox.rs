@@ -191,19 +191,6 @@ impl Session {
         by_owner
     }
 
-    /// Messages other accounts wrote on this device, waiting for them: (owner, how many).
-    pub fn others_waiting(&self) -> Vec<(String, usize)> {
-        let mut waiting: Vec<(String, usize)> = Vec::new();
-        for o in self.outbox.iter().filter(|o| !self.writes_as(o)) {
-            let owner = o.owner.clone().unwrap_or_default();
-            match waiting.iter_mut().find(|(w, _)| *w == owner) {
-                Some((_, n)) => *n += 1,
-                None => waiting.push((owner, 1)),
-            }
-        }
-        waiting
-    }
-
     /// Send the next queued message, one at a time so that ids follow the order of writing.
     pub(super) fn send_next(&mut self, now: Instant) -> Vec<Effect> {
         if self.phase != Phase::Online
