@@ -107,15 +107,10 @@ impl Edge {
                 SocketEvent::Opened => {
                     // Authenticate with the newest token of this stored session (another tab
                     // of the page may have rotated it).
-                    if let Some(server) = session.server().map(|s| s.http.clone())
-                        && let Some(stored) = self.store.token_other_than(
-                            &server,
-                            session.email(),
-                            session.refresh_token(),
-                        )
-                        && let Some(token) = &stored.refresh_token
+                    if let Some((stored, token)) =
+                        self.other_tabs_token(session, session.refresh_token())
                     {
-                        session.adopt_token(&stored.server, stored.email.as_deref(), token);
+                        session.adopt_token(&stored.server, stored.email.as_deref(), &token);
                     }
                     session.opened(now)
                 }
@@ -144,15 +139,9 @@ impl Edge {
         // Looked at once when refused, then only when another tab wrote (not every repaint).
         let look = refused && (!self.refusal_seen || self.store.changed_elsewhere());
         self.refusal_seen = refused;
-        if look
-            && let Some(server) = session.server().map(|s| s.http.clone())
-            && let Some(stored) =
-                self.store
-                    .token_other_than(&server, session.email(), session.spent_token())
-            && let Some(token) = &stored.refresh_token
+        if look && let Some((stored, token)) = self.other_tabs_token(session, session.spent_token())
         {
-            let effects =
-                session.rejoin(&stored.server, stored.email.clone(), token, Instant::now());
+            let effects = session.rejoin(&stored.server, stored.email, &token, Instant::now());
             self.apply(effects);
         }
         // Whatever changed above (a new token, a message typed or confirmed) goes to disk now.
@@ -170,6 +159,19 @@ impl Edge {
                 false
             }
         });
+    }
+
+    /// This session's stored record (same server and account) if another tab of the page put
+    /// a token there other than `ours`, with that token. Natively never (one process).
+    fn other_tabs_token(
+        &self,
+        session: &Session,
+        ours: Option<&str>,
+    ) -> Option<(StoredSession, String)> {
+        let server = &session.server()?.http;
+        let stored = self.store.token_other_than(server, session.email(), ours)?;
+        let token = stored.refresh_token.clone()?;
+        Some((stored, token))
     }
 
     /// Logout requests still on their way to the server.
