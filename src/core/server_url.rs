@@ -47,6 +47,13 @@ impl ServerUrl {
             return Err(format!("{input:?} has no valid host name"));
         }
         let path = path.trim_end_matches('/');
+        // The Admin URL (`…/admin`, or a page of the admin app under it), which Directus
+        // prints at start and a browser shows: the server is where the admin app sits.
+        let path = match path.split('/').position(|segment| segment == "admin") {
+            Some(at) => &path[..path.split('/').take(at).map(|s| s.len() + 1).sum::<usize>()],
+            None => path,
+        };
+        let path = path.trim_end_matches('/');
         let path = path
             .strip_suffix("websocket")
             .unwrap_or(path)
@@ -95,6 +102,14 @@ mod tests {
             )
         );
         assert_eq!(both("WSS://x.org/websocket").1, "wss://x.org/websocket");
+        // The Admin URL, or a page of the admin app, means the server it belongs to.
+        assert_eq!(both("http://127.0.0.1:8055/admin"), local);
+        assert_eq!(both("http://127.0.0.1:8055/admin/"), local);
+        assert_eq!(both("127.0.0.1:8055/admin/content/messages?x=1"), local);
+        assert_eq!(
+            both("https://chat.example.com/directus/admin/login").0,
+            "https://chat.example.com/directus"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let addresses = (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("no such host {host:?} ({e})"))?;
+        .map_err(|_| format!("there is no such host as \"{host}\": check the address"))?;
     let mut last = format!("no address for {host:?}");
     for address in addresses {
         match TcpStream::connect_timeout(&address, timeout) {
@@ -30,6 +30,9 @@ pub fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream
             }
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 last = format!("{address} did not answer within {timeout:?}");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                last = format!("Nothing answers at {host}:{port}: is Directus running there?");
             }
             Err(e) => last = format!("{address}: {e}"),
         }

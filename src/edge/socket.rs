@@ -153,9 +153,12 @@ mod native {
             .map_err(|e| format!("bad address {url:?}: {e}"))?;
         let uri = request.uri();
         let secure = uri.scheme_str() == Some("wss");
-        let host = uri.host().ok_or_else(|| format!("no host in {url:?}"))?;
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("no host in {url:?}"))?
+            .to_owned();
         let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
-        let tcp = net::connect_tcp(host, port, timeout)?;
+        let tcp = net::connect_tcp(&host, port, timeout)?;
         let connector = Connector::Rustls(net::tls_config());
         match tungstenite::client_tls_with_config(request, tcp, Some(config), Some(connector)) {
             Ok((ws, _)) => Ok(ws),
@@ -182,7 +185,36 @@ mod native {
                     "the server accepted the connection but did not answer within {timeout:?}"
                 ))
             }
-            Err(HandshakeError::Failure(e)) => Err(format!("Connect: {e}")),
+            // Something answered, but not with a WebSocket: say what it is.
+            Err(HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+                Err(not_a_websocket(url, response.status().as_u16(), timeout))
+            }
+            Err(HandshakeError::Failure(tungstenite::Error::Protocol(_))) => Err(format!(
+                "{host}:{port} answers, but does not speak HTTP: is that the right port?"
+            )),
+            Err(HandshakeError::Failure(e)) => Err(e.to_string()),
+        }
+    }
+
+    /// The WebSocket was refused with an HTTP status: ask `/server/ping` whether a Directus
+    /// is there at all (its WebSockets may just be off).
+    fn not_a_websocket(url: &str, status: u16, timeout: Duration) -> String {
+        let http = url
+            .strip_suffix("/websocket")
+            .unwrap_or(url)
+            .replacen("ws", "http", 1);
+        let directus = crate::edge::http::get(&format!("{http}/server/ping"), timeout)
+            .is_ok_and(|reply| reply.status == 200 && reply.body.contains("pong"));
+        if directus {
+            format!(
+                "{http} is a Directus server, but its WebSockets are off (HTTP {status} at \
+                 /websocket): its administrator must set WEBSOCKETS_ENABLED=true"
+            )
+        } else {
+            format!(
+                "{http} answers, but is not a Directus server (no /server/ping): check the \
+                 address"
+            )
         }
     }
 

@@ -385,7 +385,7 @@ impl Session {
 /// Socket errors from the IO layer, made readable.
 fn humane(reason: &str) -> String {
     if reason.contains("Connection refused") {
-        "connection refused: is Directus running at that address?".into()
+        "nothing answers at that address: is Directus running there?".into()
     } else if reason.contains("invalid peer certificate") {
         // rustls: e.g. UnknownIssuer for a self-signed or private CA not in the trust store.
         format!(

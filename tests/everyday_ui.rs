@@ -1,0 +1,352 @@
+//! What a newcomer trips over every minute, in egui_kittest against a real Directus: typing
+//! on after a send, a stray Tab+Enter, delete and its Undo, a still pointer over a moving
+//! list, the unread count, saved history on an offline start, a window that grows, keys that
+//! scroll, the header's name.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::ui::*;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use serde_json::{Value, json};
+use xtask::rest::Rest;
+use xtask::testing::TestDirectus;
+
+fn composer_focused(h: &App) -> bool {
+    h.get_by_role_and_label(Role::MultilineTextInput, "Message")
+        .is_focused()
+}
+
+/// Typed into whatever has the keyboard (no click first).
+fn type_here(h: &mut App, text: &str) {
+    h.event(egui::Event::Text(text.to_owned()));
+    h.run_steps(2);
+}
+
+fn contents(rest: &Rest, like: &str) -> Vec<String> {
+    let rows = rest
+        .get(&format!(
+            "/items/messages?filter[content][_contains]={}&fields=content&sort=id&limit=-1",
+            xtask::rest::encode(like)
+        ))
+        .unwrap()
+        .data("find")
+        .unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn post_many(rest: &Rest, prefix: &str, count: usize) {
+    let rows: Vec<Value> = (0..count)
+        .map(|n| json!({ "content": format!("{prefix} {n}") }))
+        .collect();
+    rest.post("/items/messages", &Value::Array(rows))
+        .unwrap()
+        .data("post many")
+        .unwrap();
+}
+
+fn set_focused(h: &mut App, focused: bool) {
+    h.input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .focused = Some(focused);
+    h.run_steps(2);
+}
+
+#[test]
+fn three_messages_typed_without_a_click_all_arrive() {
+    let server = TestDirectus::shared();
+    let tag = format!("typed-on-{}", std::process::id());
+    let mut h = app(&server.url(), &temp_store("typed-on"));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "online", |h| shows(h, "Online"));
+    assert!(composer_focused(&h), "the composer has the keyboard");
+    for n in 0..3 {
+        type_here(&mut h, &format!("{tag} {n}"));
+        h.key_press(egui::Key::Enter);
+        h.run_steps(3);
+        assert!(composer_focused(&h), "still typing after send {n}");
+    }
+    let alice = server.as_member(&server.alice);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while contents(&alice, &tag).len() < 3 && Instant::now() < deadline {
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let expected: Vec<String> = (0..3).map(|n| format!("{tag} {n}")).collect();
+    assert_eq!(contents(&alice, &tag), expected, "all three, once, in order");
+}
+
+#[test]
+fn a_stray_tab_and_enter_from_the_composer_never_logs_out_without_asking() {
+    let server = TestDirectus::shared();
+    let mut h = app(&server.url(), &temp_store("stray-tab"));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "online", |h| shows(h, "Online"));
+    let draft = "half a thought";
+    type_here(&mut h, draft);
+    // Whatever Tab reaches, Enter there does not end the session unasked.
+    let mut asked = false;
+    for _ in 0..8 {
+        h.key_press(egui::Key::Tab);
+        h.run_steps(2);
+        h.key_press(egui::Key::Enter);
+        h.run_steps(2);
+        asked |= shows(&h, "Log out of");
+        assert!(
+            asked || h.query_by_label("Log in").is_none(),
+            "logged out by Tab and Enter without a question"
+        );
+        if asked {
+            break;
+        }
+    }
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(h.query_by_label("Log in").is_none(), "still logged in");
+    // The Log out button asks; Cancel keeps the session, the confirmation ends it.
+    h.get_by_label("Log out").click();
+    h.run_steps(2);
+    assert!(shows(&h, "Log out of"));
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(!shows(&h, "Log out of") && h.query_by_label("Log in").is_none());
+    h.get_by_label("Log out").click();
+    h.run_steps(2);
+    h.get_by_label("Yes, log out").click();
+    wait_until(&mut h, "logged out", |h| h.query_by_label("Log in").is_some());
+}
+
+#[test]
+fn delete_offers_undo_and_a_still_pointer_never_lands_on_the_next_delete() {
+    let server = TestDirectus::shared();
+    let tag = format!("undo-{}", std::process::id());
+    let (first, second) = (format!("{tag} first"), format!("{tag} second"));
+    let mut h = app(&server.url(), &temp_store("undo"));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "online", |h| shows(h, "Online"));
+    for text in [&first, &second] {
+        type_here(&mut h, text);
+        h.key_press(egui::Key::Enter);
+        wait_until(&mut h, "sent", |h| shows(h, text) && !shows(h, "sending…"));
+    }
+    let alice = server.as_member(&server.alice);
+
+    // Delete, then Undo: nothing reaches the server.
+    h.get_by_label(&first).hover();
+    h.run_steps(2);
+    h.get_by_label("Delete").click();
+    h.run_steps(2);
+    assert!(!shows(&h, &first), "hidden at once");
+    assert!(shows(&h, "Message deleted"));
+    h.get_by_label("Undo").click();
+    h.run_steps(2);
+    assert!(shows(&h, &first), "back after Undo");
+    std::thread::sleep(Duration::from_secs(6));
+    h.run_steps(2);
+    assert_eq!(contents(&alice, &tag).len(), 2, "an undone delete is never sent");
+
+    // Delete for good: gone on the server once the Undo time is over.
+    h.get_by_label(&first).hover();
+    h.run_steps(2);
+    h.get_by_label("Delete").click();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while contents(&alice, &tag).len() == 2 && Instant::now() < deadline {
+        h.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(contents(&alice, &tag), vec![second.clone()]);
+    wait_until(&mut h, "the row gone", |h| {
+        !shows(h, "Message deleted") && !shows(h, &first)
+    });
+    // The next message slid under the pointer, which has not moved: no Delete waits there.
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("Delete").is_none(),
+        "a row's actions appeared under a still pointer"
+    );
+    h.get_by_label(&second).hover();
+    h.run_steps(2);
+    let delete = h.get_by_label("Delete").rect();
+    let text = h.get_by_label(&second).rect();
+    assert!(
+        delete.left() < text.right() + 80.0,
+        "Delete sits next to the message ({delete:?} vs {text:?}), not at the far edge"
+    );
+}
+
+#[test]
+fn unread_counts_only_what_arrives_unseen_and_a_divider_marks_it() {
+    let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
+    let bob = server.as_member(&server.bob);
+    post_many(&bob, "history", 50);
+    let mut h = app(&server.url(), &temp_store("unread"));
+    set_focused(&mut h, false);
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "history", |h| shows(h, "history 49"));
+    h.run_steps(3);
+    assert_eq!(
+        h.state().title(),
+        "directus-chat — Alice",
+        "history is not unread"
+    );
+    // The header names Alice, who never posted, not her e-mail alone.
+    assert!(shows(&h, "Logged in as Alice"));
+
+    post_many(&bob, "while away", 3);
+    wait_until(&mut h, "three unread", |h| {
+        h.state().title() == "(3) directus-chat — Alice"
+    });
+    // A reconnect re-reads what was already there: still three.
+    server.stop();
+    wait_until(&mut h, "offline", |h| shows(h, "Offline"));
+    server.restart();
+    h.get_by_label("Retry now").click();
+    wait_until(&mut h, "online again", |h| shows(h, "Online"));
+    h.run_steps(5);
+    assert_eq!(h.state().title(), "(3) directus-chat — Alice");
+
+    set_focused(&mut h, true);
+    assert_eq!(h.state().title(), "directus-chat — Alice", "seen");
+    let divider = h.get_by_label("New").rect();
+    let first_new = h.get_by_label("while away 0").rect();
+    let last_old = h.get_by_label("history 49").rect();
+    assert!(
+        last_old.bottom() <= divider.top() && divider.bottom() <= first_new.top(),
+        "the New divider sits above the first unread message"
+    );
+}
+
+#[test]
+fn a_returning_user_sees_saved_history_before_the_server_answers() {
+    let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
+    let bob = server.as_member(&server.bob);
+    post_many(&bob, "saved", 30);
+    let store = temp_store("saved-history");
+    let mut h = app(&server.url(), &store);
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "history", |h| shows(h, "saved 29"));
+    h.run_steps(5);
+    drop(h);
+
+    // Gone while the app was closed: the saved copy must not bring it back for good.
+    let admin = server.admin();
+    let gone = admin
+        .get("/items/messages?filter[content][_eq]=saved%2028&fields=id")
+        .unwrap()
+        .data("find")
+        .unwrap()[0]["id"]
+        .as_i64()
+        .unwrap();
+    admin.delete(&format!("/items/messages/{gone}")).unwrap();
+    server.stop();
+
+    let mut h = app(&server.url(), &store);
+    h.run_steps(3);
+    assert!(shows(&h, "saved 29"), "shown at once, server down");
+    assert!(shows(&h, "may be out of date"));
+    server.restart();
+    h.get_by_label("Retry now").click();
+    wait_until(&mut h, "synced", |h| {
+        shows(h, "Online") && !shows(h, "saved 28")
+    });
+    assert!(!shows(&h, "may be out of date"));
+    let timeline = h.state().session().timeline();
+    let shown: Vec<&str> = timeline.iter().map(|m| m.content.as_str()).collect();
+    let mut unique = shown.clone();
+    unique.dedup();
+    assert_eq!(shown, unique, "no message twice");
+    assert!(shown.contains(&"saved 29") && !shown.contains(&"saved 28"));
+}
+
+#[test]
+fn a_growing_window_shows_the_newest_message_at_the_bottom_in_the_same_frame() {
+    let server = TestDirectus::shared();
+    let tag = format!("grow-{}", std::process::id());
+    post_many(&server.as_member(&server.bob), &tag, 40);
+    let mut h = app(&server.url(), &temp_store("grow"));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    let newest = format!("{tag} 39");
+    wait_until(&mut h, "history", |h| shows(h, &newest));
+    h.run_steps(5);
+    let composer_top = |h: &App| {
+        h.get_by_role_and_label(Role::MultilineTextInput, "Message")
+            .rect()
+            .top()
+    };
+    let gap = composer_top(&h) - h.get_by_label(&newest).rect().bottom();
+    h.set_size(egui::vec2(800.0, 900.0));
+    h.step();
+    let grown_gap = composer_top(&h) - h.get_by_label(&newest).rect().bottom();
+    assert!(
+        (grown_gap - gap).abs() < 30.0,
+        "a blank band of {grown_gap} px (was {gap}) under the newest message"
+    );
+}
+
+#[test]
+fn page_up_page_down_home_and_end_scroll_the_messages() {
+    let server = TestDirectus::shared();
+    let tag = format!("keys-{}", std::process::id());
+    post_many(&server.as_member(&server.bob), &tag, 60);
+    let mut h = app(&server.url(), &temp_store("keys"));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    let newest = format!("{tag} 59");
+    wait_until(&mut h, "history", |h| shows(h, &newest));
+    h.run_steps(5);
+    h.key_press(egui::Key::PageUp);
+    h.run_steps(5);
+    assert!(!shows(&h, &newest), "PageUp left the newest");
+    h.key_press(egui::Key::PageDown);
+    h.run_steps(5);
+    h.key_press(egui::Key::PageDown);
+    h.run_steps(5);
+    assert!(shows(&h, &newest), "PageDown came back");
+    let oldest = h.state().session().timeline().at(0).unwrap().content.clone();
+    assert!(!shows(&h, &oldest));
+    h.key_press(egui::Key::Home);
+    h.run_steps(5);
+    assert!(shows(&h, &oldest), "Home went to the top");
+    h.key_press(egui::Key::End);
+    h.run_steps(5);
+    assert!(shows(&h, &newest), "End went to the newest");
+    assert!(composer_focused(&h), "the keyboard stays in the composer");
+}
+
+#[test]
+fn after_a_wrong_password_the_cursor_waits_in_the_password_field() {
+    let server = TestDirectus::shared();
+    let mut h = app(&server.url(), &temp_store("wrong-again"));
+    log_in(&mut h, &server.alice.email, "not-her-password");
+    wait_until(&mut h, "the error", |h| shows(h, "Wrong email or password"));
+    h.run_steps(2);
+    assert!(
+        h.get_by_role_and_label(Role::PasswordInput, "Password")
+            .is_focused()
+    );
+    type_here(&mut h, &server.alice.password.clone());
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "online", |h| shows(h, "Online"));
+}
+
+#[test]
+fn messages_queued_offline_say_waiting() {
+    let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
+    let mut h = app(&server.url(), &temp_store("waiting"));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "online", |h| shows(h, "Online"));
+    server.stop();
+    wait_until(&mut h, "offline", |h| shows(h, "Offline"));
+    type_here(&mut h, "written offline");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert!(shows(&h, "waiting") && !shows(&h, "sending…"));
+    assert!(composer_focused(&h), "typing on offline too");
+}
