@@ -45,6 +45,8 @@ impl Composer {
 pub struct ChatView {
     pub composer: Composer,
     pub list: MessageList,
+    /// "Log out?" is on screen: logging out is never one stray keypress away.
+    confirm_logout: bool,
 }
 
 /// `store_error`: why the session and unsent messages could not be saved on this device.
@@ -57,13 +59,17 @@ pub fn show(
     let mut action = None;
     egui::Panel::top("chat-header").show(ui, |ui| {
         ui.horizontal(|ui| {
-            let who = session
-                .display_name()
-                .map_or("Logged in".to_owned(), |n| format!("Logged in as {n}"));
+            let who = match (session.display_name(), session.email()) {
+                (Some(name), Some(email)) if name != email => {
+                    format!("Logged in as {name} ({email})")
+                }
+                (Some(name), _) => format!("Logged in as {name}"),
+                (None, _) => "Logged in".to_owned(),
+            };
             ui.label(who);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Log out").clicked() {
-                    action = Some(Action::LogOut);
+                    view.confirm_logout = true;
                 }
             });
         });
@@ -94,7 +100,42 @@ pub fn show(
         Some(other) => action = Some(other),
         None => {}
     });
+    if view.confirm_logout && confirm_logout(ui.ctx(), session, view) {
+        action = Some(Action::LogOut);
+    }
     action
+}
+
+/// Asks before logging out; true once confirmed. Closing it gives the composer the keyboard
+/// back.
+fn confirm_logout(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> bool {
+    let mut confirmed = false;
+    let modal = egui::Modal::new(egui::Id::new("confirm-logout")).show(ctx, |ui| {
+        ui.set_max_width(360.0);
+        let who = session.email().unwrap_or("this account");
+        let server = session.server().map_or("the server", |s| s.http.as_str());
+        ui.label(RichText::new(format!("Log out of {server} as {who}?")).strong());
+        ui.label("This device forgets the session; you will need the password again.");
+        let unsent = session.outbox().len();
+        if unsent > 0 {
+            ui.label(format!(
+                "{unsent} unsent message{} stay here and go out after the next login.",
+                if unsent == 1 { "" } else { "s" }
+            ));
+        }
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            confirmed = ui.button("Yes, log out").clicked();
+            if ui.button("Cancel").clicked() {
+                ui.close();
+            }
+        });
+    });
+    if confirmed || modal.should_close() {
+        view.confirm_logout = false;
+        view.composer.focused = false;
+    }
+    confirmed
 }
 
 /// The connection state in words (also mirrored for screen readers on the web).
@@ -168,8 +209,14 @@ fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
                         action = Some(Action::Discard(outgoing.client_key.clone()));
                     }
                 }
-                OutgoingState::Queued | OutgoingState::InFlight => {
+                OutgoingState::Queued | OutgoingState::InFlight
+                    if session.phase() == Phase::Online =>
+                {
                     ui.weak("sending…");
+                }
+                // Offline: it waits for the connection, nothing is being sent.
+                OutgoingState::Queued | OutgoingState::InFlight => {
+                    ui.weak("waiting");
                 }
                 OutgoingState::Failed(reason) => {
                     let text = format!("not sent: {reason}");
@@ -203,6 +250,9 @@ fn composer_row(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -
         let label = ui.label("Message");
         let send_width = 60.0;
         let edit = TextEdit::multiline(&mut composer.text)
+            // A fixed id: the rows above it come and go ("sending…"), and an automatic id
+            // would change with them, taking the keyboard away after every send.
+            .id(egui::Id::new("composer"))
             .hint_text("Write a message (Enter sends, Shift+Enter adds a line, Up edits your last)")
             .desired_rows(2)
             .desired_width(ui.available_width() - send_width)

@@ -51,9 +51,11 @@ pub fn show(
                 TextEdit::singleline(&mut form.password).password(true),
             ),
         ];
-        // Ready to type: the e-mail field takes the keyboard when the panel appears.
+        // Ready to type: the e-mail field takes the keyboard when the panel appears, or the
+        // password after a refused login (the e-mail is usually right).
         if !busy && !form.focused {
-            fields[1].request_focus();
+            let retry = error.is_some() && !form.email.is_empty();
+            fields[if retry { 2 } else { 1 }].request_focus();
             form.focused = true;
         }
         let entered =
