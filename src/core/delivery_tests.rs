@@ -444,35 +444,6 @@ fn who_am_i_dropped_by_a_reconnect_is_asked_again() {
 }
 
 #[test]
-fn who_am_i_asks_the_users_collection_so_the_header_names_one_who_never_posted() {
-    let mut rig = Rig::new();
-    rig.s.login(server(), "bob@example.com", "pw", rig.now);
-    let auth = only(&rig.s.opened(rig.now));
-    let sent = rig.auth_ok(&auth, "r1");
-    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
-    let who = only(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
-    assert_eq!(who["collection"], "directus_users");
-    assert_eq!(who["query"]["filter"]["id"]["_eq"], "$CURRENT_USER");
-    assert_eq!(rig.s.display_name(), Some("bob@example.com"));
-    rig.frame(json!({"type":"items","data":[{"id":"u-bob","first_name":"Bob"}],"uid":who["uid"]}));
-    assert_eq!(rig.s.display_name(), Some("Bob"));
-}
-
-#[test]
-fn a_server_that_hides_users_settles_who_am_i_without_a_notice() {
-    let mut rig = Rig::new();
-    rig.s.login(server(), "bob@example.com", "pw", rig.now);
-    let auth = only(&rig.s.opened(rig.now));
-    let sent = rig.auth_ok(&auth, "r1");
-    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
-    let who = only(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
-    let refused = rig.frame(json!({"type":"items","status":"error","uid":who["uid"],
-        "error":{"code":"FORBIDDEN","message":"no"}}));
-    assert!(refused.is_empty(), "not asked again: {refused:?}");
-    assert!(rig.s.identity_settled() && rig.s.notice().is_none());
-}
-
-#[test]
 fn an_edit_of_a_message_never_loaded_does_not_punch_a_hole_in_history() {
     let mut rig = Rig::new();
     let history: Vec<i64> = (50..100).collect();

@@ -369,15 +369,14 @@ pub fn read_ids(ids: &[i64], uid: &str) -> String {
     )
 }
 
-/// The logged-in user's own id and first name (members may read users' names), so the
-/// header names them before they ever post.
-pub fn read_me(uid: &str) -> String {
+/// The newest message of the logged-in user, for their own id and first name.
+pub fn read_own_latest(uid: &str) -> String {
     json!({
-        "type": "items", "action": "read", "collection": "directus_users",
+        "type": "items", "action": "read", "collection": COLLECTION,
         "query": {
-            "fields": ["id", "first_name"],
-            "filter": { "id": { "_eq": "$CURRENT_USER" } },
-            "limit": 1,
+            "fields": ["user_created.id", "user_created.first_name"],
+            "filter": { "user_created": { "_eq": "$CURRENT_USER" } },
+            "sort": ["-id"], "limit": 1,
         },
         "uid": uid,
     })

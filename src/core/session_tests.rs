@@ -73,7 +73,7 @@ impl Rig {
     /// A rig whose user has posted before: the session learns it is Alice at the first sync.
     pub(super) fn known() -> Rig {
         Rig {
-            whoami: json!([{"id": "u-alice", "first_name": "Alice"}]),
+            whoami: json!([{"user_created": {"id": "u-alice", "first_name": "Alice"}}]),
             ..Rig::new()
         }
     }
@@ -115,9 +115,12 @@ impl Rig {
         assert_eq!(read["action"], "read");
         let after = frames(&self.frame(json!({"type":"items","data":rows,"uid":read["uid"]})));
         assert!(self.s.history_loaded());
-        // The first sync asks who we are (our own user row).
+        // The first sync asks who we are (from our own newest message): nobody posted yet.
         if let Some(who) = find_uid(&after, "whoami") {
-            assert_eq!(who["query"]["filter"]["id"]["_eq"], "$CURRENT_USER");
+            assert_eq!(
+                who["query"]["filter"]["user_created"]["_eq"],
+                "$CURRENT_USER"
+            );
             let found = self.whoami.clone();
             self.frame(json!({"type":"items","data":found,"uid":who["uid"]}));
         }
@@ -622,7 +625,7 @@ fn catch_up_starts_where_the_live_stream_stopped_not_at_our_newest_reply() {
 }
 
 #[test]
-fn the_user_learns_who_they_are_from_their_own_user_row() {
+fn the_user_learns_who_they_are_from_their_own_messages() {
     let mut rig = Rig::new();
     rig.s.login(server(), "alice@example.com", "pw", rig.now);
     let auth = only(&rig.s.opened(rig.now));
@@ -634,7 +637,7 @@ fn the_user_learns_who_they_are_from_their_own_user_row() {
         Some("alice@example.com"),
         "until known, the e-mail"
     );
-    rig.frame(json!({"type":"items","data":[{"id":"u-alice","first_name":"Alice"}],"uid":who["uid"]}));
+    rig.frame(json!({"type":"items","data":[{"user_created":{"id":"u-alice","first_name":"Alice"}}],"uid":who["uid"]}));
     assert_eq!(rig.s.display_name(), Some("Alice"));
     let first = rig.s.timeline().get(1).unwrap().clone();
     assert!(rig.s.is_mine(&first));
@@ -899,7 +902,7 @@ fn alice_with_history() -> Rig {
     let mut bobs = msg(2);
     bobs["user_created"] = json!({"id": "u-bob", "first_name": "Bob"});
     let who = only(&rig.frame(json!({"type":"items","data":[bobs, msg(1)],"uid":read["uid"]})));
-    rig.frame(json!({"type":"items","data":[{"id":"u-alice","first_name":"Alice"}],"uid":who["uid"]}));
+    rig.frame(json!({"type":"items","data":[{"user_created":{"id":"u-alice","first_name":"Alice"}}],"uid":who["uid"]}));
     rig
 }
 

@@ -101,7 +101,7 @@ impl Session {
                 self.who_answered = true;
                 let first = data.as_array().and_then(|rows| rows.first());
                 if let Some(row) = first {
-                    self.learn_me(&Author::from_json(row));
+                    self.learn_me(&Author::from_json(&row["user_created"]));
                 }
             }
             Request::Older => {
@@ -122,7 +122,7 @@ impl Session {
         // Asked once per sync until answered (a reconnect drops an unanswered one).
         let asking = self.pending(|r| *r == Request::WhoAmI).is_some();
         if self.me.is_none() && self.history_loaded && !self.who_answered && !asking {
-            effects.push(self.request(Request::WhoAmI, proto::read_me, now));
+            effects.push(self.request(Request::WhoAmI, proto::read_own_latest, now));
         }
         effects.extend(self.flush(now));
         effects
@@ -171,11 +171,6 @@ impl Session {
                 self.notice = Some(format!("A message was refused: {reason}"));
                 self.set_outgoing(&key, OutgoingState::Failed(reason));
                 self.flush(now)
-            }
-            Request::WhoAmI if error.is("FORBIDDEN") => {
-                // A server whose members may not read users: our rows still tell who we are.
-                self.who_answered = true;
-                Vec::new()
             }
             Request::Resolve(_) => {
                 // Refused (e.g. the token just expired): the ids stay; ask after the next auth.
