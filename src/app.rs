@@ -8,6 +8,7 @@ use crate::core::server_url::ServerUrl;
 use crate::core::session::{Phase, Session};
 use crate::edge::Edge;
 use crate::edge::page::Page;
+use crate::edge::saved_history::HistorySaver;
 use crate::edge::store::SessionStore;
 use crate::views::{self, Action, chat::ChatView, login::LoginForm};
 
@@ -21,6 +22,7 @@ pub struct ChatApp {
     /// Why the login form itself was refused (bad URL), before any connection.
     form_error: Option<String>,
     page: Page,
+    history: HistorySaver,
 }
 
 /// Where the app starts: the server to show on the login form, where the session is stored.
@@ -69,6 +71,7 @@ impl ChatApp {
             actions: Vec::new(),
             form_error: startup.notice,
             page: Page::default(),
+            history: HistorySaver::default(),
         };
         if let Some(server) = startup.server {
             app.login.server = server;
@@ -88,6 +91,12 @@ impl ChatApp {
                         Instant::now(),
                     );
                     app.edge.apply(effects);
+                    // What was read at the last run, shown until the server answers.
+                    if let Some(saved) = app.edge.store.load_history().and_then(|h| {
+                        h.for_account(&stored.server, app.session.email())
+                    }) {
+                        app.session.show_saved(saved);
+                    }
                 }
                 // Only unsent messages were kept: they go out after the next login.
                 None => app.session.restore(server, stored.email, stored.outbox),
@@ -139,6 +148,7 @@ impl ChatApp {
             Action::Send(text) => match self.session.send(&text, now) {
                 Ok(effects) => {
                     self.chat.composer.done();
+                    self.page.answered();
                     effects
                 }
                 Err(why) => {
@@ -161,7 +171,8 @@ impl ChatApp {
                 Vec::new()
             }),
             Action::LoadOlder => self.session.load_older(now),
-            Action::StartEdit(_) => Vec::new(), // the chat view handles it
+            // The chat view handles these.
+            Action::StartEdit(_) | Action::UndoDelete => Vec::new(),
             Action::LogOut => {
                 self.chat = ChatView::default();
                 self.session.logout()
@@ -183,6 +194,12 @@ impl eframe::App for ChatApp {
             self.act(action);
         }
         self.edge.drive(&mut self.session);
+        // The last messages, for the next start.
+        if let Some(history) = self.history.due(&self.session, Instant::now())
+            && let Err(e) = self.edge.store.save_history(&history)
+        {
+            log::warn!("could not save the recent messages: {e}");
+        }
         let fresh = self.session.take_fresh();
         self.page.update(ctx, &self.session, &fresh);
         // Sleep until the session has something to do (no repaints while idle).
@@ -221,6 +238,7 @@ impl eframe::App for ChatApp {
                 &self.session,
                 &mut self.chat,
                 self.edge.store_error.as_deref(),
+                self.page.unread().divider(),
             ),
         };
         if let Some(action) = action {

@@ -140,9 +140,28 @@ fn new_messages_while_scrolled_up_wait_behind_a_button() {
         !shows(&h, &format!("{tag} 59")),
         "scrolled away from the newest"
     );
-    // A message in the middle of the view, and where it is.
-    let middle = &middle_on_screen(&h, &tag, 60);
-    let y_before = h.get_by_label(middle).rect().top();
+    // A message in the middle of the view, and where it is once the scroll has come to
+    // rest (wheel momentum, a page loaded above).
+    let mut middle = middle_on_screen(&h, &tag, 60);
+    let mut y_before = h.get_by_label(&middle).rect().top();
+    let mut still = 0;
+    for _ in 0..600 {
+        h.step();
+        let y = h.query_by_label(&middle).map(|n| n.rect().top());
+        if y == Some(y_before) && !h.state().session().loading_older() {
+            still += 1;
+            if still == 10 {
+                break;
+            }
+        } else {
+            still = 0;
+            middle = middle_on_screen(&h, &tag, 60);
+            y_before = h.get_by_label(&middle).rect().top();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(still, 10, "the view came to rest");
+    let middle = &middle;
     post_many(&bob, &format!("{tag} new"), 3);
     wait_until(&mut h, "the button", |h| shows(h, "3 new messages"));
     let y_after = h.get_by_label(middle).rect().top();
@@ -246,8 +265,11 @@ fn alice_edits_with_up_and_deletes_and_bob_sees_both_live() {
     alice.get_by_label(&fixed).hover();
     alice.run_steps(2);
     alice.get_by_label("Delete").click();
+    // Hidden at once (Undo is offered for a few seconds), then deleted for everyone.
     wait_until(&mut alice, "gone", |h| !shows(h, &fixed));
-    wait_until(&mut bob, "gone for Bob too, live", |h| !shows(h, &fixed));
+    let held = |h: &App| h.state().session().timeline().iter().any(|m| m.content == fixed);
+    wait_until(&mut alice, "deleted", |h| !held(h));
+    wait_until(&mut bob, "gone for Bob too, live", |h| !held(h));
     assert!(
         message_exists(&rest, &fixed).is_none(),
         "deleted on the server"

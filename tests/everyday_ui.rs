@@ -126,7 +126,8 @@ fn a_stray_tab_and_enter_from_the_composer_never_logs_out_without_asking() {
 
 #[test]
 fn delete_offers_undo_and_a_still_pointer_never_lands_on_the_next_delete() {
-    let server = TestDirectus::shared();
+    // A server of its own: messages other tests post would move the rows under the pointer.
+    let server = &TestDirectus::start(&xtask::install::selected_version(), &[]);
     let tag = format!("undo-{}", std::process::id());
     let (first, second) = (format!("{tag} first"), format!("{tag} second"));
     let mut h = app(&server.url(), &temp_store("undo"));
@@ -144,7 +145,7 @@ fn delete_offers_undo_and_a_still_pointer_never_lands_on_the_next_delete() {
     h.run_steps(2);
     h.get_by_label("Delete").click();
     h.run_steps(2);
-    assert!(!shows(&h, &first), "hidden at once: {:#?}", h.root());
+    assert!(!shows(&h, &first), "hidden at once");
     assert!(shows(&h, "Message deleted"));
     h.get_by_label("Undo").click();
     h.run_steps(2);
@@ -192,15 +193,16 @@ fn unread_counts_only_what_arrives_unseen_and_a_divider_marks_it() {
     log_in(&mut h, &server.alice.email, &server.alice.password);
     wait_until(&mut h, "history", |h| shows(h, "history 49"));
     h.run_steps(3);
-    assert_eq!(
-        h.state().title(),
-        "directus-chat — Alice",
-        "history is not unread"
+    let plain = h.state().title().to_owned();
+    assert!(
+        plain.starts_with("directus-chat — "),
+        "history is not unread: {plain}"
     );
+    let three = format!("(3) {plain}");
 
     post_many(&bob, "while away", 3);
     wait_until(&mut h, "three unread", |h| {
-        h.state().title() == "(3) directus-chat — Alice"
+        h.state().title() == three
     });
     // A reconnect re-reads what was already there: still three.
     server.stop();
@@ -209,10 +211,10 @@ fn unread_counts_only_what_arrives_unseen_and_a_divider_marks_it() {
     h.get_by_label("Retry now").click();
     wait_until(&mut h, "online again", |h| shows(h, "Online"));
     h.run_steps(5);
-    assert_eq!(h.state().title(), "(3) directus-chat — Alice");
+    assert_eq!(h.state().title(), three);
 
     set_focused(&mut h, true);
-    assert_eq!(h.state().title(), "directus-chat — Alice", "seen");
+    assert_eq!(h.state().title(), plain, "seen");
     let divider = h.get_by_label("New").rect();
     let first_new = h.get_by_label("while away 0").rect();
     let last_old = h.get_by_label("history 49").rect();

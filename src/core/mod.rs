@@ -4,6 +4,7 @@ pub mod protocol;
 pub mod server_url;
 pub mod session;
 pub mod timeline;
+pub mod unread;
 
 #[cfg(test)]
 mod delivery_tests;

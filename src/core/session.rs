@@ -173,6 +173,9 @@ pub struct Session {
     probe_at: Option<Instant>,
     /// The current attempt was started by a probe, not by the backoff.
     early_attempt: bool,
+    /// The timeline holds messages saved on this device at the last run, not yet replaced
+    /// by the server's (see `show_saved`).
+    showing_saved: bool,
 }
 
 impl Session {
@@ -223,6 +226,7 @@ impl Session {
             unreachable: false,
             probe_at: None,
             early_attempt: false,
+            showing_saved: false,
         }
     }
 
@@ -358,6 +362,7 @@ impl Session {
             // Another account: its messages stay with their owner (shown as waiting, never
             // sent as this one); what it saw goes.
             self.timeline.clear();
+            self.showing_saved = false;
             self.reached_start = false;
             self.cursor = None;
             self.cursor_log.clear();

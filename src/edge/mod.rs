@@ -7,6 +7,7 @@ pub mod http;
 pub mod net;
 pub mod page;
 pub mod rest;
+pub mod saved_history;
 pub mod socket;
 pub mod store;
 

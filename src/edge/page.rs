@@ -3,11 +3,12 @@
 //! web build has no AccessKit, so without it a screen reader (or a browser test) sees a canvas.
 
 use crate::core::session::{Phase, Session};
+use crate::core::unread::Unread;
 use crate::views::message_row::local_time;
 
 #[derive(Default)]
 pub struct Page {
-    unread: usize,
+    unread: Unread,
     title: String,
     #[cfg(target_arch = "wasm32")]
     mirror: web::Mirror,
@@ -16,26 +17,34 @@ pub struct Page {
 impl Page {
     /// Call once per `logic` with the ids the session added since the last call.
     pub fn update(&mut self, ctx: &egui::Context, session: &Session, fresh: &[i64]) {
-        if user_is_looking(ctx) || session.phase() == Phase::LoggedOut {
-            self.unread = 0;
+        if session.phase() == Phase::LoggedOut {
+            self.unread.reset();
         } else {
-            self.unread += fresh
-                .iter()
-                .filter_map(|id| session.timeline().get(*id))
-                .filter(|m| !session.is_mine(m))
-                .count();
+            self.unread.update(
+                session.timeline(),
+                session.history_loaded(),
+                user_is_looking(ctx),
+                |m| session.is_mine(m),
+            );
         }
-        let title = title(session, self.unread);
+        let title = title(session, self.unread.count());
         if title != self.title {
             set_title(ctx, &title);
             self.title = title;
         }
         #[cfg(target_arch = "wasm32")]
         self.mirror.update(session, fresh);
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = fresh; // only the web page mirrors messages
     }
 
-    pub fn unread(&self) -> usize {
-        self.unread
+    pub fn unread(&self) -> &Unread {
+        &self.unread
+    }
+
+    /// The user sent a message: what was new has been read.
+    pub fn answered(&mut self) {
+        self.unread.clear_divider();
     }
 
     pub fn title(&self) -> &str {

@@ -1,10 +1,12 @@
 //! Where the session survives a restart: the server address, the newest refresh token and the
-//! messages not yet confirmed. Never the password. Native: a JSON file readable by its owner
+//! messages not yet confirmed (and, beside it, the last messages seen, shown at the next start
+//! before the server answers). Never the password. Native: JSON files readable by their owner
 //! only; web: localStorage.
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::session::Unsent;
+pub use crate::edge::saved_history::SavedHistory;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredSession {
@@ -25,7 +27,7 @@ pub use web::{SessionStore, wake_on_storage_change};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use super::StoredSession;
+    use super::{SavedHistory, StoredSession};
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     use std::path::PathBuf;
@@ -115,14 +117,20 @@ mod native {
             serde_json::from_str(&text).ok()
         }
 
-        /// Written to a temporary file (mode 0600) and renamed: never half a token on disk.
         pub fn save(&self, session: &StoredSession) -> Result<(), String> {
-            let (Some(dir), Some(path)) = (&self.dir, self.path()) else {
+            let json = serde_json::to_string(session).map_err(|e| e.to_string())?;
+            self.write_private("session.json", &json)
+        }
+
+        /// Written to a temporary file (mode 0600) and renamed: never half a token on disk.
+        fn write_private(&self, name: &str, json: &str) -> Result<(), String> {
+            let Some(dir) = &self.dir else {
                 return Ok(());
             };
+            let path = dir.join(name);
             private_dir(dir)?;
             // A temporary file of this process's own: never one another writer is filling.
-            let tmp = dir.join(format!("session.json.{}.tmp", std::process::id()));
+            let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
@@ -133,16 +141,26 @@ mod native {
             // The mode above only applies to new files: enforce it on an old one too.
             file.set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| e.to_string())?;
-            let json = serde_json::to_string(session).map_err(|e| e.to_string())?;
             file.write_all(json.as_bytes()).map_err(|e| e.to_string())?;
             file.sync_all().map_err(|e| e.to_string())?;
             std::fs::rename(&tmp, &path).map_err(|e| e.to_string())
         }
 
         pub fn forget(&self) {
-            if let Some(path) = self.path() {
-                let _ = std::fs::remove_file(path);
+            if let Some(dir) = &self.dir {
+                let _ = std::fs::remove_file(dir.join("session.json"));
+                let _ = std::fs::remove_file(dir.join("history.json"));
             }
+        }
+
+        pub fn load_history(&self) -> Option<SavedHistory> {
+            let text = std::fs::read_to_string(self.dir.as_ref()?.join("history.json")).ok()?;
+            serde_json::from_str(&text).ok()
+        }
+
+        pub fn save_history(&self, history: &SavedHistory) -> Result<(), String> {
+            let json = serde_json::to_string(history).map_err(|e| e.to_string())?;
+            self.write_private("history.json", &json)
         }
 
         /// Natively one process holds the stored session (see `lock`): nobody else rotates it.
@@ -196,9 +214,10 @@ pub fn newest_token(
 mod web {
     use std::cell::RefCell;
 
-    use super::{StoredSession, merge_outbox, newest_token};
+    use super::{SavedHistory, StoredSession, merge_outbox, newest_token};
 
     const KEY: &str = "directus-chat.session";
+    const HISTORY: &str = "directus-chat.history";
 
     /// Another tab wrote the stored session since `changed_elsewhere` last said so.
     static STORAGE_CHANGED: std::sync::atomic::AtomicBool =
@@ -253,6 +272,18 @@ mod web {
             Some(stored)
         }
 
+        pub fn load_history(&self) -> Option<SavedHistory> {
+            let text = Self::storage()?.get_item(HISTORY).ok()??;
+            serde_json::from_str(&text).ok()
+        }
+
+        /// Tabs of one account read the same messages: the last writer's copy is as good.
+        pub fn save_history(&self, history: &SavedHistory) -> Result<(), String> {
+            let storage = Self::storage().ok_or("localStorage is not available")?;
+            let json = serde_json::to_string(history).map_err(|e| e.to_string())?;
+            storage.set_item(HISTORY, &json).map_err(|e| format!("{e:?}"))
+        }
+
         pub fn save(&self, session: &StoredSession) -> Result<(), String> {
             let storage = Self::storage().ok_or("localStorage is not available")?;
             let mut merged = session.clone();
@@ -297,6 +328,10 @@ mod web {
                 }
                 let own = self.own_keys.borrow();
                 stored.outbox.retain(|u| !own.contains(&u.client_key));
+                if stored.refresh_token.is_none() {
+                    // No tab keeps this session: what it read goes too.
+                    let _ = storage.remove_item(HISTORY);
+                }
                 let _ = match (&stored.refresh_token, stored.outbox.is_empty()) {
                     (None, true) => storage.remove_item(KEY),
                     _ => match serde_json::to_string(&stored) {

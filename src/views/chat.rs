@@ -5,7 +5,7 @@ use egui::{Key, KeyboardShortcut, Modifiers, RichText, TextEdit};
 use web_time::Instant;
 
 use super::Action;
-use super::message_list::MessageList;
+use super::message_list::{Marks, MessageList};
 use crate::core::session::{OutgoingState, Phase, Session};
 
 /// Text the composer holds between frames, and why the last send was refused.
@@ -47,16 +47,47 @@ pub struct ChatView {
     pub list: MessageList,
     /// "Log out?" is on screen: logging out is never one stray keypress away.
     confirm_logout: bool,
+    /// A message the user deleted, and when the delete is sent (Undo until then).
+    deleting: Option<(i64, Instant)>,
 }
 
-/// `store_error`: why the session and unsent messages could not be saved on this device.
+/// How long a delete can be undone before it is sent.
+pub const UNDO_DELETE: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl ChatView {
+    /// Hold a delete back for `UNDO_DELETE`; one already waiting goes out now (returned).
+    fn delete_later(&mut self, id: i64) -> Option<Action> {
+        let earlier = self.deleting.replace((id, Instant::now() + UNDO_DELETE));
+        earlier.map(|(earlier, _)| Action::Delete(earlier))
+    }
+
+    /// The delete whose Undo time is over, if any; else ask to be woken when it is.
+    fn due_delete(&mut self, session: &Session, ctx: &egui::Context) -> Option<Action> {
+        let (id, due) = self.deleting?;
+        if session.timeline().get(id).is_none() {
+            self.deleting = None; // gone already (deleted elsewhere)
+            return None;
+        }
+        let now = Instant::now();
+        if now >= due {
+            self.deleting = None;
+            return Some(Action::Delete(id));
+        }
+        ctx.request_repaint_after(due - now);
+        None
+    }
+}
+
+/// `store_error`: why the session and unsent messages could not be saved on this device;
+/// `divider`: the first message that was unread when the user looked again.
 pub fn show(
     ui: &mut egui::Ui,
     session: &Session,
     view: &mut ChatView,
     store_error: Option<&str>,
+    divider: Option<i64>,
 ) -> Option<Action> {
-    let mut action = None;
+    let mut action = view.due_delete(session, ui.ctx());
     egui::Panel::top("chat-header").show(ui, |ui| {
         ui.horizontal(|ui| {
             let who = match (session.display_name(), session.email()) {
@@ -95,8 +126,19 @@ pub fn show(
             action = Some(sent);
         }
     });
-    egui::CentralPanel::default().show(ui, |ui| match view.list.show(ui, session) {
+    let marks = Marks {
+        deleting: view.deleting.map(|(id, _)| id),
+        divider,
+        home_end: view.composer.text.is_empty(),
+    };
+    egui::CentralPanel::default().show(ui, |ui| match view.list.show(ui, session, &marks) {
         Some(Action::StartEdit(id)) => view.composer.start_editing(session, id),
+        Some(Action::Delete(id)) => {
+            if let Some(earlier) = view.delete_later(id) {
+                action = Some(earlier);
+            }
+        }
+        Some(Action::UndoDelete) => view.deleting = None,
         Some(other) => action = Some(other),
         None => {}
     });
@@ -110,7 +152,7 @@ pub fn show(
 /// back.
 fn confirm_logout(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> bool {
     let mut confirmed = false;
-    let modal = egui::Modal::new(egui::Id::new("confirm-logout")).show(ctx, |ui| {
+    let modal = egui::Modal::new(egui::Id::unique("confirm-logout")).show(ctx, |ui| {
         ui.set_max_width(360.0);
         let who = session.email().unwrap_or("this account");
         let server = session.server().map_or("the server", |s| s.http.as_str());
@@ -140,7 +182,7 @@ fn confirm_logout(ctx: &egui::Context, session: &Session, view: &mut ChatView) -
 
 /// The connection state in words (also mirrored for screen readers on the web).
 pub fn status_text(session: &Session) -> String {
-    match session.phase() {
+    let status = match session.phase() {
         Phase::Online if session.history_loaded() => "Online".to_owned(),
         Phase::Online => "Loading messages…".to_owned(),
         Phase::Connecting { .. } | Phase::Authenticating { .. } => "Connecting…".to_owned(),
@@ -149,6 +191,11 @@ pub fn status_text(session: &Session) -> String {
             format!("Offline: reconnecting in {secs} s")
         }
         Phase::LoggedOut => "Logged out".to_owned(),
+    };
+    if session.showing_saved() {
+        format!("{status} · showing messages saved on this device; they may be out of date")
+    } else {
+        status
     }
 }
 
@@ -252,7 +299,7 @@ fn composer_row(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -
         let edit = TextEdit::multiline(&mut composer.text)
             // A fixed id: the rows above it come and go ("sending…"), and an automatic id
             // would change with them, taking the keyboard away after every send.
-            .id(egui::Id::new("composer"))
+            .id(egui::Id::unique("composer"))
             .hint_text("Write a message (Enter sends, Shift+Enter adds a line, Up edits your last)")
             .desired_rows(2)
             .desired_width(ui.available_width() - send_width)

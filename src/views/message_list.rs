@@ -1,9 +1,10 @@
 //! The scrolling list of messages. Only the rows in view are laid out (`RowHeights` knows
 //! where each starts), so 100,000 messages cost what 100 do. At the bottom it stays at the
 //! bottom; scrolled up, new messages do not move the view and a "N new messages" button jumps
-//! down; reaching the top loads the previous page without the view jumping.
+//! down; reaching the top loads the previous page without the view jumping. PageUp, PageDown,
+//! Home and End scroll it (Home and End only while the composer is empty).
 
-use egui::{Rect, ScrollArea, UiBuilder, pos2, vec2};
+use egui::{Key, Pos2, Rect, ScrollArea, UiBuilder, pos2, vec2};
 
 use super::Action;
 use super::message_row::{self, RowLook};
@@ -14,6 +15,11 @@ use crate::core::session::{Phase, Session};
 const TOP_ROW: f32 = 32.0;
 /// This close to the top, the previous page is asked for.
 const LOAD_MARGIN: f32 = 300.0;
+/// A view held in place after rows were inserted above is held at least this many frames,
+/// and on while rows drawn for the first time still change height (each would move it),
+/// up to `HOLD_MAX` frames.
+const HOLD_MIN: u8 = 3;
+const HOLD_MAX: u8 = 30;
 
 #[derive(Default)]
 pub struct MessageList {
@@ -31,15 +37,35 @@ pub struct MessageList {
     /// Frames left to keep jumping: rows drawn for the first time get their real heights,
     /// which moves the bottom; the jump is repeated until the view is there.
     jumping: u8,
-    /// Keep this message this far above the view's top for a few frames: the first frame
-    /// after an insert is still clamped to the old content size by the scroll area.
+    /// Keep this message this far above the view's top for a few frames (frames left): the
+    /// first frame after an insert is still clamped to the old content size by the scroll
+    /// area, and rows coming into view for the first time get their real heights.
     hold: Option<(i64, f64, u8)>,
+    /// A row drawn last frame changed height (moving those below it).
+    remeasured: bool,
     /// Scroll so that this fraction of the history is at the top (benchmarks, tests).
     goto: Option<f64>,
     /// The scroll area's id (its state holds the momentum to stop).
     scroll_id: Option<egui::Id>,
     /// The list's visible height last frame (to compute the bottom offset).
     view_height: f32,
+    /// Where the view's top was last frame (PageUp and PageDown move from there).
+    offset: f32,
+    /// The pointer last frame: a row's actions show only once it moved over that row.
+    pointer: Option<Pos2>,
+    /// The row the pointer moved onto (its actions may show).
+    armed: Option<i64>,
+}
+
+/// What the chat marks in the list besides the messages.
+#[derive(Default)]
+pub struct Marks {
+    /// Deleted, Undo still possible.
+    pub deleting: Option<i64>,
+    /// The first message that was unread when the user looked again.
+    pub divider: Option<i64>,
+    /// Home and End scroll the list (the composer is empty: they have nothing to do there).
+    pub home_end: bool,
 }
 
 impl MessageList {
@@ -69,13 +95,14 @@ impl MessageList {
 
     /// Brings the row index up to date; returns the offset that keeps the view in place
     /// when rows moved (older messages inserted above).
-    fn sync(&mut self, session: &Session, width: f32, line: f32) -> Option<f32> {
+    fn sync(&mut self, session: &Session, marks: &Marks, width: f32, line: f32) -> Option<f32> {
         let timeline = session.timeline();
         let layout = timeline.layout_version();
         let estimate = |i: usize| {
             let message = timeline.at(i).expect("in range");
             let previous = i.checked_sub(1).and_then(|p| timeline.at(p));
-            let heading = message_row::heading(message, previous);
+            let mut heading = message_row::heading(message, previous);
+            heading.new = marks.divider == Some(message.id);
             (
                 message.id,
                 message_row::estimate(message, &heading, width, line),
@@ -87,7 +114,7 @@ impl MessageList {
             self.rows.rebuild((0..timeline.len()).map(estimate), width);
             if moved && !self.at_bottom {
                 let (id, below) = self.anchor?;
-                self.hold = Some((id, below, 3));
+                self.hold = Some((id, below, HOLD_MAX));
             }
         } else {
             for i in self.rows.len()..timeline.len() {
@@ -96,20 +123,60 @@ impl MessageList {
             }
         }
         let (id, below, frames) = self.hold.take()?;
-        if frames > 1 {
+        let held = HOLD_MAX - frames;
+        if frames > 1 && (held < HOLD_MIN || self.remeasured) {
             self.hold = Some((id, below, frames - 1));
         }
         let index = timeline.index_of(id)?;
         Some(TOP_ROW + (self.rows.top(index) + below) as f32)
     }
 
-    pub fn show(&mut self, ui: &mut egui::Ui, session: &Session) -> Option<Action> {
+    /// The keys that scroll: a new place for the view's top, or a jump to the newest.
+    fn keys(&mut self, ui: &egui::Ui, marks: &Marks) -> Option<f32> {
+        let page = (self.view_height - 40.0).max(40.0);
+        let (up, down, home, end) = ui.input(|i| {
+            (
+                i.key_pressed(Key::PageUp),
+                i.key_pressed(Key::PageDown),
+                marks.home_end && i.key_pressed(Key::Home),
+                marks.home_end && i.key_pressed(Key::End),
+            )
+        });
+        if end {
+            self.jump_to_bottom();
+            return None;
+        }
+        let bottom = (TOP_ROW + self.rows.total() as f32 - self.view_height).max(0.0);
+        if down && self.offset + page >= bottom {
+            self.jump_to_bottom();
+            return None;
+        }
+        match (up, down, home) {
+            (_, _, true) => Some(0.0),
+            (true, _, _) => Some((self.offset - page).max(0.0)),
+            (_, true, _) => Some(self.offset + page),
+            _ => None,
+        }
+    }
+
+    pub fn show(&mut self, ui: &mut egui::Ui, session: &Session, marks: &Marks) -> Option<Action> {
         let mut action = None;
         let line = ui.text_style_height(&egui::TextStyle::Body);
         let width = (ui.available_width() - ui.spacing().scroll.bar_width - 8.0).max(50.0);
-        let mut offset = self.sync(session, width, line);
+        let mut offset = self.sync(session, marks, width, line);
         let mut holding = offset.is_some();
-        if std::mem::take(&mut self.jump) {
+        // The window grew or shrank while at the bottom: lay out for the new height now
+        // (the scroll area alone would show the old offset, a blank band below, until the
+        // next repaint).
+        let height = ui.available_height();
+        let resized = self.at_bottom && !holding && (height - self.view_height).abs() > 0.5;
+        if resized {
+            self.jump_to_bottom();
+            self.view_height = height;
+        }
+        let keyed = self.keys(ui, marks);
+        let jumped = std::mem::take(&mut self.jump);
+        if jumped {
             let bottom = TOP_ROW + self.rows.total() as f32 - self.view_height;
             offset = Some(bottom.max(0.0));
             holding = false;
@@ -121,6 +188,16 @@ impl MessageList {
             holding = false;
             stick = false;
         }
+        if let Some(keyed) = keyed {
+            offset = Some(keyed);
+            holding = false;
+            stick = false;
+        }
+        let pointer = ui.input(|i| i.pointer.latest_pos());
+        let moved = pointer != self.pointer;
+        self.pointer = pointer;
+        let armed_before = self.armed.take();
+        let mut armed = None;
         let timeline = session.timeline();
         if holding && let Some(id) = self.scroll_id {
             // Rows were inserted above: stop any wheel momentum left from reaching the top, or
@@ -136,6 +213,10 @@ impl MessageList {
         }
         let rows = &mut self.rows;
         let mut anchor = None;
+        // The window grew: rows drawn for the first time are measured after this frame, so
+        // that they do not push the newest below the bottom meanwhile.
+        let mut measured_later = Vec::new();
+        let mut remeasured = false;
         let output = area.show_viewport(ui, |ui, viewport| {
             let total = TOP_ROW + rows.total() as f32;
             ui.set_height(total);
@@ -175,19 +256,30 @@ impl MessageList {
                 }
                 let message = timeline.at(i).expect("in range");
                 let previous = i.checked_sub(1).and_then(|p| timeline.at(p));
-                let heading = message_row::heading(message, previous);
+                let mut heading = message_row::heading(message, previous);
+                heading.new = marks.divider == Some(message.id);
                 let look = RowLook {
                     mine: session.is_mine(message),
                     changeable: session.can_change(message),
+                    armed: moved || armed_before == Some(message.id),
+                    deleting: marks.deleting == Some(message.id),
                 };
                 let rect = Rect::from_min_size(origin + vec2(0.0, y), vec2(width, 100_000.0));
                 let drawn = ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
                     message_row::show(ui, message, &heading, &look)
                 });
-                if let Some(asked) = drawn.inner {
+                if let Some(asked) = drawn.inner.action {
                     action = Some(asked);
                 }
-                rows.measured(i, message.id, drawn.response.rect.height());
+                if drawn.inner.hovered && look.armed {
+                    armed = Some(message.id);
+                }
+                let height = drawn.response.rect.height();
+                if resized {
+                    measured_later.push((i, message.id, height));
+                } else {
+                    remeasured |= rows.measured(i, message.id, height);
+                }
             }
             // The row in the middle of the view is the one kept in place when rows are
             // inserted above: the first one may change (it loses its day separator, say).
@@ -195,7 +287,18 @@ impl MessageList {
             let middle = rows.row_at(f64::from(viewport.center().y - TOP_ROW));
             anchor = timeline.at(middle).map(|m| (m.id, top - rows.top(middle)));
         });
+        for (i, id, height) in measured_later {
+            remeasured |= self.rows.measured(i, id, height);
+        }
+        self.remeasured = remeasured;
+        if resized {
+            // Once more with those heights known (the rows above may have moved the newest).
+            self.jump = true;
+            ui.ctx().request_repaint();
+        }
         self.anchor = anchor;
+        self.armed = armed;
+        self.offset = output.state.clamped_offset().y;
         self.scroll_id = Some(output.id);
         let view = output.inner_rect;
         self.view_height = view.height();

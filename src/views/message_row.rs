@@ -1,6 +1,8 @@
 //! One row of the message list: a day separator when the day changes, the author and time
-//! when a new group starts (another author, or a pause of a few minutes), the text with its
-//! links, "edited", and Edit/Delete on one's own messages while hovered.
+//! when a new group starts (another author, or a pause of a few minutes), a "New" divider
+//! above the first unread, the text with its links, "edited", and Edit/Delete next to one's
+//! own message while the pointer is on it (the row highlighted). A message being deleted shows
+//! "Message deleted" and Undo until the delete is sent.
 
 use chrono::{DateTime, Local};
 use egui::{Align, Layout, RichText};
@@ -35,6 +37,8 @@ fn day_label(time: DateTime<Local>) -> String {
 pub struct Heading {
     pub day: Option<String>,
     pub header: bool,
+    /// The first message that was unread: a "New" divider above it.
+    pub new: bool,
 }
 
 pub fn heading(message: &MessageItem, previous: Option<&MessageItem>) -> Heading {
@@ -55,6 +59,7 @@ pub fn heading(message: &MessageItem, previous: Option<&MessageItem>) -> Heading
     Heading {
         day: new_day.then(|| time.map(day_label)).flatten(),
         header: new_day || !same_author || !close,
+        new: false,
     }
 }
 
@@ -73,6 +78,9 @@ pub fn estimate(message: &MessageItem, heading: &Heading, width: f32, line: f32)
     if heading.day.is_some() {
         height += line + 16.0;
     }
+    if heading.new {
+        height += line + 8.0;
+    }
     height
 }
 
@@ -80,21 +88,41 @@ pub struct RowLook {
     pub mine: bool,
     /// Edit and Delete are offered.
     pub changeable: bool,
+    /// The pointer has moved since this row came under it: its actions may show. A row that
+    /// slid under a still pointer (the one above was deleted) does not offer Delete to a
+    /// second click.
+    pub armed: bool,
+    /// Deleted by the user, the delete not sent yet: Undo is offered instead of the text.
+    pub deleting: bool,
+}
+
+/// What a drawn row tells the list.
+pub struct Drawn {
+    pub action: Option<Action>,
+    /// The pointer is on the row.
+    pub hovered: bool,
 }
 
 /// Draws the row; returns what the user asked for.
-pub fn show(
-    ui: &mut egui::Ui,
-    message: &MessageItem,
-    heading: &Heading,
-    look: &RowLook,
-) -> Option<Action> {
+pub fn show(ui: &mut egui::Ui, message: &MessageItem, heading: &Heading, look: &RowLook) -> Drawn {
     let mut action = None;
     if let Some(day) = &heading.day {
         ui.add_space(6.0);
         ui.vertical_centered(|ui| ui.label(RichText::new(day).weak().strong()));
         ui.separator();
     }
+    if heading.new {
+        ui.horizontal(|ui| {
+            let color = ui.visuals().error_fg_color;
+            ui.label(RichText::new("New").small().strong().color(color));
+            let y = ui.min_rect().center().y;
+            let x = ui.cursor().min.x..=ui.max_rect().right();
+            ui.painter().hline(x, y, egui::Stroke::new(1.0, color));
+        });
+    }
+    // The highlight goes under the row: its shape is reserved now, filled once the row's
+    // size is known.
+    let highlight = ui.painter().add(egui::Shape::Noop);
     let top = ui.cursor().min;
     if heading.header {
         ui.horizontal(|ui| {
@@ -112,36 +140,51 @@ pub fn show(
             }
         });
     }
-    ui.horizontal_wrapped(|ui| {
-        ui.spacing_mut().item_spacing.x = 0.0;
-        text_with_links(ui, &message.content);
-        if message.date_updated.is_some() {
-            ui.label(RichText::new(" (edited)").weak().small());
-        }
-    });
+    let text = ui
+        .horizontal_wrapped(|ui| {
+            ui.spacing_mut().item_spacing.x = 0.0;
+            if look.deleting {
+                ui.label(RichText::new("Message deleted. ").weak().italics());
+                if ui.small_button("Undo").clicked() {
+                    action = Some(Action::UndoDelete);
+                }
+                return;
+            }
+            text_with_links(ui, &message.content);
+            if message.date_updated.is_some() {
+                ui.label(RichText::new(" (edited)").weak().small());
+            }
+        })
+        .response
+        .rect;
     ui.add_space(4.0);
     let row = egui::Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), ui.cursor().min.y));
-    if look.changeable && ui.rect_contains_pointer(row) {
-        // Offered where the pointer is, as chat apps do; Up in the composer edits too.
-        let buttons = egui::Rect::from_min_size(
-            egui::pos2(row.right() - 120.0, row.top()),
-            egui::vec2(120.0, 20.0),
-        );
+    let hovered = ui.rect_contains_pointer(row);
+    if hovered && look.changeable && look.armed && !look.deleting {
+        let fill = ui.visuals().faint_bg_color;
+        let band = row.expand2(egui::vec2(2.0, 0.0));
+        ui.painter()
+            .set(highlight, egui::epaint::RectShape::filled(band, 3.0, fill));
+        // Next to the text (Up in the composer edits too), not at the window's far edge.
+        const WIDTH: f32 = 110.0;
+        let left = (text.right() + 12.0).min(row.right() - WIDTH);
+        let buttons =
+            egui::Rect::from_min_size(egui::pos2(left, text.top()), egui::vec2(WIDTH, 20.0));
         ui.scope_builder(
             egui::UiBuilder::new()
                 .max_rect(buttons)
-                .layout(Layout::right_to_left(Align::Min)),
+                .layout(Layout::left_to_right(Align::Min)),
             |ui| {
-                if ui.small_button("Delete").clicked() {
-                    action = Some(Action::Delete(message.id));
-                }
                 if ui.small_button("Edit").clicked() {
                     action = Some(Action::StartEdit(message.id));
+                }
+                if ui.small_button("Delete").clicked() {
+                    action = Some(Action::Delete(message.id));
                 }
             },
         );
     }
-    action
+    Drawn { action, hovered }
 }
 
 /// Plain words as labels, http(s) URLs as clickable links; long words wrap.
@@ -202,7 +245,8 @@ mod tests {
             heading(&a2, Some(&a1)),
             Heading {
                 day: None,
-                header: false
+                header: false,
+                new: false
             }
         );
         assert!(heading(&b3, Some(&a2)).header, "another author");

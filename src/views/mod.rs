@@ -25,7 +25,10 @@ pub enum Action {
         id: i64,
         content: String,
     },
+    /// Delete this message once the few seconds to undo it are over.
     Delete(i64),
+    /// Keep the message whose delete is waiting.
+    UndoDelete,
     /// Send a refused message again (by its client key).
     RetrySend(String),
     /// Give up on a refused message.

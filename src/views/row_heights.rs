@@ -43,15 +43,18 @@ impl RowHeights {
         self.starts.push(top + f64::from(height));
     }
 
-    /// Row `index` (message `id`) was drawn `height` tall.
-    pub fn measured(&mut self, index: usize, id: i64, height: f32) {
+    /// Row `index` (message `id`) was drawn `height` tall; true when that moved the rows
+    /// below it.
+    pub fn measured(&mut self, index: usize, id: i64, height: f32) -> bool {
         self.measured.insert(id, height);
         if let Some(h) = self.heights.get_mut(index)
             && (*h - height).abs() > 0.25
         {
             *h = height;
             self.stale_from = Some(self.stale_from.map_or(index, |s| s.min(index)));
+            return true;
         }
+        false
     }
 
     pub fn len(&self) -> usize {

@@ -33,6 +33,21 @@ const LOG_EVERY: Duration = Duration::from_millis(100);
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
 
 impl Session {
+    /// Messages saved on this device at the last run, shown while the server has not answered
+    /// yet (a returning user sees history at once, offline too). The first history read
+    /// replaces them all: what was deleted or edited meanwhile must not linger.
+    pub fn show_saved(&mut self, messages: Vec<MessageItem>) {
+        if self.timeline.is_empty() && self.cursor.is_none() && !messages.is_empty() {
+            self.timeline.upsert_many(messages);
+            self.showing_saved = true;
+        }
+    }
+
+    /// The timeline holds saved messages that may be out of date.
+    pub fn showing_saved(&self) -> bool {
+        self.showing_saved
+    }
+
     pub(super) fn on_items(
         &mut self,
         uid: Option<String>,
@@ -47,6 +62,9 @@ impl Session {
         let scroll_back = req.request == Request::Older;
         match req.request {
             Request::ReadLatest => {
+                if std::mem::take(&mut self.showing_saved) {
+                    self.timeline.clear();
+                }
                 if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
                     self.reached_start = true;
                 }

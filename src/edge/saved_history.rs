@@ -1,0 +1,183 @@
+//! The last messages seen, kept on this device so that the next start shows them at once
+//! (marked as possibly out of date) instead of an empty chat until the server answers. Bound
+//! to the account and server, bounded in count and bytes, written a few seconds apart at most,
+//! removed with the session at logout.
+
+use serde::{Deserialize, Serialize};
+use web_time::{Duration, Instant};
+
+use crate::core::protocol::{Author, MessageItem};
+use crate::core::session::{Phase, Session};
+use crate::core::timeline::Timeline;
+
+/// At most this many of the newest messages are kept...
+const KEEP: usize = 200;
+/// ...and at most this much text.
+const KEEP_BYTES: usize = 512 * 1024;
+/// Saved at most this often (every message would rewrite the file).
+const EVERY: Duration = Duration::from_secs(3);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedHistory {
+    pub server: String,
+    pub email: Option<String>,
+    pub messages: Vec<SavedMessage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedMessage {
+    id: i64,
+    content: String,
+    author: Option<String>,
+    name: Option<String>,
+    created: Option<String>,
+    updated: Option<String>,
+}
+
+impl SavedHistory {
+    /// The newest messages of the session's timeline, within the bounds.
+    pub fn of(session: &Session) -> Option<SavedHistory> {
+        let server = session.server()?.http.clone();
+        let email = session.email().map(str::to_owned);
+        Some(Self::from_timeline(server, email, session.timeline()))
+    }
+
+    fn from_timeline(server: String, email: Option<String>, timeline: &Timeline) -> SavedHistory {
+        let mut bytes = 0;
+        let mut messages: Vec<SavedMessage> = timeline
+            .iter()
+            .rev()
+            .take(KEEP)
+            .take_while(|m| {
+                bytes += m.content.len();
+                bytes <= KEEP_BYTES
+            })
+            .map(|m| SavedMessage {
+                id: m.id,
+                content: m.content.clone(),
+                author: m.author.id.clone(),
+                name: m.author.first_name.clone(),
+                created: m.date_created.clone(),
+                updated: m.date_updated.clone(),
+            })
+            .collect();
+        messages.reverse();
+        SavedHistory {
+            server,
+            email,
+            messages,
+        }
+    }
+
+    /// The messages, if they were saved for this server and account.
+    pub fn for_account(self, server: &str, email: Option<&str>) -> Option<Vec<MessageItem>> {
+        (self.server == server && self.email.as_deref() == email).then(|| {
+            self.messages
+                .into_iter()
+                .map(|m| MessageItem {
+                    id: m.id,
+                    content: m.content,
+                    author: Author {
+                        id: m.author,
+                        first_name: m.name,
+                    },
+                    date_created: m.created,
+                    date_updated: m.updated,
+                    client_key: None,
+                })
+                .collect()
+        })
+    }
+}
+
+/// When the timeline is worth saving again.
+#[derive(Default)]
+pub struct HistorySaver {
+    /// What was saved last (newest id, count, layout version) and when.
+    last: Option<((Option<i64>, usize, u64), Instant)>,
+}
+
+impl HistorySaver {
+    /// The history to save now, if it changed and the last save is old enough. Only a synced
+    /// timeline is saved: a half-read one would replace a good copy with a gap.
+    pub fn due(&mut self, session: &Session, now: Instant) -> Option<SavedHistory> {
+        if session.phase() != Phase::Online || !session.history_loaded() {
+            return None;
+        }
+        let timeline = session.timeline();
+        let state = (timeline.newest_id(), timeline.len(), timeline.layout_version());
+        match self.last {
+            Some((saved, _)) if saved == state => return None,
+            Some((_, at)) if now < at + EVERY => return None,
+            _ => {}
+        }
+        self.last = Some((state, now));
+        SavedHistory::of(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(ids: std::ops::Range<i64>, size: usize) -> SavedHistory {
+        SavedHistory {
+            server: "http://x".into(),
+            email: Some("a@x".into()),
+            messages: ids
+                .map(|id| SavedMessage {
+                    id,
+                    content: "x".repeat(size),
+                    author: None,
+                    name: None,
+                    created: None,
+                    updated: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_the_newest_messages_are_kept_within_the_count_and_the_bytes() {
+        let mut timeline = Timeline::default();
+        for id in 1..=300 {
+            timeline.upsert(MessageItem {
+                id,
+                content: "x".repeat(if id > 290 { 100 * 1024 } else { 10 }),
+                author: Author::default(),
+                date_created: None,
+                date_updated: None,
+                client_key: None,
+            });
+        }
+        let kept = SavedHistory::from_timeline("http://x".into(), None, &timeline).messages;
+        // 100 KiB each: five of the newest fit in 512 KiB, and nothing older than a gap.
+        assert_eq!(kept.iter().map(|m| m.id).collect::<Vec<_>>(), [296, 297, 298, 299, 300]);
+        let small: Timeline = {
+            let mut t = Timeline::default();
+            for id in 1..=300 {
+                t.upsert(MessageItem {
+                    id,
+                    content: "hi".into(),
+                    author: Author::default(),
+                    date_created: None,
+                    date_updated: None,
+                    client_key: None,
+                });
+            }
+            t
+        };
+        let kept = SavedHistory::from_timeline("http://x".into(), None, &small).messages;
+        assert_eq!(kept.len(), KEEP);
+        assert_eq!((kept[0].id, kept[KEEP - 1].id), (101, 300));
+    }
+
+    #[test]
+    fn saved_messages_come_back_only_for_their_own_server_and_account() {
+        let history = saved(1..4, 1);
+        assert!(history.clone().for_account("http://x", Some("b@x")).is_none());
+        assert!(history.clone().for_account("http://y", Some("a@x")).is_none());
+        let back = history.for_account("http://x", Some("a@x")).unwrap();
+        assert_eq!(back.iter().map(|m| m.id).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+}
