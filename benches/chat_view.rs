@@ -122,7 +122,7 @@ static TRIANGLES: AtomicIsize = AtomicIsize::new(0);
 /// One frame of the chat panel, painted into triangles; returns egui's requested repaint delay.
 fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> Duration {
     let output = ctx.run_ui(input(), |ui| {
-        let _ = chat::show(ui, session, view, None);
+        let _ = chat::show(ui, session, view, None, None);
     });
     let delay = output
         .viewport_output

@@ -49,6 +49,37 @@ impl Default for Startup {
     }
 }
 
+/// The desktop window: its size, and where eframe keeps its size and position between runs
+/// (the session's data folder; a window without a stored session remembers nothing).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn native_options(store: &SessionStore) -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("directus-chat")
+            .with_inner_size([720.0, 640.0])
+            .with_min_inner_size([360.0, 320.0]),
+        persist_window: store.dir().is_some(),
+        persistence_path: store.dir().map(|d| d.join("window.ron")),
+        ..Default::default()
+    }
+}
+
+/// Why no window can open here (with what to do instead): on Linux a window needs an X11 or
+/// Wayland display, and winit's own error only names a source file.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn no_display() -> Option<String> {
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if !cfg!(target_os = "linux") || set("DISPLAY") || set("WAYLAND_DISPLAY") {
+        return None;
+    }
+    Some(
+        "there is no display here to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is \
+         set). Use the chat in a browser (`cargo xtask web`), or without a window: \
+         directus-chat --headless --server URL"
+            .into(),
+    )
+}
+
 pub fn time_seed() -> u64 {
     let nanos = web_time::SystemTime::now()
         .duration_since(web_time::UNIX_EPOCH)
@@ -92,9 +123,12 @@ impl ChatApp {
                     );
                     app.edge.apply(effects);
                     // What was read at the last run, shown until the server answers.
-                    if let Some(saved) = app.edge.store.load_history().and_then(|h| {
-                        h.for_account(&stored.server, app.session.email())
-                    }) {
+                    if let Some(saved) = app
+                        .edge
+                        .store
+                        .load_history()
+                        .and_then(|h| h.for_account(&stored.server, app.session.email()))
+                    {
                         app.session.show_saved(saved);
                     }
                 }
@@ -209,6 +243,12 @@ impl eframe::App for ChatApp {
         if let Phase::Reconnecting { .. } = self.session.phase() {
             ctx.request_repaint_after(std::time::Duration::from_secs(1)); // the countdown
         }
+    }
+
+    /// The window's size and position are kept (see `native_options`), egui's widget state is
+    /// not: the message list starts at the newest message, not where it was.
+    fn persist_egui_memory(&self) -> bool {
+        false
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -67,19 +67,17 @@ fn main() -> std::process::ExitCode {
             }
         };
     }
-    let native_options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("directus-chat")
-            .with_inner_size([720.0, 640.0])
-            .with_min_inner_size([360.0, 320.0]),
-        ..Default::default()
-    };
+    if let Some(why) = directus_chat::app::no_display() {
+        eprintln!("error: {why}");
+        return ExitCode::FAILURE;
+    }
     // A second window on the same data dir logs in on its own and stores nothing: sharing the
     // stored session would rotate the other window's token dead.
     let notice = store.lock().err().map(|why| {
         store = SessionStore::none();
         format!("{why}: this window logs in on its own and keeps nothing on this device.")
     });
+    let native_options = directus_chat::app::native_options(&store);
     let startup = directus_chat::app::Startup {
         server,
         store,

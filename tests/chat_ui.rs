@@ -267,7 +267,13 @@ fn alice_edits_with_up_and_deletes_and_bob_sees_both_live() {
     alice.get_by_label("Delete").click();
     // Hidden at once (Undo is offered for a few seconds), then deleted for everyone.
     wait_until(&mut alice, "gone", |h| !shows(h, &fixed));
-    let held = |h: &App| h.state().session().timeline().iter().any(|m| m.content == fixed);
+    let held = |h: &App| {
+        h.state()
+            .session()
+            .timeline()
+            .iter()
+            .any(|m| m.content == fixed)
+    };
     wait_until(&mut alice, "deleted", |h| !held(h));
     wait_until(&mut bob, "gone for Bob too, live", |h| !held(h));
     assert!(

@@ -16,14 +16,26 @@ fn error_for(server: &str, name: &str) -> String {
     let mut h = app(server, &temp_store(name));
     log_in(&mut h, "a@b.c", "x");
     wait_until(&mut h, "an error", |h| shows(h, "Cannot reach"));
-    let node = h.query_all_by_label_contains("Cannot reach").next().unwrap();
+    let node = h
+        .query_all_by_label_contains("Cannot reach")
+        .next()
+        .unwrap();
     let label = node.accesskit_node().label().filter(|l| !l.is_empty());
     label.or_else(|| node.value()).unwrap_or_default()
 }
 
 fn library_words(error: &str) {
-    for words in ["URL error", "IO error", "protocol error", "os error", "Connect:"] {
-        assert!(!error.contains(words), "library words {words:?} in {error:?}");
+    for words in [
+        "URL error",
+        "IO error",
+        "protocol error",
+        "os error",
+        "Connect:",
+    ] {
+        assert!(
+            !error.contains(words),
+            "library words {words:?} in {error:?}"
+        );
     }
 }
 
@@ -72,10 +84,7 @@ fn plain_web_server(reply: &'static str) -> u16 {
 fn a_web_server_that_is_not_directus() {
     let port = plain_web_server("<html>hello</html>");
     let error = error_for(&format!("http://127.0.0.1:{port}"), "not-directus");
-    assert!(
-        error.contains("is not a Directus server"),
-        "{error}"
-    );
+    assert!(error.contains("is not a Directus server"), "{error}");
     library_words(&error);
 }
 
@@ -100,7 +109,10 @@ fn a_server_that_does_not_speak_http() {
 fn the_admin_url_logs_in_to_the_server_itself() {
     let server = TestDirectus::shared();
     for admin in ["/admin", "/admin/", "/admin/content/messages"] {
-        let mut h = app(&format!("{}{admin}", server.url()), &temp_store("admin-url"));
+        let mut h = app(
+            &format!("{}{admin}", server.url()),
+            &temp_store("admin-url"),
+        );
         log_in(&mut h, &server.alice.email, &server.alice.password);
         wait_until(&mut h, "online", |h| shows(h, "Online"));
     }

@@ -81,7 +81,11 @@ fn three_messages_typed_without_a_click_all_arrive() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let expected: Vec<String> = (0..3).map(|n| format!("{tag} {n}")).collect();
-    assert_eq!(contents(&alice, &tag), expected, "all three, once, in order");
+    assert_eq!(
+        contents(&alice, &tag),
+        expected,
+        "all three, once, in order"
+    );
 }
 
 #[test]
@@ -121,7 +125,9 @@ fn a_stray_tab_and_enter_from_the_composer_never_logs_out_without_asking() {
     h.get_by_label("Log out").click();
     h.run_steps(2);
     h.get_by_label("Yes, log out").click();
-    wait_until(&mut h, "logged out", |h| h.query_by_label("Log in").is_some());
+    wait_until(&mut h, "logged out", |h| {
+        h.query_by_label("Log in").is_some()
+    });
 }
 
 #[test]
@@ -152,7 +158,11 @@ fn delete_offers_undo_and_a_still_pointer_never_lands_on_the_next_delete() {
     assert!(shows(&h, &first), "back after Undo");
     std::thread::sleep(Duration::from_secs(6));
     h.run_steps(2);
-    assert_eq!(contents(&alice, &tag).len(), 2, "an undone delete is never sent");
+    assert_eq!(
+        contents(&alice, &tag).len(),
+        2,
+        "an undone delete is never sent"
+    );
 
     // Delete for good: gone on the server once the Undo time is over.
     h.get_by_label(&first).hover();
@@ -201,9 +211,7 @@ fn unread_counts_only_what_arrives_unseen_and_a_divider_marks_it() {
     let three = format!("(3) {plain}");
 
     post_many(&bob, "while away", 3);
-    wait_until(&mut h, "three unread", |h| {
-        h.state().title() == three
-    });
+    wait_until(&mut h, "three unread", |h| h.state().title() == three);
     // A reconnect re-reads what was already there: still three.
     server.stop();
     wait_until(&mut h, "offline", |h| shows(h, "Offline"));
@@ -310,7 +318,14 @@ fn page_up_page_down_home_and_end_scroll_the_messages() {
     h.key_press(egui::Key::PageDown);
     h.run_steps(5);
     assert!(shows(&h, &newest), "PageDown came back");
-    let oldest = h.state().session().timeline().at(0).unwrap().content.clone();
+    let oldest = h
+        .state()
+        .session()
+        .timeline()
+        .at(0)
+        .unwrap()
+        .content
+        .clone();
     assert!(!shows(&h, &oldest));
     h.key_press(egui::Key::Home);
     h.run_steps(5);

@@ -90,11 +90,14 @@ impl SavedHistory {
     }
 }
 
+/// What a saved timeline looked like: newest id, count, layout version.
+type Shape = (Option<i64>, usize, u64);
+
 /// When the timeline is worth saving again.
 #[derive(Default)]
 pub struct HistorySaver {
-    /// What was saved last (newest id, count, layout version) and when.
-    last: Option<((Option<i64>, usize, u64), Instant)>,
+    /// What was saved last, and when.
+    last: Option<(Shape, Instant)>,
 }
 
 impl HistorySaver {
@@ -105,7 +108,11 @@ impl HistorySaver {
             return None;
         }
         let timeline = session.timeline();
-        let state = (timeline.newest_id(), timeline.len(), timeline.layout_version());
+        let state = (
+            timeline.newest_id(),
+            timeline.len(),
+            timeline.layout_version(),
+        );
         match self.last {
             Some((saved, _)) if saved == state => return None,
             Some((_, at)) if now < at + EVERY => return None,
@@ -152,7 +159,10 @@ mod tests {
         }
         let kept = SavedHistory::from_timeline("http://x".into(), None, &timeline).messages;
         // 100 KiB each: five of the newest fit in 512 KiB, and nothing older than a gap.
-        assert_eq!(kept.iter().map(|m| m.id).collect::<Vec<_>>(), [296, 297, 298, 299, 300]);
+        assert_eq!(
+            kept.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [296, 297, 298, 299, 300]
+        );
         let small: Timeline = {
             let mut t = Timeline::default();
             for id in 1..=300 {
@@ -175,8 +185,18 @@ mod tests {
     #[test]
     fn saved_messages_come_back_only_for_their_own_server_and_account() {
         let history = saved(1..4, 1);
-        assert!(history.clone().for_account("http://x", Some("b@x")).is_none());
-        assert!(history.clone().for_account("http://y", Some("a@x")).is_none());
+        assert!(
+            history
+                .clone()
+                .for_account("http://x", Some("b@x"))
+                .is_none()
+        );
+        assert!(
+            history
+                .clone()
+                .for_account("http://y", Some("a@x"))
+                .is_none()
+        );
         let back = history.for_account("http://x", Some("a@x")).unwrap();
         assert_eq!(back.iter().map(|m| m.id).collect::<Vec<_>>(), [1, 2, 3]);
     }

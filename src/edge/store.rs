@@ -108,6 +108,11 @@ mod native {
             Ok(())
         }
 
+        /// The session's folder (None: a store that keeps nothing).
+        pub fn dir(&self) -> Option<&std::path::Path> {
+            self.dir.as_deref()
+        }
+
         pub fn path(&self) -> Option<PathBuf> {
             self.dir.as_ref().map(|d| d.join("session.json"))
         }
@@ -281,7 +286,9 @@ mod web {
         pub fn save_history(&self, history: &SavedHistory) -> Result<(), String> {
             let storage = Self::storage().ok_or("localStorage is not available")?;
             let json = serde_json::to_string(history).map_err(|e| e.to_string())?;
-            storage.set_item(HISTORY, &json).map_err(|e| format!("{e:?}"))
+            storage
+                .set_item(HISTORY, &json)
+                .map_err(|e| format!("{e:?}"))
         }
 
         pub fn save(&self, session: &StoredSession) -> Result<(), String> {

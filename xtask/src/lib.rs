@@ -2,6 +2,7 @@
 //! integration tests (which need a real, provisioned Directus of their own).
 
 pub mod bench;
+pub mod display;
 pub mod install;
 pub mod paths;
 pub mod process;

@@ -13,7 +13,8 @@ use xtask::{Result, install, paths, process};
 const USAGE: &str = "\
 cargo xtask <command>
 
-  run                     bring the local Directus up and open the desktop chat
+  run [--stop-after]      bring the local Directus up and open the desktop chat (with
+                          --stop-after, Directus stops when the window closes)
   test                    install what is missing and run every test
   lint                    rustfmt --check and clippy -D warnings, native and wasm32
   bench [--smoke]         floor vs directus-chat vs @directus/sdk: latency, recovery, cost,
@@ -186,8 +187,9 @@ fn up() -> Result<Local> {
     )?;
     print_report(&report);
     eprintln!(
-        "\nConnect the chat to {url} and log in as {} / {} (or {} / {}).\n\
-         Admin app: {url}/admin as {} / {}.  `cargo xtask directus env` prints all of this.",
+        "\nChat server:  {url}\n              log in as {} / {}  or  {} / {}\n\
+         Admin app:    {url}/admin\n              log in as {} / {}\n\
+         (`cargo xtask directus env` prints all of this.)",
         local.alice.email,
         local.alice.password,
         local.bob.email,
@@ -331,13 +333,45 @@ fn run_status(mut cmd: Command) -> Result<()> {
 }
 
 fn run(rest: &[&str]) -> Result<()> {
+    let stop_after = rest.contains(&"--stop-after");
+    let rest: Vec<&str> = rest
+        .iter()
+        .copied()
+        .filter(|a| *a != "--stop-after")
+        .collect();
+    // Said before anything is installed or started: a window cannot open here.
+    if let Some(why) = xtask::display::missing() {
+        return Err(why);
+    }
     let local = up()?;
-    let mut cmd = cargo();
-    cmd.args(["run", "--release", "--package", "directus-chat", "--"])
-        .arg("--server")
-        .arg(local.config.url())
-        .args(rest);
-    run_status(cmd)
+    let url = local.config.url();
+    eprintln!("\nBuilding the app (the first time takes about 2 minutes)…");
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "directus-chat",
+        "--bin",
+        "directus-chat",
+    ]);
+    run_status(build)?;
+    eprintln!("Opening the chat window for {url}");
+    let mut app = Command::new(target_dir().join("release/directus-chat"));
+    app.arg("--server").arg(&url).args(&rest);
+    let result = run_status(app);
+    if stop_after {
+        eprintln!("The window is closed: stopping Directus.");
+        down()?;
+    } else {
+        eprintln!(
+            "The window is closed; Directus keeps running at {url} (the admin app too).\n\
+             Stop it with `cargo xtask directus down`, or start with `cargo xtask run \
+             --stop-after` next time."
+        );
+    }
+    result
 }
 
 fn test(rest: &[&str]) -> Result<()> {
