@@ -200,16 +200,20 @@ impl ChatApp {
                     Vec::new()
                 }
             },
-            Action::Delete(id) => self.session.delete(id, now).unwrap_or_else(|why| {
+            Action::Delete(id) => self.session.delete_later(id, now).unwrap_or_else(|why| {
                 self.chat.composer.error = Some(why);
                 Vec::new()
             }),
             Action::LoadOlder => self.session.load_older(now),
-            // The chat view handles these.
-            Action::StartEdit(_) | Action::UndoDelete => Vec::new(),
+            Action::UndoDelete => {
+                self.session.undo_delete();
+                Vec::new()
+            }
+            Action::StartEdit(_) => Vec::new(), // the chat view handles it
             Action::LogOut => {
                 self.chat = ChatView::default();
-                self.session.logout()
+                self.history = HistorySaver::default();
+                self.session.logout(now)
             }
             Action::RetryNow => self.session.retry_now(now),
             Action::RetrySend(key) => self.session.retry_failed(&key, now),
@@ -233,6 +237,9 @@ impl eframe::App for ChatApp {
             && let Err(e) = self.edge.store.save_history(&history)
         {
             log::warn!("could not save the recent messages: {e}");
+        }
+        if let Some(after) = self.history.recheck_after() {
+            ctx.request_repaint_after(after);
         }
         let fresh = self.session.take_fresh();
         self.page.update(ctx, &self.session, &fresh);

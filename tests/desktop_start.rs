@@ -1,6 +1,8 @@
 //! Starting the desktop app: without a display it says so in words (not winit's error), and
 //! the window keeps its size and place in the session's own data folder.
 
+#![cfg(target_os = "linux")]
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 

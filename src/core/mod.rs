@@ -9,6 +9,8 @@ pub mod unread;
 #[cfg(test)]
 mod delivery_tests;
 #[cfg(test)]
+mod everyday_tests;
+#[cfg(test)]
 mod protocol_tests;
 #[cfg(test)]
 mod session_tests;

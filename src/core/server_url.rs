@@ -49,10 +49,12 @@ impl ServerUrl {
         let path = path.trim_end_matches('/');
         // The Admin URL (`…/admin`, or a page of the admin app under it), which Directus
         // prints at start and a browser shows: the server is where the admin app sits.
-        let path = match path.split('/').position(|segment| segment == "admin") {
-            Some(at) => &path[..path.split('/').take(at).map(|s| s.len() + 1).sum::<usize>()],
-            None => path,
+        let segments: Vec<&str> = path.split('/').collect();
+        let kept = match segments.iter().rposition(|segment| *segment == "admin") {
+            Some(at) => segments[..at].join("/"),
+            None => path.to_owned(),
         };
+        let path = kept.as_str();
         let path = path.trim_end_matches('/');
         let path = path
             .strip_suffix("websocket")
@@ -109,6 +111,11 @@ mod tests {
         assert_eq!(
             both("https://chat.example.com/directus/admin/login").0,
             "https://chat.example.com/directus"
+        );
+        // A Directus installed under a path named "admin" keeps it.
+        assert_eq!(
+            both("https://x.org/admin/chat/admin").0,
+            "https://x.org/admin/chat"
         );
     }
 

@@ -98,11 +98,13 @@ pub enum Phase {
 
 mod connection;
 mod outbox;
+mod pending_delete;
 mod reads;
 mod requests;
 
 use outbox::check_length;
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
+pub use pending_delete::UNDO_DELETE;
 pub use reads::{KEEP_BYTES, KEEP_MESSAGES, SETTLE};
 use requests::{InFlight, Request};
 pub use requests::{RETRY_FIRST, RETRY_MAX};
@@ -173,9 +175,11 @@ pub struct Session {
     probe_at: Option<Instant>,
     /// The current attempt was started by a probe, not by the backoff.
     early_attempt: bool,
-    /// The timeline holds messages saved on this device at the last run, not yet replaced
-    /// by the server's (see `show_saved`).
-    showing_saved: bool,
+    /// Messages in the timeline that were saved on this device at the last run and not yet
+    /// checked against the server's first page (see `show_saved`).
+    saved_ids: Vec<i64>,
+    /// A delete waiting out its Undo time: message id and when it is sent.
+    pending_delete: Option<(i64, Instant)>,
 }
 
 impl Session {
@@ -226,7 +230,8 @@ impl Session {
             unreachable: false,
             probe_at: None,
             early_attempt: false,
-            showing_saved: false,
+            saved_ids: Vec::new(),
+            pending_delete: None,
         }
     }
 
@@ -341,6 +346,7 @@ impl Session {
         deadlines.extend(self.requests.values().map(|r| r.due));
         deadlines.extend(self.resend_at);
         deadlines.extend(self.probe_at);
+        deadlines.extend(self.pending_delete_due());
         deadlines.into_iter().min()
     }
 
@@ -362,7 +368,7 @@ impl Session {
             // Another account: its messages stay with their owner (shown as waiting, never
             // sent as this one); what it saw goes.
             self.timeline.clear();
-            self.showing_saved = false;
+            self.saved_ids.clear();
             self.reached_start = false;
             self.cursor = None;
             self.cursor_log.clear();
@@ -513,7 +519,7 @@ impl Session {
         )])
     }
 
-    fn check_change(&self, id: i64) -> Result<(), String> {
+    pub(super) fn check_change(&self, id: i64) -> Result<(), String> {
         if let Some(why) = &self.edits_refused {
             return Err(why.clone());
         }
@@ -527,8 +533,10 @@ impl Session {
     }
 
     /// Close the socket, revoke the refresh token on the server, forget the stored session.
-    pub fn logout(&mut self) -> Vec<Effect> {
-        let mut effects = vec![Effect::Disconnect];
+    pub fn logout(&mut self, now: Instant) -> Vec<Effect> {
+        // A delete still in its Undo time was asked for: it goes out before the socket closes.
+        let mut effects = self.send_pending_delete_now(now);
+        effects.push(Effect::Disconnect);
         if let (Some(server), Some(token)) = (&self.server, self.refresh_token.take()) {
             effects.push(Effect::RevokeRefreshToken {
                 http: server.http.clone(),

@@ -491,7 +491,7 @@ fn logout_closes_revokes_the_newest_token_and_forgets() {
     let auth = rig.reconnect();
     let sent = rig.auth_ok(&auth, "r2");
     rig.sync(&sent[0], vec![]);
-    let effects = rig.s.logout();
+    let effects = rig.s.logout(rig.now);
     assert_eq!(
         effects,
         [
@@ -893,7 +893,7 @@ fn a_short_first_page_is_the_whole_history() {
 }
 
 /// Logged in as Alice with her message 1 and Bob's message 2, Alice known as u-alice.
-fn alice_with_history() -> Rig {
+pub(super) fn alice_with_history() -> Rig {
     let mut rig = Rig::new();
     rig.s.login(server(), "alice@example.com", "pw", rig.now);
     let auth = only(&rig.s.opened(rig.now));

@@ -12,8 +12,8 @@ use crate::core::timeline::Timeline;
 
 /// At most this many of the newest messages are kept...
 const KEEP: usize = 200;
-/// ...and at most this much text.
-const KEEP_BYTES: usize = 512 * 1024;
+/// ...and at most this much text, as written (JSON-escaped).
+const SAVE_BYTES: usize = 512 * 1024;
 /// Saved at most this often (every message would rewrite the file).
 const EVERY: Duration = Duration::from_secs(3);
 
@@ -49,8 +49,8 @@ impl SavedHistory {
             .rev()
             .take(KEEP)
             .take_while(|m| {
-                bytes += m.content.len();
-                bytes <= KEEP_BYTES
+                bytes += serde_json::to_string(&m.content).map_or(usize::MAX, |s| s.len());
+                bytes <= SAVE_BYTES
             })
             .map(|m| SavedMessage {
                 id: m.id,
@@ -90,19 +90,23 @@ impl SavedHistory {
     }
 }
 
-/// What a saved timeline looked like: newest id, count, layout version.
-type Shape = (Option<i64>, usize, u64);
+/// What a saved timeline looked like: newest id, count, layout version (in-place edits do
+/// not change it: an edit is saved with the next message).
+type SavedState = (Option<i64>, usize, u64);
 
 /// When the timeline is worth saving again.
 #[derive(Default)]
 pub struct HistorySaver {
     /// What was saved last, and when.
-    last: Option<(Shape, Instant)>,
+    last: Option<(SavedState, Instant)>,
+    /// A change waits for `EVERY` to pass.
+    held: bool,
 }
 
 impl HistorySaver {
     /// The history to save now, if it changed and the last save is old enough. Only a synced
-    /// timeline is saved: a half-read one would replace a good copy with a gap.
+    /// timeline is saved: a half-read one would replace a good copy with a gap. The caller
+    /// looks again within `EVERY` (see `recheck_after`).
     pub fn due(&mut self, session: &Session, now: Instant) -> Option<SavedHistory> {
         if session.phase() != Phase::Online || !session.history_loaded() {
             return None;
@@ -113,13 +117,23 @@ impl HistorySaver {
             timeline.len(),
             timeline.layout_version(),
         );
+        self.held = false;
         match self.last {
             Some((saved, _)) if saved == state => return None,
-            Some((_, at)) if now < at + EVERY => return None,
+            Some((_, at)) if now < at + EVERY => {
+                self.held = true;
+                return None;
+            }
             _ => {}
         }
         self.last = Some((state, now));
         SavedHistory::of(session)
+    }
+
+    /// When to look again: a change held back by `EVERY` is saved without waiting for the
+    /// next message (None: nothing waits, the app may sleep).
+    pub fn recheck_after(&self) -> Option<Duration> {
+        self.held.then_some(EVERY)
     }
 }
 

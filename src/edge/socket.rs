@@ -185,11 +185,22 @@ mod native {
                     "the server accepted the connection but did not answer within {timeout:?}"
                 ))
             }
+            // A proxy in front of a Directus that is down or restarting.
+            Err(HandshakeError::Failure(tungstenite::Error::Http(response)))
+                if response.status().is_server_error() =>
+            {
+                Err(format!(
+                    "the server is unavailable for now (HTTP {})",
+                    response.status()
+                ))
+            }
             // Something answered, but not with a WebSocket: say what it is.
             Err(HandshakeError::Failure(tungstenite::Error::Http(response))) => {
                 Err(not_a_websocket(url, response.status().as_u16(), timeout))
             }
-            Err(HandshakeError::Failure(tungstenite::Error::Protocol(_))) => Err(format!(
+            Err(HandshakeError::Failure(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::HttparseError(_),
+            ))) => Err(format!(
                 "{host}:{port} answers, but does not speak HTTP: is that the right port?"
             )),
             Err(HandshakeError::Failure(e)) => Err(e.to_string()),

@@ -124,11 +124,11 @@ mod native {
 
         pub fn save(&self, session: &StoredSession) -> Result<(), String> {
             let json = serde_json::to_string(session).map_err(|e| e.to_string())?;
-            self.write_private("session.json", &json)
+            self.write_private("session.json", &json, true)
         }
 
         /// Written to a temporary file (mode 0600) and renamed: never half a token on disk.
-        fn write_private(&self, name: &str, json: &str) -> Result<(), String> {
+        fn write_private(&self, name: &str, json: &str, sync: bool) -> Result<(), String> {
             let Some(dir) = &self.dir else {
                 return Ok(());
             };
@@ -147,7 +147,9 @@ mod native {
             file.set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| e.to_string())?;
             file.write_all(json.as_bytes()).map_err(|e| e.to_string())?;
-            file.sync_all().map_err(|e| e.to_string())?;
+            if sync {
+                file.sync_all().map_err(|e| e.to_string())?;
+            }
             std::fs::rename(&tmp, &path).map_err(|e| e.to_string())
         }
 
@@ -165,7 +167,8 @@ mod native {
 
         pub fn save_history(&self, history: &SavedHistory) -> Result<(), String> {
             let json = serde_json::to_string(history).map_err(|e| e.to_string())?;
-            self.write_private("history.json", &json)
+            // A cache: not worth an fsync on the UI thread every few seconds.
+            self.write_private("history.json", &json, false)
         }
 
         /// Natively one process holds the stored session (see `lock`): nobody else rotates it.
@@ -327,6 +330,9 @@ mod web {
             let Some(storage) = Self::storage() else {
                 return;
             };
+            // What was read goes at logout (a tab of the account still logged in saves it
+            // again within seconds).
+            let _ = storage.remove_item(HISTORY);
             if let Some(mut stored) = Self::read() {
                 let theirs = stored.refresh_token.is_some()
                     && stored.refresh_token != *self.seen_token.borrow();
@@ -335,10 +341,6 @@ mod web {
                 }
                 let own = self.own_keys.borrow();
                 stored.outbox.retain(|u| !own.contains(&u.client_key));
-                if stored.refresh_token.is_none() {
-                    // No tab keeps this session: what it read goes too.
-                    let _ = storage.remove_item(HISTORY);
-                }
                 let _ = match (&stored.refresh_token, stored.outbox.is_empty()) {
                     (None, true) => storage.remove_item(KEY),
                     _ => match serde_json::to_string(&stored) {

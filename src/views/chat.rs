@@ -47,35 +47,6 @@ pub struct ChatView {
     pub list: MessageList,
     /// "Log out?" is on screen: logging out is never one stray keypress away.
     confirm_logout: bool,
-    /// A message the user deleted, and when the delete is sent (Undo until then).
-    deleting: Option<(i64, Instant)>,
-}
-
-/// How long a delete can be undone before it is sent.
-pub const UNDO_DELETE: std::time::Duration = std::time::Duration::from_secs(5);
-
-impl ChatView {
-    /// Hold a delete back for `UNDO_DELETE`; one already waiting goes out now (returned).
-    fn delete_later(&mut self, id: i64) -> Option<Action> {
-        let earlier = self.deleting.replace((id, Instant::now() + UNDO_DELETE));
-        earlier.map(|(earlier, _)| Action::Delete(earlier))
-    }
-
-    /// The delete whose Undo time is over, if any; else ask to be woken when it is.
-    fn due_delete(&mut self, session: &Session, ctx: &egui::Context) -> Option<Action> {
-        let (id, due) = self.deleting?;
-        if session.timeline().get(id).is_none() {
-            self.deleting = None; // gone already (deleted elsewhere)
-            return None;
-        }
-        let now = Instant::now();
-        if now >= due {
-            self.deleting = None;
-            return Some(Action::Delete(id));
-        }
-        ctx.request_repaint_after(due - now);
-        None
-    }
 }
 
 /// `store_error`: why the session and unsent messages could not be saved on this device;
@@ -87,7 +58,7 @@ pub fn show(
     store_error: Option<&str>,
     divider: Option<i64>,
 ) -> Option<Action> {
-    let mut action = view.due_delete(session, ui.ctx());
+    let mut action = None;
     egui::Panel::top("chat-header").show(ui, |ui| {
         ui.horizontal(|ui| {
             let who = match (session.display_name(), session.email()) {
@@ -127,18 +98,12 @@ pub fn show(
         }
     });
     let marks = Marks {
-        deleting: view.deleting.map(|(id, _)| id),
+        deleting: session.deleting(),
         divider,
         home_end: view.composer.text.is_empty(),
     };
     egui::CentralPanel::default().show(ui, |ui| match view.list.show(ui, session, &marks) {
         Some(Action::StartEdit(id)) => view.composer.start_editing(session, id),
-        Some(Action::Delete(id)) => {
-            if let Some(earlier) = view.delete_later(id) {
-                action = Some(earlier);
-            }
-        }
-        Some(Action::UndoDelete) => view.deleting = None,
         Some(other) => action = Some(other),
         None => {}
     });
@@ -168,7 +133,12 @@ fn confirm_logout(ctx: &egui::Context, session: &Session, view: &mut ChatView) -
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             confirmed = ui.button("Yes, log out").clicked();
-            if ui.button("Cancel").clicked() {
+            let cancel = ui.button("Cancel");
+            // The keyboard starts on Cancel: Enter right away keeps the session.
+            if ui.memory(|m| m.focused().is_none()) {
+                cancel.request_focus();
+            }
+            if cancel.clicked() {
                 ui.close();
             }
         });

@@ -25,7 +25,7 @@ pub enum Action {
         id: i64,
         content: String,
     },
-    /// Delete this message once the few seconds to undo it are over.
+    /// Delete this message once the few seconds to undo it are over (`UNDO_DELETE`).
     Delete(i64),
     /// Keep the message whose delete is waiting.
     UndoDelete,

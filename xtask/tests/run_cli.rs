@@ -1,6 +1,8 @@
 //! `cargo xtask run` on a machine without a display says so before installing or starting
 //! anything, and points to the browser and headless ways.
 
+#![cfg(target_os = "linux")]
+
 use std::process::Command;
 
 #[test]

@@ -34,18 +34,18 @@ const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
 
 impl Session {
     /// Messages saved on this device at the last run, shown while the server has not answered
-    /// yet (a returning user sees history at once, offline too). The first history read
-    /// replaces them all: what was deleted or edited meanwhile must not linger.
+    /// yet (a returning user sees history at once, offline too). The first history page
+    /// replaces them: those it does not hold (deleted meanwhile, or older than the page) go;
+    /// what arrived live meanwhile stays.
     pub fn show_saved(&mut self, messages: Vec<MessageItem>) {
-        if self.timeline.is_empty() && self.cursor.is_none() && !messages.is_empty() {
-            self.timeline.upsert_many(messages);
-            self.showing_saved = true;
+        if self.timeline.is_empty() && self.cursor.is_none() {
+            self.saved_ids = self.timeline.upsert_many(messages);
         }
     }
 
     /// The timeline holds saved messages that may be out of date.
     pub fn showing_saved(&self) -> bool {
-        self.showing_saved
+        !self.saved_ids.is_empty()
     }
 
     pub(super) fn on_items(
@@ -62,8 +62,10 @@ impl Session {
         let scroll_back = req.request == Request::Older;
         match req.request {
             Request::ReadLatest => {
-                if std::mem::take(&mut self.showing_saved) {
-                    self.timeline.clear();
+                for id in std::mem::take(&mut self.saved_ids) {
+                    if !items.iter().any(|m| m.id == id) {
+                        self.timeline.remove(id);
+                    }
                 }
                 if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
                     self.reached_start = true;
@@ -260,6 +262,7 @@ impl Session {
             SubscriptionEvent::Delete => {
                 for id in proto::ids_from_json(&data) {
                     self.timeline.remove(id);
+                    self.forget_pending_delete(id);
                 }
                 Vec::new()
             }
