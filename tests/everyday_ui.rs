@@ -354,9 +354,14 @@ fn page_up_page_down_home_and_end_scroll_the_messages() {
     wait_until(&mut h, "Home went to the top", |h| {
         shows(h, &oldest) || shows(h, "older messages") || shows(h, "the beginning")
     });
+    // End, also while the page Home asked for lands above.
     h.key_press(egui::Key::End);
     h.run_steps(5);
-    assert!(shows(&h, &newest_shown(&h)), "End went to the newest");
+    wait_until(&mut h, "End went to the newest", |h| {
+        shows(h, &newest_shown(h)) && !h.state().session().loading_older()
+    });
+    h.run_steps(40);
+    assert!(shows(&h, &newest_shown(&h)), "and stays there");
     assert!(composer_focused(&h), "the keyboard stays in the composer");
 }
 

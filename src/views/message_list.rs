@@ -176,6 +176,10 @@ impl MessageList {
         }
         let keyed = self.keys(ui, marks);
         let jumped = std::mem::take(&mut self.jump);
+        if jumped || keyed.is_some() {
+            // The user asked for another place: a view held after a page landed above lets go.
+            self.hold = None;
+        }
         if jumped {
             let bottom = TOP_ROW + self.rows.total() as f32 - self.view_height;
             offset = Some(bottom.max(0.0));
