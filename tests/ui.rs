@@ -117,6 +117,8 @@ fn the_session_survives_a_restart_and_logout_kills_the_token_on_the_server() {
     let token = token["refresh_token"].as_str().unwrap().to_owned();
 
     h.get_by_label("Log out").click();
+    h.run_steps(2);
+    h.get_by_label("Yes, log out").click(); // logging out asks first
     wait_until(&mut h, "the login panel", |h| shows(h, "Log in"));
     assert!(!file.exists(), "the stored session is forgotten");
     // The revocation is a REST call in flight; once it is done the server must refuse the
@@ -154,7 +156,8 @@ fn messages_written_offline_survive_a_restart_of_the_app_and_go_out_once() {
         fill(&mut h, "Message", &text);
         h.key_press(egui::Key::Enter);
         wait_until(&mut h, "pending", |h| {
-            shows(h, "sending…") && shows(h, "1 message waiting to send")
+            // Offline, the pending row says "waiting" (nothing is being sent).
+            h.query_by_label("waiting").is_some() && shows(h, "1 message waiting to send")
         });
         // The window closes with the message unsent.
     }
@@ -174,11 +177,14 @@ fn messages_written_offline_survive_a_restart_of_the_app_and_go_out_once() {
     let mut h = app(&server.url(), &store);
     h.step();
     assert!(
-        shows(&h, &text) && shows(&h, "sending…"),
+        shows(&h, &text) && h.query_by_label("waiting").is_some(),
         "shown as pending at start, before the socket is up"
     );
     wait_until(&mut h, "sent after the restart", |h| {
-        shows(h, "Online") && shows(h, &text) && !shows(h, "sending…")
+        shows(h, "Online")
+            && shows(h, &text)
+            && !shows(h, "sending…")
+            && h.query_by_label("waiting").is_none()
     });
     let kept = std::fs::read_to_string(&file).unwrap();
     assert!(!kept.contains(&text), "confirmed: dropped from storage");
