@@ -1,7 +1,6 @@
 //! What a newcomer trips over every minute, in egui_kittest against a real Directus: typing
 //! on after a send, a stray Tab+Enter, delete and its Undo, a still pointer over a moving
-//! list, the unread count, saved history on an offline start, a window that grows, keys that
-//! scroll.
+//! list, the unread count, saved history on an offline start, keys that scroll.
 
 mod common;
 
@@ -292,33 +291,6 @@ fn a_returning_user_sees_saved_history_before_the_server_answers() {
     assert!(
         !file.exists(),
         "the saved messages are gone with the session"
-    );
-}
-
-#[test]
-fn a_growing_window_shows_the_newest_message_at_the_bottom_in_the_same_frame() {
-    let server = TestDirectus::shared();
-    let tag = format!("grow-{}", std::process::id());
-    post_many(&server.as_member(&server.bob), &tag, 40);
-    let mut h = app(&server.url(), &temp_store("grow"));
-    log_in(&mut h, &server.alice.email, &server.alice.password);
-    wait_until(&mut h, "history", |h| shows(h, &format!("{tag} 39")));
-    h.run_steps(5);
-    // Other tests post to the same server: the newest may be theirs.
-    let newest = newest_shown(&h);
-    let composer_top = |h: &App| {
-        h.get_by_role_and_label(Role::MultilineTextInput, "Message")
-            .rect()
-            .top()
-    };
-    let gap = composer_top(&h) - h.get_by_label(&newest).rect().bottom();
-    h.set_size(egui::vec2(800.0, 900.0));
-    h.step();
-    assert!(shows(&h, &newest), "newest not drawn: {:#?}", h.root());
-    let grown_gap = composer_top(&h) - h.get_by_label(&newest).rect().bottom();
-    assert!(
-        (grown_gap - gap).abs() < 30.0,
-        "a blank band of {grown_gap} px (was {gap}) under the newest message"
     );
 }
 

@@ -165,15 +165,6 @@ impl MessageList {
         let width = (ui.available_width() - ui.spacing().scroll.bar_width - 8.0).max(50.0);
         let mut offset = self.sync(session, marks, width, line);
         let mut holding = offset.is_some();
-        // The window grew or shrank while at the bottom: lay out for the new height now
-        // (the scroll area alone would show the old offset, a blank band below, until the
-        // next repaint).
-        let height = ui.available_height();
-        let resized = self.at_bottom && !holding && (height - self.view_height).abs() > 0.5;
-        if resized {
-            self.jump_to_bottom();
-            self.view_height = height;
-        }
         let keyed = self.keys(ui, marks);
         let jumped = std::mem::take(&mut self.jump);
         if jumped || keyed.is_some() {
@@ -217,9 +208,6 @@ impl MessageList {
         }
         let rows = &mut self.rows;
         let mut anchor = None;
-        // The window grew: rows drawn for the first time are measured after this frame, so
-        // that they do not push the newest below the bottom meanwhile.
-        let mut measured_later = Vec::new();
         let mut remeasured = false;
         let output = area.show_viewport(ui, |ui, viewport| {
             let total = TOP_ROW + rows.total() as f32;
@@ -278,12 +266,7 @@ impl MessageList {
                 if drawn.inner.hovered && look.armed {
                     armed = Some(message.id);
                 }
-                let height = drawn.response.rect.height();
-                if resized {
-                    measured_later.push((i, message.id, height));
-                } else {
-                    remeasured |= rows.measured(i, message.id, height);
-                }
+                remeasured |= rows.measured(i, message.id, drawn.response.rect.height());
             }
             // The row in the middle of the view is the one kept in place when rows are
             // inserted above: the first one may change (it loses its day separator, say).
@@ -291,15 +274,7 @@ impl MessageList {
             let middle = rows.row_at(f64::from(viewport.center().y - TOP_ROW));
             anchor = timeline.at(middle).map(|m| (m.id, top - rows.top(middle)));
         });
-        for (i, id, height) in measured_later {
-            remeasured |= self.rows.measured(i, id, height);
-        }
         self.remeasured = remeasured;
-        if resized {
-            // Once more with those heights known (the rows above may have moved the newest).
-            self.jump = true;
-            ui.ctx().request_repaint();
-        }
         self.anchor = anchor;
         self.armed = armed;
         self.offset = output.state.clamped_offset().y;
