@@ -40,6 +40,9 @@ impl Session {
     pub fn show_saved(&mut self, messages: Vec<MessageItem>) {
         if self.timeline.is_empty() && self.cursor.is_none() {
             self.saved_ids = self.timeline.upsert_many(messages);
+            // New to this run's page too (the web page's ARIA log mirrors fresh messages;
+            // the server's copies of them will not be fresh again).
+            self.fresh.extend(self.saved_ids.iter().copied());
         }
     }
 
