@@ -7,20 +7,9 @@ mod common;
 use common::ui::*;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use serde_json::{Value, json};
+use serde_json::Value;
 use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
-
-/// `count` messages by `who`, written in one request (ids in this order).
-fn post_many(rest: &Rest, prefix: &str, count: usize) {
-    let rows: Vec<Value> = (0..count)
-        .map(|n| json!({ "content": format!("{prefix} {n}") }))
-        .collect();
-    rest.post("/items/messages", &Value::Array(rows))
-        .unwrap()
-        .data("post many")
-        .unwrap();
-}
 
 fn message_exists(rest: &Rest, content: &str) -> Option<Value> {
     let rows = rest

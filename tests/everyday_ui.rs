@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use common::ui::*;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
-use serde_json::{Value, json};
 use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
 
@@ -38,16 +37,6 @@ fn contents(rest: &Rest, like: &str) -> Vec<String> {
         .iter()
         .map(|r| r["content"].as_str().unwrap_or_default().to_owned())
         .collect()
-}
-
-fn post_many(rest: &Rest, prefix: &str, count: usize) {
-    let rows: Vec<Value> = (0..count)
-        .map(|n| json!({ "content": format!("{prefix} {n}") }))
-        .collect();
-    rest.post("/items/messages", &Value::Array(rows))
-        .unwrap()
-        .data("post many")
-        .unwrap();
 }
 
 /// The newest message the window holds (other tests may have posted after ours).

@@ -110,3 +110,14 @@ pub fn wheel_exactly(h: &mut App, dy: f32) {
         left -= delta;
     }
 }
+
+/// `count` messages "`prefix` N" posted in one request (ids in this order).
+pub fn post_many(rest: &xtask::rest::Rest, prefix: &str, count: usize) {
+    let rows: Vec<serde_json::Value> = (0..count)
+        .map(|n| serde_json::json!({ "content": format!("{prefix} {n}") }))
+        .collect();
+    rest.post("/items/messages", &serde_json::Value::Array(rows))
+        .unwrap()
+        .data("post many")
+        .unwrap();
+}
