@@ -83,6 +83,29 @@ fn three_messages_typed_without_a_click_all_arrive() {
 }
 
 #[test]
+fn the_header_names_a_member_who_never_posted() {
+    let server = TestDirectus::shared();
+    let email = format!("dana-{}@example.com", std::process::id());
+    let dana = server.add_member(&email, "Dana");
+    let mut h = app(&server.url(), &temp_store("never-posted"));
+    log_in(&mut h, &dana.email, &dana.password);
+    wait_until(&mut h, "online", |h| shows(h, "Online"));
+    let header = format!("Logged in as Dana ({email})");
+    wait_until(&mut h, &header, |h| shows(h, &header));
+    // Her first message is shown as hers (the session knew her id before she posted).
+    let text = format!("hello from {email}");
+    fill(&mut h, "Message", &text);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "her message, sent", |h| {
+        let s = h.state().session();
+        s.outbox().is_empty()
+            && s.timeline()
+                .iter()
+                .any(|m| m.content == text && s.is_mine(m))
+    });
+}
+
+#[test]
 fn a_stray_tab_and_enter_from_the_composer_never_logs_out_without_asking() {
     let server = TestDirectus::shared();
     let mut h = app(&server.url(), &temp_store("stray-tab"));

@@ -430,16 +430,18 @@ fn who_am_i_dropped_by_a_reconnect_is_asked_again() {
     let sent = rig.auth_ok(&auth, "r1");
     let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
     let who = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
-    assert!(who["uid"].as_str().unwrap().starts_with("whoami"));
+    assert!(who["uid"].as_str().unwrap().starts_with("profile"));
     assert!(!rig.s.identity_settled());
     // The socket dies before the answer.
     let read = back_online(&mut rig, "r2");
     let who = only(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
     assert!(
-        who["uid"].as_str().unwrap().starts_with("whoami"),
+        who["uid"].as_str().unwrap().starts_with("profile"),
         "asked again: {who}"
     );
-    rig.frame(json!({"type":"items","data":[],"uid":who["uid"]}));
+    rig.frame(
+        json!({"type":"subscription","event":"init","data":[{"id":"u-alice"}],"uid":who["uid"]}),
+    );
     assert!(rig.s.identity_settled());
 }
 

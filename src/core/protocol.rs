@@ -383,6 +383,25 @@ pub fn read_own_latest(uid: &str) -> String {
     .to_string()
 }
 
+/// The logged-in user's own id and first name. Directus refuses reads of its system
+/// collections over the socket (INVALID_COLLECTION) but lets a member subscribe to them; the
+/// subscription's init carries the row, and it is dropped at once (see `unsubscribe`).
+pub fn subscribe_own_profile(uid: &str) -> String {
+    json!({
+        "type": "subscribe", "collection": "directus_users",
+        "query": {
+            "fields": ["id", "first_name"],
+            "filter": { "id": { "_eq": "$CURRENT_USER" } },
+        },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+pub fn unsubscribe(uid: &str) -> String {
+    json!({"type": "unsubscribe", "uid": uid}).to_string()
+}
+
 pub fn ping(uid: &str) -> String {
     json!({"type": "ping", "uid": uid}).to_string()
 }

@@ -99,6 +99,7 @@ pub enum Phase {
 mod connection;
 mod outbox;
 mod pending_delete;
+mod profile;
 mod reads;
 mod requests;
 
@@ -127,6 +128,9 @@ pub struct Session {
     /// Authenticated at least once since login/resume (then failures mean "reconnect").
     been_online: bool,
     subscribed: bool,
+    /// The uid of this connection's subscription to messages: events under any other uid
+    /// (the profile's, see `profile.rs`) are not messages.
+    live_uid: Option<String>,
     /// This connection's read (history or catch-up) is complete: live events fill the rest.
     history_loaded: bool,
     /// The newest id the synced stream has reached: every message up to it has been seen,
@@ -141,6 +145,8 @@ pub struct Session {
     me: Option<Author>,
     /// Who-am-I was answered (asked again after a reconnect until it is).
     who_answered: bool,
+    /// The server refused the profile subscription: ask the author of our newest message.
+    profile_refused: bool,
     /// When the last socket last said anything before it was lost (see `settled_cursor`);
     /// None once a sync completed.
     cut_at: Option<Instant>,
@@ -201,11 +207,13 @@ impl Session {
             using: Credential::Password,
             been_online: false,
             subscribed: false,
+            live_uid: None,
             history_loaded: false,
             cursor: None,
             cursor_log: Default::default(),
             me: None,
             who_answered: false,
+            profile_refused: false,
             cut_at: None,
             timeline: Timeline::default(),
             outbox: Vec::new(),

@@ -57,8 +57,11 @@ pub(super) fn ids(session: &Session) -> Vec<i64> {
 pub(super) struct Rig {
     pub s: Session,
     pub now: Instant,
-    /// What the first sync's who-am-I read finds (none of my messages, by default).
-    pub whoami: Value,
+    /// What the first sync's profile subscription shows (nothing by default, as on a server
+    /// with no read on users: then the session asks for its own newest message, and finds none).
+    pub profile: Value,
+    /// The uid of the messages subscription (its events carry it).
+    pub live: Value,
 }
 
 impl Rig {
@@ -66,14 +69,15 @@ impl Rig {
         Rig {
             s: Session::new(42),
             now: Instant::now(),
-            whoami: json!([]),
+            profile: json!([]),
+            live: Value::Null,
         }
     }
 
     /// A rig whose user has posted before: the session learns it is Alice at the first sync.
     pub(super) fn known() -> Rig {
         Rig {
-            whoami: json!([{"user_created": {"id": "u-alice", "first_name": "Alice"}}]),
+            profile: json!([{"id": "u-alice", "first_name": "Alice"}]),
             ..Rig::new()
         }
     }
@@ -110,19 +114,36 @@ impl Rig {
     /// Subscription init for `subscribe`, then the read it triggers, answered with `rows`.
     pub(super) fn sync(&mut self, subscribe: &Value, rows: Vec<Value>) -> Value {
         assert_eq!(subscribe["type"], "subscribe");
+        self.live = subscribe["uid"].clone();
         let read =
             only(&self.frame(json!({"type":"subscription","event":"init","uid":subscribe["uid"]})));
         assert_eq!(read["action"], "read");
         let after = frames(&self.frame(json!({"type":"items","data":rows,"uid":read["uid"]})));
         assert!(self.s.history_loaded());
-        // The first sync asks who we are (from our own newest message): nobody posted yet.
-        if let Some(who) = find_uid(&after, "whoami") {
+        // The first sync asks who we are: our own row of directus_users.
+        if let Some(profile) = find_uid(&after, "profile") {
             assert_eq!(
-                who["query"]["filter"]["user_created"]["_eq"],
-                "$CURRENT_USER"
+                (&profile["type"], &profile["collection"]),
+                (&json!("subscribe"), &json!("directus_users"))
             );
-            let found = self.whoami.clone();
-            self.frame(json!({"type":"items","data":found,"uid":who["uid"]}));
+            assert_eq!(profile["query"]["filter"]["id"]["_eq"], "$CURRENT_USER");
+            let data = self.profile.clone();
+            let answer = frames(&self.frame(
+                json!({"type":"subscription","event":"init","data":data,"uid":profile["uid"]}),
+            ));
+            assert_eq!(
+                answer[0],
+                json!({"type":"unsubscribe","uid":profile["uid"]}),
+                "dropped once answered"
+            );
+            // Shown nothing: the author of our newest message instead (we never posted).
+            if let Some(who) = find_uid(&answer, "whoami") {
+                assert_eq!(
+                    who["query"]["filter"]["user_created"]["_eq"],
+                    "$CURRENT_USER"
+                );
+                self.frame(json!({"type":"items","data":[],"uid":who["uid"]}));
+            }
         }
         read
     }
@@ -248,8 +269,9 @@ fn sends_are_confirmed_by_reply_or_event_and_pending_until_then() {
     // The event may overtake the reply; it confirms the message already.
     let mut stored = msg(9);
     stored["client_key"] = json!(key);
-    let next = rig
-        .frame(json!({"type":"subscription","event":"create","data":[stored.clone()],"uid":"x"}));
+    let next = rig.frame(
+        json!({"type":"subscription","event":"create","data":[stored.clone()],"uid":rig.live}),
+    );
     assert_eq!(only(&next)["data"]["content"], "second");
     rig.frame(json!({"type":"items","data":stored,"uid":create["uid"]}));
     assert_eq!(ids(&rig.s), [9]);
@@ -625,25 +647,61 @@ fn catch_up_starts_where_the_live_stream_stopped_not_at_our_newest_reply() {
 }
 
 #[test]
-fn the_user_learns_who_they_are_from_their_own_messages() {
+fn the_user_learns_who_they_are_from_their_profile_before_ever_posting() {
     let mut rig = Rig::new();
     rig.s.login(server(), "alice@example.com", "pw", rig.now);
     let auth = only(&rig.s.opened(rig.now));
     let sent = rig.auth_ok(&auth, "r1");
     let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
-    let who = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    let profile = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    assert_eq!(profile["collection"], "directus_users");
     assert_eq!(
         rig.s.display_name(),
         Some("alice@example.com"),
         "until known, the e-mail"
     );
-    rig.frame(json!({"type":"items","data":[{"user_created":{"id":"u-alice","first_name":"Alice"}}],"uid":who["uid"]}));
+    // An event of the profile subscription before its init is taken for no message.
+    let init = json!({"type":"subscription","event":"init","uid":profile["uid"],
+                      "data":[{"id":"u-alice","first_name":"Alice"}]});
+    let gone = only(&rig.frame(init.clone()));
+    assert_eq!(gone, json!({"type":"unsubscribe","uid":profile["uid"]}));
     assert_eq!(rig.s.display_name(), Some("Alice"));
+    assert!(rig.s.identity_settled());
     let first = rig.s.timeline().get(1).unwrap().clone();
     assert!(rig.s.is_mine(&first));
     let mut bobs = first.clone();
     bobs.author.id = Some("u-bob".into());
     assert!(!rig.s.is_mine(&bobs));
+    // Until the unsubscribe lands, the profile's events (and a repeated init) are not messages.
+    let update = json!({"type":"subscription","event":"update","uid":profile["uid"],
+                        "data":[{"id": 1, "content": "not a message"}]});
+    assert!(rig.frame(update).is_empty());
+    assert!(rig.frame(init).is_empty());
+    assert_eq!(ids(&rig.s), [1]);
+    assert_eq!(rig.s.timeline().get(1).unwrap().content, "m1");
+}
+
+#[test]
+fn a_refused_profile_falls_back_to_the_author_of_our_newest_message() {
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
+    let profile = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    // As an unlicensed 12.x answers a member without a read on users.
+    let who = only(&rig.frame(
+        json!({"type":"subscribe","status":"error","uid":profile["uid"],
+        "error":{"code":"FORBIDDEN","message":"no"}}),
+    ));
+    assert_eq!(
+        who["query"]["filter"]["user_created"]["_eq"],
+        "$CURRENT_USER"
+    );
+    assert_eq!(rig.s.notice(), None, "live updates were not refused");
+    rig.frame(json!({"type":"items","data":[{"user_created":{"id":"u-alice","first_name":"Alice"}}],"uid":who["uid"]}));
+    assert_eq!(rig.s.display_name(), Some("Alice"));
+    assert!(rig.s.is_mine(rig.s.timeline().get(1).unwrap()));
 }
 
 #[test]
@@ -902,7 +960,7 @@ pub(super) fn alice_with_history() -> Rig {
     let mut bobs = msg(2);
     bobs["user_created"] = json!({"id": "u-bob", "first_name": "Bob"});
     let who = only(&rig.frame(json!({"type":"items","data":[bobs, msg(1)],"uid":read["uid"]})));
-    rig.frame(json!({"type":"items","data":[{"user_created":{"id":"u-alice","first_name":"Alice"}}],"uid":who["uid"]}));
+    rig.frame(json!({"type":"subscription","event":"init","data":[{"id":"u-alice","first_name":"Alice"}],"uid":who["uid"]}));
     rig
 }
 

@@ -620,7 +620,12 @@ fn check_public(rest: &Rest, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-fn ensure_member(rest: &Rest, policy: &str, member: &Member, report: &mut Report) -> Result<()> {
+pub fn ensure_member(
+    rest: &Rest,
+    policy: &str,
+    member: &Member,
+    report: &mut Report,
+) -> Result<()> {
     let found = rest
         .get(&format!(
             "/users?filter[email][_eq]={}&fields=id&limit=1",

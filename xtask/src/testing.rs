@@ -187,6 +187,20 @@ impl TestDirectus {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// One more chat member (a newcomer who never posted), provisioned as Alice and Bob are.
+    pub fn add_member(&self, email: &str, first_name: &str) -> Member {
+        let newcomer = member(email, first_name);
+        let mut report = Report::default();
+        provision::ensure_member(
+            &self.admin(),
+            &self.report.policy_id,
+            &newcomer,
+            &mut report,
+        )
+        .unwrap_or_else(|e| panic!("add {email}: {e}"));
+        newcomer
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.lock().unwrap().as_ref().map(Child::id)
     }

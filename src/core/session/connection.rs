@@ -217,6 +217,7 @@ impl Session {
         self.phase = Phase::Connecting { since: now };
         self.probe_at = None;
         self.subscribed = false;
+        self.live_uid = None;
         self.history_loaded = false;
         self.ping_sent = None;
         self.resend_at = None;
@@ -259,6 +260,7 @@ impl Session {
             at: now + base.mul_f64(jitter),
         };
         self.subscribed = false;
+        self.live_uid = None;
         self.history_loaded = false;
         self.requeue_in_flight();
         self.requests.clear();

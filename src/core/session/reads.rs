@@ -120,13 +120,7 @@ impl Session {
                     self.unresolved.remove(&id);
                 }
             }
-            Request::WhoAmI => {
-                self.who_answered = true;
-                let first = data.as_array().and_then(|rows| rows.first());
-                if let Some(row) = first {
-                    self.learn_me(&Author::from_json(&row["user_created"]));
-                }
-            }
+            Request::WhoAmI => self.on_who_am_i(&data),
             Request::Older => {
                 if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
                     self.reached_start = true;
@@ -137,16 +131,12 @@ impl Session {
             Request::Delete(id) => {
                 self.timeline.remove(id);
             }
-            Request::Auth | Request::Subscribe | Request::Ping => {}
+            Request::Auth | Request::Subscribe | Request::Profile | Request::Ping => {}
         }
         if !scroll_back {
             self.bound_memory();
         }
-        // Asked once per sync until answered (a reconnect drops an unanswered one).
-        let asking = self.pending(|r| *r == Request::WhoAmI).is_some();
-        if self.me.is_none() && self.history_loaded && !self.who_answered && !asking {
-            effects.push(self.request(Request::WhoAmI, proto::read_own_latest, now));
-        }
+        effects.extend(self.ask_who_i_am(now));
         effects.extend(self.flush(now));
         effects
     }
@@ -230,7 +220,7 @@ impl Session {
                 self.retry_later(uid, req, now);
                 Vec::new()
             }
-            Request::Auth | Request::Subscribe | Request::Ping => Vec::new(),
+            Request::Auth | Request::Subscribe | Request::Profile | Request::Ping => Vec::new(),
         }
     }
 
@@ -241,9 +231,23 @@ impl Session {
         data: serde_json::Value,
         now: Instant,
     ) -> Vec<Effect> {
+        if let Some(uid) = &uid
+            && self
+                .requests
+                .get(uid)
+                .is_some_and(|r| r.request == Request::Profile)
+        {
+            self.requests.remove(uid);
+            return self.on_profile(uid, &data, now);
+        }
+        if matches!((&uid, &self.live_uid), (Some(uid), Some(live)) if uid != live) {
+            // Another subscription's (our profile's, until it is dropped).
+            return Vec::new();
+        }
         match event {
             SubscriptionEvent::Init => {
                 self.take_request(uid.as_deref());
+                self.live_uid = uid;
                 self.subscribed = true;
                 // Read only now that events flow: nothing can fall between read and events.
                 vec![self.history_read(now)]
@@ -279,6 +283,11 @@ impl Session {
         error: ServerError,
         now: Instant,
     ) -> Vec<Effect> {
+        let profile = uid.as_deref().and_then(|uid| self.requests.get(uid));
+        if profile.is_some_and(|r| r.request == Request::Profile) {
+            self.requests.remove(uid.as_deref().unwrap_or_default());
+            return self.profile_refused(now).into_iter().collect();
+        }
         self.notice = Some(format!("Live updates were refused: {}", describe(&error)));
         let uid = uid.or_else(|| self.pending(|r| *r == Request::Subscribe).cloned());
         if let Some(uid) = uid

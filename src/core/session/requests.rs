@@ -23,7 +23,9 @@ pub(super) enum Request {
     Lookup(String),
     /// Read these messages again for their authors' names.
     Resolve(Vec<i64>),
-    /// Who am I: the author of one of my own messages (Directus has no WS read of users).
+    /// Who am I: a subscription to my own row of directus_users (see `profile.rs`).
+    Profile,
+    /// Who am I, where the profile was refused: the author of one of my own messages.
     WhoAmI,
     Ping,
     /// Scroll-back: the page before the oldest message we have.
@@ -42,6 +44,7 @@ impl Request {
             Request::Create(_) => "create",
             Request::Lookup(_) => "lookup",
             Request::Resolve(_) => "resolve",
+            Request::Profile => "profile",
             Request::WhoAmI => "whoami",
             Request::Ping => "ping",
             Request::Older => "older",
