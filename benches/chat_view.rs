@@ -93,7 +93,7 @@ fn online_with(count: i64) -> Session {
     ));
     for who in after {
         s.frame(
-            &json!({"type":"items","data":[{"user_created":{"id":"u-Alice","first_name":"Alice"}}],"uid":who["uid"]}).to_string(),
+            &json!({"type":"subscription","event":"init","data":[{"id":"u-Alice","first_name":"Alice"}],"uid":who["uid"]}).to_string(),
             now,
         );
     }

@@ -1,6 +1,7 @@
 //! What a newcomer trips over every minute, in egui_kittest against a real Directus: typing
 //! on after a send, a stray Tab+Enter, delete and its Undo, a still pointer over a moving
-//! list, the unread count, saved history on an offline start, keys that scroll.
+//! list, the unread count, saved history on an offline start, a window that grows or shrinks,
+//! keys that scroll, the header's name for a member who never posted.
 
 mod common;
 
@@ -304,6 +305,39 @@ fn a_returning_user_sees_saved_history_before_the_server_answers() {
         !file.exists(),
         "the saved messages are gone with the session"
     );
+}
+
+#[test]
+fn a_resized_window_shows_the_newest_message_at_its_bottom_in_the_same_frame() {
+    let server = TestDirectus::shared();
+    let tag = format!("grow-{}", std::process::id());
+    post_many(&server.as_member(&server.bob), &tag, 40);
+    let mut h = app(&server.url(), &temp_store("grow"));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "history", |h| shows(h, &format!("{tag} 39")));
+    h.run_steps(5);
+    let composer_top = |h: &App| {
+        h.get_by_role_and_label(Role::MultilineTextInput, "Message")
+            .rect()
+            .top()
+    };
+    // Other tests post to the same server: the newest may be theirs, and may change.
+    let gap = |h: &App| {
+        let newest = newest_shown(h);
+        assert!(shows(h, &newest), "newest not drawn: {:#?}", h.root());
+        composer_top(h) - h.get_by_label(&newest).rect().bottom()
+    };
+    let before = gap(&h);
+    for height in [900.0, 450.0, 1000.0] {
+        h.set_size(egui::vec2(800.0, height));
+        // One frame: what the user sees right after the resize.
+        h.step();
+        let after = gap(&h);
+        assert!(
+            (after - before).abs() < 30.0,
+            "at {height} px: {after} px under the newest message (was {before})"
+        );
+    }
 }
 
 #[test]

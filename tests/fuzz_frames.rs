@@ -37,7 +37,8 @@ fn json_value() -> impl Strategy<Value = Value> {
             "FORBIDDEN",
             "history-3",
             "create-4",
-            "subscribe-2"
+            "subscribe-2",
+            "profile-5"
         ])
         .prop_map(|s| Value::String(s.to_owned())),
     ];

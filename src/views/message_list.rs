@@ -49,6 +49,8 @@ pub struct MessageList {
     scroll_id: Option<egui::Id>,
     /// The list's visible height last frame (to compute the bottom offset).
     view_height: f32,
+    /// The height the list was given last frame (a change is a resized window).
+    given_height: f32,
     /// Where the view's top was last frame (PageUp and PageDown move from there).
     offset: f32,
     /// The pointer last frame: a row's actions show only once it moved over that row.
@@ -165,6 +167,12 @@ impl MessageList {
         let width = (ui.available_width() - ui.spacing().scroll.bar_width - 8.0).max(50.0);
         let mut offset = self.sync(session, marks, width, line);
         let mut holding = offset.is_some();
+        // The window grew or shrank while at the bottom. The scroll area draws this pass at
+        // the old offset and sticks to the bottom only at its end: a blank band under the
+        // newest message (or the newest hidden) until the next repaint. Drawn again at once.
+        let given = ui.available_height();
+        let resized = self.at_bottom && !holding && (given - self.given_height).abs() > 0.5;
+        self.given_height = given;
         let keyed = self.keys(ui, marks);
         let jumped = std::mem::take(&mut self.jump);
         if jumped || keyed.is_some() {
@@ -275,6 +283,10 @@ impl MessageList {
             anchor = timeline.at(middle).map(|m| (m.id, top - rows.top(middle)));
         });
         self.remeasured = remeasured;
+        if resized {
+            ui.ctx()
+                .request_discard("the message list was resized at the bottom");
+        }
         self.anchor = anchor;
         self.armed = armed;
         self.offset = output.state.clamped_offset().y;
