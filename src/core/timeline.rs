@@ -11,6 +11,8 @@ pub struct Timeline {
     /// Bumped when rows move (inserted before the end, removed, cleared): whatever the view
     /// keeps per row index must then be rebuilt. Appends and in-place edits keep it.
     layout: u64,
+    /// Bumped on every change, edits too (what a copy of the timeline compares).
+    changes: u64,
 }
 
 impl Timeline {
@@ -29,7 +31,11 @@ impl Timeline {
         let mut new = Vec::new();
         for message in messages {
             match self.position(message.id) {
-                Ok(at) => self.messages[at] = message,
+                Ok(at) if self.messages[at] == message => {}
+                Ok(at) => {
+                    self.messages[at] = message;
+                    self.changes += 1;
+                }
                 Err(_) if new.iter().any(|m: &MessageItem| m.id == message.id) => {
                     // Twice in one batch: the later copy wins, as with one upsert after another.
                     if let Some(m) = new.iter_mut().find(|m| m.id == message.id) {
@@ -45,6 +51,7 @@ impl Timeline {
         if new.is_empty() {
             return fresh;
         }
+        self.changes += 1;
         let newest = self.newest_id();
         new.sort_by_key(|m| m.id);
         let appends = newest.is_none_or(|n| new[0].id > n);
@@ -62,6 +69,7 @@ impl Timeline {
             Ok(at) => {
                 self.messages.remove(at);
                 self.layout += 1;
+                self.changes += 1;
                 true
             }
             Err(_) => false,
@@ -106,6 +114,7 @@ impl Timeline {
     pub fn clear(&mut self) {
         self.messages.clear();
         self.layout += 1;
+        self.changes += 1;
     }
 
     /// Drop the oldest messages until at most `max_messages` remain holding at most
@@ -125,6 +134,7 @@ impl Timeline {
         if evicted > 0 {
             self.messages.drain(..evicted);
             self.layout += 1;
+            self.changes += 1;
         }
         evicted
     }
@@ -132,6 +142,11 @@ impl Timeline {
     /// What a view caching per-row data compares (see the field).
     pub fn layout_version(&self) -> u64 {
         self.layout
+    }
+
+    /// Changes with any change of what the timeline holds, edits included.
+    pub fn version(&self) -> u64 {
+        self.changes
     }
 }
 
@@ -190,8 +205,13 @@ mod tests {
             t.upsert_many(vec![message(7, "g"), message(8, "h")]),
             [7, 8]
         );
+        let version = t.version();
         t.upsert(message(6, "f edited"));
         assert_eq!(t.layout_version(), layout, "appends and edits");
+        assert_ne!(t.version(), version, "an edit is a change");
+        let version = t.version();
+        t.upsert(message(6, "f edited"));
+        assert_eq!(t.version(), version, "the same copy again is not");
         // A page of older messages (newest first, one already known): prepended once.
         assert_eq!(
             t.upsert_many(vec![message(4, "d"), message(3, "c"), message(5, "e")]),

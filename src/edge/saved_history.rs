@@ -90,9 +90,8 @@ impl SavedHistory {
     }
 }
 
-/// What a saved timeline looked like: newest id, count, layout version (in-place edits do
-/// not change it: an edit is saved with the next message).
-type SavedState = (Option<i64>, usize, u64);
+/// Which state of the timeline was saved ([`Timeline::version`]: edits count too).
+type SavedState = u64;
 
 /// When the timeline is worth saving again.
 #[derive(Default)]
@@ -112,11 +111,7 @@ impl HistorySaver {
             return None;
         }
         let timeline = session.timeline();
-        let state = (
-            timeline.newest_id(),
-            timeline.len(),
-            timeline.layout_version(),
-        );
+        let state = timeline.version();
         self.held = false;
         match self.last {
             Some((saved, _)) if saved == state => return None,
@@ -194,6 +189,57 @@ mod tests {
         let kept = SavedHistory::from_timeline("http://x".into(), None, &small).messages;
         assert_eq!(kept.len(), KEEP);
         assert_eq!((kept[0].id, kept[KEEP - 1].id), (101, 300));
+    }
+
+    /// A session online with messages 1 and 2 in its timeline.
+    fn online(now: Instant) -> Session {
+        use crate::core::server_url::ServerUrl;
+        let first = |effects: Vec<crate::core::session::Effect>| match &effects[0] {
+            crate::core::session::Effect::Send(text) => {
+                serde_json::from_str::<serde_json::Value>(text).unwrap()["uid"].clone()
+            }
+            other => panic!("{other:?}"),
+        };
+        let mut s = Session::new(1);
+        s.login(ServerUrl::parse("http://x").unwrap(), "a@x", "pw", now);
+        let auth = first(s.opened(now));
+        let frame = |v: serde_json::Value| v.to_string();
+        let sub = first(s.frame(
+            &frame(serde_json::json!({"type":"auth","status":"ok","uid":auth,"refresh_token":"r"})),
+            now,
+        ));
+        let read = first(s.frame(
+            &frame(serde_json::json!({"type":"subscription","event":"init","uid":sub})),
+            now,
+        ));
+        let rows = serde_json::json!([{"id":2,"content":"two"},{"id":1,"content":"one"}]);
+        s.frame(
+            &frame(serde_json::json!({"type":"items","data":rows,"uid":read})),
+            now,
+        );
+        assert!(s.history_loaded());
+        s
+    }
+
+    #[test]
+    fn an_edit_or_a_delete_is_saved_too() {
+        let start = Instant::now();
+        let mut s = online(start);
+        let mut saver = HistorySaver::default();
+        assert!(saver.due(&s, start).is_some());
+        assert!(saver.due(&s, start + EVERY).is_none(), "nothing changed");
+        let edit = serde_json::json!({"type":"subscription","event":"update","uid":"subscribe-2",
+                                      "data":[{"id":2,"content":"two, edited"}]});
+        s.frame(&edit.to_string(), start);
+        let saved = saver.due(&s, start + EVERY).expect("the edit is saved");
+        assert_eq!(saved.messages[1].content, "two, edited");
+        let delete = serde_json::json!({"type":"subscription","event":"delete","uid":"subscribe-2",
+                                        "data":[1]});
+        s.frame(&delete.to_string(), start);
+        let saved = saver
+            .due(&s, start + EVERY * 2)
+            .expect("the delete is saved");
+        assert_eq!(saved.messages.len(), 1);
     }
 
     #[test]
