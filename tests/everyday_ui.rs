@@ -107,6 +107,38 @@ fn the_header_names_a_member_who_never_posted() {
 }
 
 #[test]
+fn esc_closes_the_logout_question_and_leaves_an_edit_alone() {
+    let server = TestDirectus::shared();
+    let mut h = app(&server.url(), &temp_store("esc-edit"));
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "online", |h| shows(h, "Online"));
+    let text = format!("esc keeps my edit {}", std::process::id());
+    type_here(&mut h, &text);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "sent", |h| {
+        let s = h.state().session();
+        s.outbox().is_empty() && s.last_own().is_some_and(|m| m.content == text)
+    });
+    h.key_press(egui::Key::ArrowUp);
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("Save").is_some(),
+        "editing: {:#?}",
+        h.root()
+    );
+    h.get_by_label("Log out").click();
+    h.run_steps(2);
+    assert!(shows(&h, "Log out of"));
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(!shows(&h, "Log out of"), "the question is gone");
+    assert!(
+        h.query_by_label("Save").is_some(),
+        "the edit is still there"
+    );
+}
+
+#[test]
 fn a_stray_tab_and_enter_from_the_composer_never_logs_out_without_asking() {
     let server = TestDirectus::shared();
     let mut h = app(&server.url(), &temp_store("stray-tab"));

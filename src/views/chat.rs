@@ -90,7 +90,9 @@ pub fn show(
         if let Some(asked) = pending(ui, session) {
             action = Some(asked);
         }
-        if let Some(sent) = composer_row(ui, session, &mut view.composer) {
+        // Esc while the logout question is open is the question's, not the edit's.
+        let asking = view.confirm_logout;
+        if let Some(sent) = composer_row(ui, session, &mut view.composer, asking) {
             if matches!(sent, Action::Send(_)) {
                 view.list.jump_to_bottom();
             }
@@ -254,7 +256,14 @@ fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
     action
 }
 
-fn composer_row(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -> Option<Action> {
+/// The message field and its Send (or Save) button. `asking`: the logout question is open,
+/// so Esc is its answer, not the end of an edit.
+fn composer_row(
+    ui: &mut egui::Ui,
+    session: &Session,
+    composer: &mut Composer,
+    asking: bool,
+) -> Option<Action> {
     let mut action = None;
     ui.add_space(4.0);
     if let Some(error) = &composer.error {
@@ -288,7 +297,7 @@ fn composer_row(ui: &mut egui::Ui, session: &Session, composer: &mut Composer) -
         let focused = response.has_focus();
         let enter = focused && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
         let up = focused && composer.text.is_empty() && ui.input(|i| i.key_pressed(Key::ArrowUp));
-        let escape = ui.input(|i| i.key_pressed(Key::Escape));
+        let escape = !asking && ui.input(|i| i.key_pressed(Key::Escape));
         let clicked = ui
             .button(if composer.editing.is_some() {
                 "Save"
