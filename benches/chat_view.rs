@@ -70,7 +70,8 @@ fn row(id: i64) -> Value {
 }
 
 /// A session that went through login, auth, subscribe and a history read of `count` rows.
-fn online_with(count: i64) -> Session {
+/// A session online with `count` messages, and the uid its live events carry.
+fn online_with(count: i64) -> (Session, String) {
     let now = Instant::now();
     let mut s = Session::new(7);
     let server = ServerUrl::parse("http://127.0.0.1:8055").unwrap();
@@ -98,7 +99,7 @@ fn online_with(count: i64) -> Session {
         );
     }
     s.take_fresh();
-    s
+    (s, subscribe["uid"].as_str().unwrap().to_owned())
 }
 
 /// Frames are 1/60 s apart in egui's clock, whatever the wall clock does.
@@ -154,7 +155,7 @@ struct FrameFigures {
 }
 
 fn frame_figures(count: i64, frames: usize) -> FrameFigures {
-    let session = online_with(count);
+    let (session, _) = online_with(count);
     let ctx = egui::Context::default();
     directus_chat::views::apply_style(&ctx);
     let mut view = ChatView::default();
@@ -193,11 +194,10 @@ fn frame_figures(count: i64, frames: usize) -> FrameFigures {
 }
 
 fn events_per_second(base: i64, events: i64) -> f64 {
-    let mut session = online_with(base);
+    let (mut session, live) = online_with(base);
     let frames: Vec<String> = (base + 1..=base + events)
         .map(|id| {
-            json!({"type":"subscription","event":"create","uid":"subscribe-2","data":[row(id)]})
-                .to_string()
+            json!({"type":"subscription","event":"create","uid":live,"data":[row(id)]}).to_string()
         })
         .collect();
     let now = Instant::now();
@@ -212,10 +212,10 @@ fn events_per_second(base: i64, events: i64) -> f64 {
 
 fn bytes_per_message(count: i64) -> f64 {
     let before = LIVE_BYTES.load(Ordering::Relaxed);
-    let session = online_with(count);
+    let (session, _) = online_with(count);
     let after = LIVE_BYTES.load(Ordering::Relaxed);
     let empty_before = LIVE_BYTES.load(Ordering::Relaxed);
-    let empty = online_with(0);
+    let (empty, _) = online_with(0);
     let empty_after = LIVE_BYTES.load(Ordering::Relaxed);
     let per = ((after - before) - (empty_after - empty_before)) as f64 / count as f64;
     drop((session, empty));

@@ -14,3 +14,5 @@ mod everyday_tests;
 mod protocol_tests;
 #[cfg(test)]
 mod session_tests;
+#[cfg(test)]
+mod subscription_tests;

@@ -398,6 +398,7 @@ pub fn subscribe_own_profile(uid: &str) -> String {
     .to_string()
 }
 
+/// Ends one subscription. Never without a uid: Directus would end all of the socket's.
 pub fn unsubscribe(uid: &str) -> String {
     json!({"type": "unsubscribe", "uid": uid}).to_string()
 }

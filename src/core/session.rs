@@ -19,9 +19,10 @@
 //!   counts as ours only when it is (see `outbox.rs`);
 //! - logout closes the socket and revokes the refresh token over REST.
 //!
-//! Parts: `connection.rs` (socket life, auth, timeouts), `reads.rs` (what the server answers
-//! and the subscription brings), `outbox.rs` (what the user wrote), `requests.rs` (uids,
-//! resends, backoff of refused requests).
+//! Parts: `connection.rs` (socket life, auth, timeouts), `reads.rs` (what the server answers),
+//! `subscriptions.rs` (what the subscriptions bring, and which is which), `profile.rs` (who
+//! the user is), `outbox.rs` (what the user wrote), `pending_delete.rs` (a delete's Undo time),
+//! `requests.rs` (uids, resends, backoff of refused requests).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -102,6 +103,7 @@ mod pending_delete;
 mod profile;
 mod reads;
 mod requests;
+mod subscriptions;
 
 use outbox::check_length;
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
@@ -129,8 +131,10 @@ pub struct Session {
     been_online: bool,
     subscribed: bool,
     /// The uid of this connection's subscription to messages: events under any other uid
-    /// (the profile's, see `profile.rs`) are not messages.
+    /// are not messages (see `subscriptions.rs`).
     live_uid: Option<String>,
+    /// The uid of the profile subscription whose answer is awaited (see `profile.rs`).
+    profile_uid: Option<String>,
     /// This connection's read (history or catch-up) is complete: live events fill the rest.
     history_loaded: bool,
     /// The newest id the synced stream has reached: every message up to it has been seen,
@@ -208,6 +212,7 @@ impl Session {
             been_online: false,
             subscribed: false,
             live_uid: None,
+            profile_uid: None,
             history_loaded: false,
             cursor: None,
             cursor_log: Default::default(),
@@ -260,7 +265,7 @@ impl Session {
     pub fn server(&self) -> Option<&ServerUrl> {
         self.server.as_ref()
     }
-    /// The logged-in user, once known (from their own messages).
+    /// The logged-in user, once known (from their profile or their own messages).
     pub fn me(&self) -> Option<&Author> {
         self.me.as_ref()
     }
@@ -382,6 +387,7 @@ impl Session {
             self.cursor_log.clear();
             self.me = None;
             self.who_answered = false;
+            self.profile_refused = false;
         }
         self.email = Some(email.to_owned());
         self.password = Some(password.to_owned());

@@ -44,7 +44,7 @@ pub(super) fn author_of(session: &Session, id: i64) -> Option<&str> {
     session.timeline().get(id)?.author.first_name.as_deref()
 }
 
-/// The sent frame whose uid starts with `prefix` (e.g. "resolve", "whoami").
+/// The sent frame whose uid starts with `prefix` (e.g. "resolve", "own-latest").
 pub(super) fn find_uid<'a>(sent: &'a [Value], prefix: &str) -> Option<&'a Value> {
     sent.iter()
         .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with(prefix)))
@@ -137,7 +137,7 @@ impl Rig {
                 "dropped once answered"
             );
             // Shown nothing: the author of our newest message instead (we never posted).
-            if let Some(who) = find_uid(&answer, "whoami") {
+            if let Some(who) = find_uid(&answer, "own-latest") {
                 assert_eq!(
                     who["query"]["filter"]["user_created"]["_eq"],
                     "$CURRENT_USER"
@@ -676,7 +676,11 @@ fn the_user_learns_who_they_are_from_their_profile_before_ever_posting() {
     let update = json!({"type":"subscription","event":"update","uid":profile["uid"],
                         "data":[{"id": 1, "content": "not a message"}]});
     assert!(rig.frame(update).is_empty());
-    assert!(rig.frame(init).is_empty());
+    assert_eq!(
+        only(&rig.frame(init)),
+        gone,
+        "a repeated init is a stale subscription: ended again"
+    );
     assert_eq!(ids(&rig.s), [1]);
     assert_eq!(rig.s.timeline().get(1).unwrap().content, "m1");
 }

@@ -49,7 +49,8 @@ pub struct MessageList {
     scroll_id: Option<egui::Id>,
     /// The list's visible height last frame (to compute the bottom offset).
     view_height: f32,
-    /// The height the list was given last frame (a change is a resized window).
+    /// The height the list was given last frame: it changes with the window's size, and when
+    /// the composer or a notice above grows or shrinks.
     given_height: f32,
     /// Where the view's top was last frame (PageUp and PageDown move from there).
     offset: f32,
@@ -167,7 +168,7 @@ impl MessageList {
         let width = (ui.available_width() - ui.spacing().scroll.bar_width - 8.0).max(50.0);
         let mut offset = self.sync(session, marks, width, line);
         let mut holding = offset.is_some();
-        // The window grew or shrank while at the bottom. The scroll area draws this pass at
+        // The list grew or shrank while at the bottom. The scroll area draws this pass at
         // the old offset and sticks to the bottom only at its end: a blank band under the
         // newest message (or the newest hidden) until the next repaint. Drawn again at once.
         let given = ui.available_height();

@@ -218,6 +218,7 @@ impl Session {
         self.probe_at = None;
         self.subscribed = false;
         self.live_uid = None;
+        self.profile_uid = None;
         self.history_loaded = false;
         self.ping_sent = None;
         self.resend_at = None;
@@ -261,6 +262,7 @@ impl Session {
         };
         self.subscribed = false;
         self.live_uid = None;
+        self.profile_uid = None;
         self.history_loaded = false;
         self.requeue_in_flight();
         self.requests.clear();
@@ -321,6 +323,7 @@ impl Session {
         } else if !self.history_loaded {
             effects.push(self.history_read(now));
         }
+        effects.extend(self.ask_who_i_am(now));
         effects.extend(self.flush(now));
         effects
     }
@@ -340,6 +343,8 @@ impl Session {
             // them; creates go out again, reads are repeated after auth ok.
             self.requeue_in_flight();
             self.requests.clear();
+            // A profile answer still due is dropped as stale; it is asked for again.
+            self.profile_uid = None;
             self.ping_sent = None;
             self.using = if self.refresh_token.is_some() {
                 Credential::RefreshToken

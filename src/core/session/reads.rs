@@ -13,7 +13,7 @@ use web_time::Instant;
 use super::outbox::{OutgoingState, transient};
 use super::requests::Request;
 use super::{CATCH_UP_PAGE, Effect, HISTORY_PAGE, Phase, Session, describe};
-use crate::core::protocol::{self as proto, Author, MessageItem, ServerError, SubscriptionEvent};
+use crate::core::protocol::{self as proto, Author, MessageItem, ServerError};
 
 /// A create refused by a passing error is sent this many times more (0.5 + 1 + 2 + 4 + 8 s)
 /// before it counts as refused (then Retry and Discard are offered): one message the server
@@ -120,7 +120,9 @@ impl Session {
                     self.unresolved.remove(&id);
                 }
             }
-            Request::WhoAmI => self.on_who_am_i(&data),
+            Request::OwnLatest => self.on_own_latest(&data),
+            // A profile subscribe answered as a read: not a server we understand there.
+            Request::Profile => effects.extend(self.fall_back_to_own_message(now)),
             Request::Older => {
                 if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
                     self.reached_start = true;
@@ -131,7 +133,7 @@ impl Session {
             Request::Delete(id) => {
                 self.timeline.remove(id);
             }
-            Request::Auth | Request::Subscribe | Request::Profile | Request::Ping => {}
+            Request::Auth | Request::Subscribe | Request::Ping => {}
         }
         if !scroll_back {
             self.bound_memory();
@@ -209,7 +211,7 @@ impl Session {
             Request::ReadLatest
             | Request::CatchUp
             | Request::Lookup(_)
-            | Request::WhoAmI
+            | Request::OwnLatest
             | Request::Older => {
                 // Never given up: history stays unsynced (the cursor stays before the gap) and
                 // a message being looked up stays on its way, until the read goes through.
@@ -220,82 +222,9 @@ impl Session {
                 self.retry_later(uid, req, now);
                 Vec::new()
             }
-            Request::Auth | Request::Subscribe | Request::Profile | Request::Ping => Vec::new(),
+            Request::Profile => self.fall_back_to_own_message(now).into_iter().collect(),
+            Request::Auth | Request::Subscribe | Request::Ping => Vec::new(),
         }
-    }
-
-    pub(super) fn on_subscription(
-        &mut self,
-        uid: Option<String>,
-        event: SubscriptionEvent,
-        data: serde_json::Value,
-        now: Instant,
-    ) -> Vec<Effect> {
-        if let Some(uid) = &uid
-            && self
-                .requests
-                .get(uid)
-                .is_some_and(|r| r.request == Request::Profile)
-        {
-            self.requests.remove(uid);
-            return self.on_profile(uid, &data, now);
-        }
-        if matches!((&uid, &self.live_uid), (Some(uid), Some(live)) if uid != live) {
-            // Another subscription's (our profile's, until it is dropped).
-            return Vec::new();
-        }
-        match event {
-            SubscriptionEvent::Init => {
-                self.take_request(uid.as_deref());
-                self.live_uid = uid;
-                self.subscribed = true;
-                // Read only now that events flow: nothing can fall between read and events.
-                vec![self.history_read(now)]
-            }
-            SubscriptionEvent::Create => {
-                self.add_messages(MessageItem::list_from_json(&data), true);
-                self.bound_memory();
-                self.flush(now)
-            }
-            SubscriptionEvent::Update => {
-                // Only messages we hold: an edit of one never loaded would sit in the timeline
-                // as its oldest and make scroll-back skip everything in between.
-                let mut items = MessageItem::list_from_json(&data);
-                items.retain(|m| self.timeline.get(m.id).is_some());
-                self.add_messages(items, true);
-                self.bound_memory();
-                self.flush(now)
-            }
-            SubscriptionEvent::Delete => {
-                for id in proto::ids_from_json(&data) {
-                    self.timeline.remove(id);
-                    self.forget_pending_delete(id);
-                }
-                Vec::new()
-            }
-        }
-    }
-
-    /// A refused subscription is asked for again with backoff: without it nothing is live.
-    pub(super) fn on_subscribe_error(
-        &mut self,
-        uid: Option<String>,
-        error: ServerError,
-        now: Instant,
-    ) -> Vec<Effect> {
-        let profile = uid.as_deref().and_then(|uid| self.requests.get(uid));
-        if profile.is_some_and(|r| r.request == Request::Profile) {
-            self.requests.remove(uid.as_deref().unwrap_or_default());
-            return self.profile_refused(now).into_iter().collect();
-        }
-        self.notice = Some(format!("Live updates were refused: {}", describe(&error)));
-        let uid = uid.or_else(|| self.pending(|r| *r == Request::Subscribe).cloned());
-        if let Some(uid) = uid
-            && let Some(req) = self.requests.remove(&uid)
-        {
-            self.retry_later(uid, req, now);
-        }
-        Vec::new()
     }
 
     pub(super) fn on_server_error(&mut self, error: ServerError, now: Instant) -> Vec<Effect> {
@@ -438,7 +367,7 @@ impl Session {
     /// A member flooding the room cannot fill our memory: far history goes (and is read again
     /// on scroll-back). Not after a scroll-back page: going back is the user's doing, 50 at a
     /// time, and must not evict what they asked for.
-    fn bound_memory(&mut self) {
+    pub(super) fn bound_memory(&mut self) {
         if self.timeline.evict_oldest(KEEP_MESSAGES, KEEP_BYTES) > 0 {
             self.reached_start = false;
             let oldest = self.timeline.oldest_id().unwrap_or(i64::MAX);

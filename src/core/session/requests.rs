@@ -26,7 +26,7 @@ pub(super) enum Request {
     /// Who am I: a subscription to my own row of directus_users (see `profile.rs`).
     Profile,
     /// Who am I, where the profile was refused: the author of one of my own messages.
-    WhoAmI,
+    OwnLatest,
     Ping,
     /// Scroll-back: the page before the oldest message we have.
     Older,
@@ -45,7 +45,7 @@ impl Request {
             Request::Lookup(_) => "lookup",
             Request::Resolve(_) => "resolve",
             Request::Profile => "profile",
-            Request::WhoAmI => "whoami",
+            Request::OwnLatest => "own-latest",
             Request::Ping => "ping",
             Request::Older => "older",
             Request::Update(_) => "update",
