@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::session::*;
 use super::session_tests::*;
+use super::stored_tests::stored;
 
 fn error(uid: &Value, code: &str) -> Value {
     json!({"type":"items","status":"error","uid":uid,"error":{"code":code,"message":code}})

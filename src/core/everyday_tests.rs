@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::history_tests::alice_with_history;
 use super::protocol::MessageItem;
 use super::session::*;
 use super::session_tests::*;

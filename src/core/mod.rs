@@ -11,8 +11,12 @@ mod delivery_tests;
 #[cfg(test)]
 mod everyday_tests;
 #[cfg(test)]
+mod history_tests;
+#[cfg(test)]
 mod protocol_tests;
 #[cfg(test)]
 mod session_tests;
+#[cfg(test)]
+mod stored_tests;
 #[cfg(test)]
 mod subscription_tests;
