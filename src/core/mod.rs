@@ -7,6 +7,8 @@ pub mod timeline;
 pub mod unread;
 
 #[cfg(test)]
+mod connection_tests;
+#[cfg(test)]
 mod delivery_tests;
 #[cfg(test)]
 mod everyday_tests;

@@ -1,5 +1,6 @@
 //! Which subscription a frame belongs to: the messages one, the profile's, or a stale one
-//! (refusals of the profile never read as "live updates refused", answers that come late).
+//! (refusals of the profile never read as "live updates refused", answers that come late),
+//! and who the user is.
 
 use serde_json::{Value, json};
 
@@ -136,4 +137,79 @@ fn another_account_is_asked_for_its_profile_again() {
     let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
     let asked = only(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
     assert_eq!(asked["collection"], "directus_users", "{asked}");
+}
+
+#[test]
+fn the_user_learns_who_they_are_from_their_profile_before_ever_posting() {
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
+    let profile = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    assert_eq!(profile["collection"], "directus_users");
+    assert_eq!(
+        rig.s.display_name(),
+        Some("alice@example.com"),
+        "until known, the e-mail"
+    );
+    // An event of the profile subscription before its init is taken for no message.
+    let init = json!({"type":"subscription","event":"init","uid":profile["uid"],
+                      "data":[{"id":"u-alice","first_name":"Alice"}]});
+    let gone = only(&rig.frame(init.clone()));
+    assert_eq!(gone, json!({"type":"unsubscribe","uid":profile["uid"]}));
+    assert_eq!(rig.s.display_name(), Some("Alice"));
+    assert!(rig.s.identity_settled());
+    let first = rig.s.timeline().get(1).unwrap().clone();
+    assert!(rig.s.is_mine(&first));
+    let mut bobs = first.clone();
+    bobs.author.id = Some("u-bob".into());
+    assert!(!rig.s.is_mine(&bobs));
+    // Until the unsubscribe lands, the profile's events (and a repeated init) are not messages.
+    let update = json!({"type":"subscription","event":"update","uid":profile["uid"],
+                        "data":[{"id": 1, "content": "not a message"}]});
+    assert!(rig.frame(update).is_empty());
+    assert_eq!(
+        only(&rig.frame(init)),
+        gone,
+        "a repeated init is a stale subscription: ended again"
+    );
+    assert_eq!(ids(&rig.s), [1]);
+    assert_eq!(rig.s.timeline().get(1).unwrap().content, "m1");
+}
+
+#[test]
+fn a_refused_profile_falls_back_to_the_author_of_our_newest_message() {
+    let mut rig = Rig::new();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
+    let profile = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    // As an unlicensed 12.x answers a member without a read on users.
+    let who = only(&rig.frame(
+        json!({"type":"subscribe","status":"error","uid":profile["uid"],
+        "error":{"code":"FORBIDDEN","message":"no"}}),
+    ));
+    assert_eq!(
+        who["query"]["filter"]["user_created"]["_eq"],
+        "$CURRENT_USER"
+    );
+    assert_eq!(rig.s.notice(), None, "live updates were not refused");
+    rig.frame(json!({"type":"items","data":[{"user_created":{"id":"u-alice","first_name":"Alice"}}],"uid":who["uid"]}));
+    assert_eq!(rig.s.display_name(), Some("Alice"));
+    assert!(rig.s.is_mine(rig.s.timeline().get(1).unwrap()));
+}
+
+#[test]
+fn a_confirmed_send_tells_who_we_are_even_when_the_event_beats_the_reply() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    assert_eq!(rig.s.display_name(), Some("alice@example.com"));
+    let create = only(&rig.s.send("first words", rig.now).unwrap());
+    let mut stored = msg(1);
+    stored["client_key"] = create["data"]["client_key"].clone();
+    rig.frame(json!({"type":"subscription","event":"create","data":[stored.clone()]}));
+    rig.frame(json!({"type":"items","data":stored,"uid":create["uid"]}));
+    assert_eq!(rig.s.display_name(), Some("Alice"));
 }
