@@ -1,5 +1,7 @@
-//! The session driven through login, rotation, TOKEN_EXPIRED, reconnect with catch-up and
-//! de-duplication, heartbeats, rate limits and logout, frame by frame.
+//! The session driven frame by frame through login, reconnect with catch-up and
+//! de-duplication, sends and their confirmation; and the `Rig` the other core tests drive it
+//! with (connection life in connection_tests.rs, storage in stored_tests.rs, scroll-back and
+//! edits in history_tests.rs, subscriptions and identity in subscription_tests.rs).
 
 use std::time::Duration;
 
