@@ -279,19 +279,27 @@ pub fn auth_with_refresh_token(refresh_token: &str, uid: &str) -> String {
     json!({"type": "auth", "refresh_token": refresh_token, "uid": uid}).to_string()
 }
 
+/// The room the chat shows: the public channel every member is in (until the client knows
+/// rooms, the server's others stay out of its one timeline). Members cannot create rooms, so
+/// the name is the provisioned channel's.
+fn in_general() -> Value {
+    json!({ "name": { "_eq": "general" } })
+}
+
 pub fn subscribe_messages(uid: &str) -> String {
     json!({
         "type": "subscribe",
         "collection": COLLECTION,
-        "query": { "fields": MESSAGE_FIELDS },
+        "query": { "fields": MESSAGE_FIELDS, "filter": { "room": in_general() } },
         "uid": uid,
     })
     .to_string()
 }
 
-/// A read of messages: `query` plus the fields every read asks for.
+/// A read of messages of the room shown: `query` plus the fields every read asks for.
 fn read_messages(mut query: Value, uid: &str) -> String {
     query["fields"] = json!(MESSAGE_FIELDS);
+    query["filter"]["room"] = in_general();
     json!({ "type": "items", "action": "read", "collection": COLLECTION, "query": query, "uid": uid })
         .to_string()
 }

@@ -8,6 +8,7 @@ pub mod paths;
 pub mod process;
 pub mod provision;
 pub mod rest;
+pub mod rooms;
 pub mod server;
 pub mod testing;
 pub mod web;

@@ -26,7 +26,7 @@ cargo xtask <command>
   directus down           stop it
   directus reset          stop it and wipe its database
   directus status         say whether it runs
-  directus env            print DIRECTUS_URL, ADMIN_*, ALICE_*, BOB_* as KEY=VALUE lines
+  directus env            print DIRECTUS_URL, ADMIN_*, ALICE_*, BOB_*, CAROL_* as KEY=VALUE lines
   directus provision [--url URL] [--admin-email E] [--admin-password P] [--user EMAIL:PASSWORD:FIRSTNAME]...
                           provision ANY reachable Directus for the chat (idempotent); the
                           options default to DIRECTUS_URL, ADMIN_EMAIL, ADMIN_PASSWORD
@@ -78,6 +78,7 @@ struct Local {
     config: ServerConfig,
     alice: Member,
     bob: Member,
+    carol: Member,
 }
 
 impl Local {
@@ -132,11 +133,21 @@ impl Local {
             password: get("BOB_PASSWORD", &token(8)),
             first_name: "Bob".into(),
         };
+        let carol = Member {
+            email: get("CAROL_EMAIL", &|| "carol@example.com".into()),
+            password: get("CAROL_PASSWORD", &token(8)),
+            first_name: "Carol".into(),
+        };
         if values.len() != before {
             let text: String = values.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
             server::write_private(&path, &text)?;
         }
-        Ok(Local { config, alice, bob })
+        Ok(Local {
+            config,
+            alice,
+            bob,
+            carol,
+        })
     }
 
     fn pid_path(&self) -> PathBuf {
@@ -179,21 +190,23 @@ fn up() -> Result<Local> {
             config.log_path().display()
         );
     }
-    let report = provision::provision(
+    let report = provision::provision_demo(
         &config.url(),
         &config.admin_email,
         &config.admin_password,
-        &[local.alice.clone(), local.bob.clone()],
+        [&local.alice, &local.bob, &local.carol],
     )?;
     print_report(&report);
     eprintln!(
-        "\nChat server:  {url}\n              log in as {} / {}  or  {} / {}\n\
+        "\nChat server:  {url}\n              log in as {} / {}  or  {} / {}  or  {} / {}\n\
          Admin app:    {url}/admin\n              log in as {} / {}\n\
          (`cargo xtask directus env` prints all of this.)",
         local.alice.email,
         local.alice.password,
         local.bob.email,
         local.bob.password,
+        local.carol.email,
+        local.carol.password,
         config.admin_email,
         config.admin_password,
         url = config.url(),
@@ -275,6 +288,8 @@ fn print_env() -> Result<()> {
     println!("ALICE_PASSWORD={}", l.alice.password);
     println!("BOB_EMAIL={}", l.bob.email);
     println!("BOB_PASSWORD={}", l.bob.password);
+    println!("CAROL_EMAIL={}", l.carol.email);
+    println!("CAROL_PASSWORD={}", l.carol.password);
     Ok(())
 }
 

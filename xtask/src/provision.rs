@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::Result;
 use crate::rest::{Rest, encode};
+use crate::rooms;
 
 pub const POLICY_NAME: &str = "Chat members";
 /// The Public policy's fixed id in Directus 11 and 12.
@@ -44,6 +45,10 @@ pub struct Report {
     pub changes: Vec<String>,
     pub warnings: Vec<String>,
     pub policy_id: String,
+    /// The channel every member is in.
+    pub general: String,
+    /// The server refused custom permission rules: rooms cannot be kept private there.
+    pub restricted: bool,
 }
 
 /// One permission row the policy should have, with the fallback for servers that refuse
@@ -52,7 +57,10 @@ struct Rule {
     collection: &'static str,
     action: &'static str,
     fields: &'static [&'static str],
-    own_rows_only: bool,
+    /// Which rows (a filter, as JSON); None: every row.
+    rows: Option<&'static str>,
+    /// What a created or changed row must satisfy (as JSON), checked by Directus on the payload.
+    validation: Option<&'static str>,
     fallback: Fallback,
 }
 
@@ -63,17 +71,29 @@ enum Fallback {
     Omit(&'static str),
 }
 
-const OWN: &str = "$CURRENT_USER";
+/// Rows the member wrote.
+const OWN: &str = r#"{"user_created":{"_eq":"$CURRENT_USER"}}"#;
+/// Messages of the member's rooms (see `rooms::MY_ROOMS`).
+const IN_MY_ROOMS: &str = r#"{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}}"#;
+/// The member's own messages in their rooms.
+const OWN_IN_MY_ROOMS: &str = r#"{"_and":[{"user_created":{"_eq":"$CURRENT_USER"}},{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}}]}"#;
+/// Public channels (to find and join) and the member's own rooms.
+const VISIBLE_ROOMS: &str = r#"{"_or":[{"_and":[{"kind":{"_eq":"channel"}},{"private":{"_eq":false}}]},{"id":{"_in":"$CURRENT_USER.chat_rooms.room"}}]}"#;
+/// The member's own memberships.
+const OWN_MEMBERSHIP: &str = r#"{"user":{"_eq":"$CURRENT_USER"}}"#;
 
 const RULES: &[Rule] = &[
     Rule {
         collection: "messages",
         action: "create",
-        fields: &["content", "client_key"],
-        own_rows_only: false,
+        fields: &["content", "client_key", "room"],
+        rows: None,
+        // Only into one's own rooms (a message without a room goes to general, its default).
+        validation: Some(IN_MY_ROOMS),
         fallback: Fallback::AllFields(
             "chat members may set any field of a message they create, not only its content \
-             (the author is still set by Directus, and a validation keeps the id the server's)",
+             (the author is still set by Directus, and a validation keeps the id the server's), \
+             and post into any room: this server keeps one shared room",
         ),
     },
     // Two reads: every message without its client key, and the key of one's own messages
@@ -88,8 +108,10 @@ const RULES: &[Rule] = &[
             "date_created",
             "date_updated",
             "user_created",
+            "room",
         ],
-        own_rows_only: false,
+        rows: Some(IN_MY_ROOMS),
+        validation: None,
         fallback: Fallback::AllFields(
             "chat members can read every message's client_key too (harmless for delivery: keys \
              are unguessable and a row counts as one's own only by its author)",
@@ -99,14 +121,16 @@ const RULES: &[Rule] = &[
         collection: "messages",
         action: "read",
         fields: &["client_key"],
-        own_rows_only: true,
+        rows: Some(OWN_IN_MY_ROOMS),
+        validation: None,
         fallback: Fallback::Omit("(the all-fields read above covers client_key)"),
     },
     Rule {
         collection: "messages",
         action: "update",
         fields: &["content"],
-        own_rows_only: true,
+        rows: Some(OWN),
+        validation: None,
         fallback: Fallback::Omit(
             "chat members cannot edit messages (an unfiltered rule would let anyone edit anyone's)",
         ),
@@ -115,7 +139,8 @@ const RULES: &[Rule] = &[
         collection: "messages",
         action: "delete",
         fields: &["*"],
-        own_rows_only: true,
+        rows: Some(OWN),
+        validation: None,
         fallback: Fallback::Omit(
             "chat members cannot delete messages (an unfiltered rule would let anyone delete anyone's)",
         ),
@@ -124,28 +149,69 @@ const RULES: &[Rule] = &[
         collection: "directus_users",
         action: "read",
         fields: &["id", "first_name", "last_name"],
-        own_rows_only: false,
+        rows: None,
+        validation: None,
         fallback: Fallback::AllFields(
             "chat members (not anonymous visitors) can read EVERY field of every user: e-mail, \
              role, last access and more, not only first and last names",
         ),
     },
+    Rule {
+        collection: "rooms",
+        action: "read",
+        fields: &[
+            "id",
+            "name",
+            "kind",
+            "private",
+            "user_created",
+            "date_created",
+        ],
+        rows: Some(VISIBLE_ROOMS),
+        validation: None,
+        fallback: Fallback::AllFields(
+            "chat members can read every room; this server keeps one shared room (general), \
+             since it cannot keep a room private",
+        ),
+    },
+    Rule {
+        collection: "room_members",
+        action: "read",
+        fields: &["id", "room", "user", "last_read"],
+        rows: Some(IN_MY_ROOMS),
+        validation: None,
+        fallback: Fallback::AllFields(
+            "chat members can read every membership (of the one shared room)",
+        ),
+    },
+    Rule {
+        collection: "room_members",
+        action: "update",
+        fields: &["last_read"],
+        rows: Some(OWN_MEMBERSHIP),
+        validation: None,
+        fallback: Fallback::Omit(
+            "read markers are not kept on the server (an unfiltered rule would let anyone move \
+             anyone's)",
+        ),
+    },
 ];
 
 impl Rule {
-    fn body(&self, policy: &str, fields: &[&str]) -> Value {
-        let filter = if self.own_rows_only {
-            json!({ "user_created": { "_eq": OWN } })
-        } else {
-            Value::Null
+    /// The row as Directus stores it; `narrow`: with its filter and validation (a server that
+    /// refuses custom rules gets neither).
+    fn body(&self, policy: &str, fields: &[&str], narrow: bool) -> Value {
+        let parse = |json: Option<&str>| {
+            json.filter(|_| narrow)
+                .map_or(Value::Null, |j| serde_json::from_str(j).expect("rule JSON"))
         };
         json!({
             "policy": policy,
             "collection": self.collection,
             "action": self.action,
             "fields": fields,
-            "permissions": filter,
-            "validation": null,
+            "permissions": parse(self.rows),
+            "validation": parse(self.validation),
             "presets": null,
         })
     }
@@ -184,6 +250,11 @@ pub fn provision(
     let rest = Rest::login(url, admin_email, admin_password)?;
     let mut report = Report::default();
     ensure_messages_collection(&rest, &mut report)?;
+    rooms::ensure_schema(&rest, &mut report)?;
+    let general = rooms::ensure_general(&rest, &mut report)?;
+    rooms::ensure_message_room(&rest, &general, &mut report)?;
+    rooms::move_roomless_messages(&rest, &general, &mut report)?;
+    report.general = general.clone();
     report.policy_id = ensure_policy(&rest, &mut report)?;
     let policy_id = report.policy_id.clone();
     ensure_permissions(&rest, &policy_id, &mut report)?;
@@ -191,10 +262,38 @@ pub fn provision(
     for member in members {
         ensure_member(&rest, &policy_id, member, &mut report)?;
     }
+    rooms::everyone_in_general(&rest, &policy_id, &general, &mut report)?;
     Ok(report)
 }
 
-fn exists(rest: &Rest, path: &str) -> Result<bool> {
+/// `provision`, then the demo rooms of Alice, Bob and Carol (see `rooms::ensure_demo`), where
+/// the server can keep a room private.
+pub fn provision_demo(
+    url: &str,
+    admin_email: &str,
+    admin_password: &str,
+    [alice, bob, carol]: [&Member; 3],
+) -> Result<Report> {
+    let mut report = provision(
+        url,
+        admin_email,
+        admin_password,
+        &[alice.clone(), bob.clone(), carol.clone()],
+    )?;
+    if report.restricted {
+        report.warnings.push(
+            "this server cannot keep a room private (no custom permission rules): the demo \
+             rooms random, design and the Alice-Bob DM were not created; everyone shares general"
+                .into(),
+        );
+        return Ok(report);
+    }
+    let rest = Rest::login(url, admin_email, admin_password)?;
+    rooms::ensure_demo(&rest, alice, bob, &mut report)?;
+    Ok(report)
+}
+
+pub(crate) fn exists(rest: &Rest, path: &str) -> Result<bool> {
     // Directus answers 403 (not 404) for a missing collection, field or relation, even to admins.
     let reply = rest.get(path)?;
     match reply.status {
@@ -513,7 +612,7 @@ fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<
         // First the rows that already grant exactly what a rule wants...
         let mut pending = Vec::new();
         for rule in rules {
-            let wanted = rule.body(policy, rule.fields);
+            let wanted = rule.body(policy, rule.fields, true);
             match unclaimed.iter().position(|row| same_grant(row, &wanted)) {
                 Some(at) => drop(unclaimed.remove(at)),
                 None => pending.push(rule),
@@ -545,7 +644,7 @@ fn grant(
     row: Option<&Value>,
     report: &mut Report,
 ) -> Result<()> {
-    let wanted = rule.body(policy, rule.fields);
+    let wanted = rule.body(policy, rule.fields, true);
     let label = format!("{} {}", rule.collection, rule.action);
     let reply = match row {
         Some(row) => rest.patch(&format!("/permissions/{}", row["id"]), &wanted)?,
@@ -560,7 +659,7 @@ fn grant(
     }
     let text = match rule.fallback {
         Fallback::AllFields(text) => {
-            let wider = rule.body(policy, &["*"]);
+            let wider = rule.body(policy, &["*"], false);
             match row {
                 Some(row) if same_grant(row, &wider) => {}
                 Some(row) => {
@@ -581,6 +680,7 @@ fn grant(
             text
         }
     };
+    report.restricted = true;
     report.warnings.push(format!(
         "this server refuses custom permission rules (RESOURCE_RESTRICTED, e.g. Directus 12 \
          without a licence) for {label}: {text}. The Public policy was left untouched."
@@ -606,7 +706,8 @@ fn check_public(rest: &Rest, report: &mut Report) -> Result<()> {
     let public = rest
         .get(&format!(
             "/permissions?filter[policy][_eq]={PUBLIC_POLICY_ID}\
-             &filter[collection][_in]=messages,directus_users&fields=collection,action&limit=-1"
+             &filter[collection][_in]=messages,directus_users,rooms,room_members\
+             &fields=collection,action&limit=-1"
         ))?
         .data("list the Public policy's permissions")?;
     for row in public.as_array().into_iter().flatten() {
@@ -620,6 +721,7 @@ fn check_public(rest: &Rest, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
+/// `member` exists, holds the chat policy and is in `general`.
 pub fn ensure_member(
     rest: &Rest,
     policy: &str,
@@ -632,23 +734,45 @@ pub fn ensure_member(
             encode(&member.email)
         ))?
         .data(&format!("look up user {}", member.email))?;
-    let Some(user_id) = found[0]["id"].as_str() else {
-        rest.post(
-            "/users",
-            &json!({
-                "email": member.email,
-                "password": member.password,
-                "first_name": member.first_name,
-                "status": "active",
-                "policies": { "create": [ { "policy": policy } ] }
-            }),
-        )?
-        .data(&format!("create user {}", member.email))?;
-        report
-            .changes
-            .push(format!("created user {}", member.email));
-        return Ok(());
+    let user_id = match found[0]["id"].as_str() {
+        Some(id) => {
+            ensure_access(rest, policy, id, member, report)?;
+            id.to_owned()
+        }
+        None => {
+            let created = rest
+                .post(
+                    "/users",
+                    &json!({
+                        "email": member.email,
+                        "password": member.password,
+                        "first_name": member.first_name,
+                        "status": "active",
+                        "policies": { "create": [ { "policy": policy } ] }
+                    }),
+                )?
+                .data(&format!("create user {}", member.email))?;
+            report
+                .changes
+                .push(format!("created user {}", member.email));
+            created["id"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("user {} created without id", member.email))?
+        }
     };
+    let general = rooms::find_room(rest, rooms::GENERAL, "channel")?
+        .ok_or("no channel general: provision first")?;
+    rooms::join(rest, &general, &user_id, report)
+}
+
+fn ensure_access(
+    rest: &Rest,
+    policy: &str,
+    user_id: &str,
+    member: &Member,
+    report: &mut Report,
+) -> Result<()> {
     let access = rest
         .get(&format!(
             "/access?filter[user][_eq]={user_id}&filter[policy][_eq]={policy}&fields=id&limit=1"

@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+pub mod ws;
+
 use crate::install;
 use crate::process;
 use crate::provision::{self, Member, Report};
@@ -19,6 +21,8 @@ pub struct TestDirectus {
     pub config: ServerConfig,
     pub alice: Member,
     pub bob: Member,
+    /// In `general` only (not in `design`, nor in the Alice-Bob DM).
+    pub carol: Member,
     pub report: Report,
     child: Mutex<Option<Child>>,
     install: &'static Installation,
@@ -108,20 +112,22 @@ impl TestDirectus {
         install.bootstrap(&config).unwrap_or_else(|e| panic!("{e}"));
         let alice = member("alice@example.com", "Alice");
         let bob = member("bob@example.com", "Bob");
+        let carol = member("carol@example.com", "Carol");
         let mut server = TestDirectus {
             config,
             alice,
             bob,
+            carol,
             report: Report::default(),
             child: Mutex::new(None),
             install,
         };
         server.restart();
-        server.report = provision::provision(
+        server.report = provision::provision_demo(
             &server.url(),
             &server.config.admin_email,
             &server.config.admin_password,
-            &[server.alice.clone(), server.bob.clone()],
+            [&server.alice, &server.bob, &server.carol],
         )
         .unwrap_or_else(|e| panic!("provision: {e}"));
         server
