@@ -280,10 +280,10 @@ pub fn auth_with_refresh_token(refresh_token: &str, uid: &str) -> String {
 }
 
 /// The room the chat shows: the public channel every member is in (until the client knows
-/// rooms, the server's others stay out of its one timeline). Members cannot create rooms, so
-/// the name is the provisioned channel's.
+/// rooms, the server's others stay out of its one timeline). Members cannot create rooms; a
+/// private room or DM an admin named "general" stays out too.
 fn in_general() -> Value {
-    json!({ "name": { "_eq": "general" } })
+    json!({ "name": { "_eq": "general" }, "kind": { "_eq": "channel" }, "private": { "_eq": false } })
 }
 
 pub fn subscribe_messages(uid: &str) -> String {

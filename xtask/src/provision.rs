@@ -61,6 +61,8 @@ struct Rule {
     rows: Option<&'static str>,
     /// What a created or changed row must satisfy (as JSON), checked by Directus on the payload.
     validation: Option<&'static str>,
+    /// A create that names no room is one for `general` (checked by the validation like any).
+    room_preset: bool,
     fallback: Fallback,
 }
 
@@ -71,10 +73,11 @@ enum Fallback {
     Omit(&'static str),
 }
 
-/// Rows the member wrote.
-const OWN: &str = r#"{"user_created":{"_eq":"$CURRENT_USER"}}"#;
 /// Messages of the member's rooms (see `rooms::MY_ROOMS`).
 const IN_MY_ROOMS: &str = r#"{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}}"#;
+/// A room is named, and it is one of the member's (`_in` alone lets a missing room through).
+const INTO_MY_ROOMS: &str =
+    r#"{"_and":[{"room":{"_nnull":true}},{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}}]}"#;
 /// The member's own messages in their rooms.
 const OWN_IN_MY_ROOMS: &str = r#"{"_and":[{"user_created":{"_eq":"$CURRENT_USER"}},{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}}]}"#;
 /// Public channels (to find and join) and the member's own rooms.
@@ -88,8 +91,9 @@ const RULES: &[Rule] = &[
         action: "create",
         fields: &["content", "client_key", "room"],
         rows: None,
-        // Only into one's own rooms (a message without a room goes to general, its default).
-        validation: Some(IN_MY_ROOMS),
+        // Only into one's own rooms; one without a room is for general, so only for its members.
+        validation: Some(INTO_MY_ROOMS),
+        room_preset: true,
         fallback: Fallback::AllFields(
             "chat members may set any field of a message they create, not only its content \
              (the author is still set by Directus, and a validation keeps the id the server's), \
@@ -112,6 +116,7 @@ const RULES: &[Rule] = &[
         ],
         rows: Some(IN_MY_ROOMS),
         validation: None,
+        room_preset: false,
         fallback: Fallback::AllFields(
             "chat members can read every message's client_key too (harmless for delivery: keys \
              are unguessable and a row counts as one's own only by its author)",
@@ -123,14 +128,16 @@ const RULES: &[Rule] = &[
         fields: &["client_key"],
         rows: Some(OWN_IN_MY_ROOMS),
         validation: None,
+        room_preset: false,
         fallback: Fallback::Omit("(the all-fields read above covers client_key)"),
     },
     Rule {
         collection: "messages",
         action: "update",
         fields: &["content"],
-        rows: Some(OWN),
+        rows: Some(OWN_IN_MY_ROOMS),
         validation: None,
+        room_preset: false,
         fallback: Fallback::Omit(
             "chat members cannot edit messages (an unfiltered rule would let anyone edit anyone's)",
         ),
@@ -139,8 +146,9 @@ const RULES: &[Rule] = &[
         collection: "messages",
         action: "delete",
         fields: &["*"],
-        rows: Some(OWN),
+        rows: Some(OWN_IN_MY_ROOMS),
         validation: None,
+        room_preset: false,
         fallback: Fallback::Omit(
             "chat members cannot delete messages (an unfiltered rule would let anyone delete anyone's)",
         ),
@@ -151,6 +159,7 @@ const RULES: &[Rule] = &[
         fields: &["id", "first_name", "last_name"],
         rows: None,
         validation: None,
+        room_preset: false,
         fallback: Fallback::AllFields(
             "chat members (not anonymous visitors) can read EVERY field of every user: e-mail, \
              role, last access and more, not only first and last names",
@@ -169,6 +178,7 @@ const RULES: &[Rule] = &[
         ],
         rows: Some(VISIBLE_ROOMS),
         validation: None,
+        room_preset: false,
         fallback: Fallback::AllFields(
             "chat members can read every room; this server keeps one shared room (general), \
              since it cannot keep a room private",
@@ -180,6 +190,7 @@ const RULES: &[Rule] = &[
         fields: &["id", "room", "user", "last_read"],
         rows: Some(IN_MY_ROOMS),
         validation: None,
+        room_preset: false,
         fallback: Fallback::AllFields(
             "chat members can read every membership (of the one shared room)",
         ),
@@ -190,6 +201,7 @@ const RULES: &[Rule] = &[
         fields: &["last_read"],
         rows: Some(OWN_MEMBERSHIP),
         validation: None,
+        room_preset: false,
         fallback: Fallback::Omit(
             "read markers are not kept on the server (an unfiltered rule would let anyone move \
              anyone's)",
@@ -200,10 +212,15 @@ const RULES: &[Rule] = &[
 impl Rule {
     /// The row as Directus stores it; `narrow`: with its filter and validation (a server that
     /// refuses custom rules gets neither).
-    fn body(&self, policy: &str, fields: &[&str], narrow: bool) -> Value {
+    fn body(&self, policy: &str, general: &str, fields: &[&str], narrow: bool) -> Value {
         let parse = |json: Option<&str>| {
             json.filter(|_| narrow)
                 .map_or(Value::Null, |j| serde_json::from_str(j).expect("rule JSON"))
+        };
+        let presets = if self.room_preset && narrow {
+            json!({ "room": general })
+        } else {
+            Value::Null
         };
         json!({
             "policy": policy,
@@ -212,7 +229,7 @@ impl Rule {
             "fields": fields,
             "permissions": parse(self.rows),
             "validation": parse(self.validation),
-            "presets": null,
+            "presets": presets,
         })
     }
 }
@@ -257,13 +274,33 @@ pub fn provision(
     report.general = general.clone();
     report.policy_id = ensure_policy(&rest, &mut report)?;
     let policy_id = report.policy_id.clone();
-    ensure_permissions(&rest, &policy_id, &mut report)?;
-    check_public(&rest, &mut report)?;
+    // Members join general before the rules narrow reads to one's rooms: an upgrade never
+    // shows anyone an empty chat.
     for member in members {
         ensure_member(&rest, &policy_id, member, &mut report)?;
     }
     rooms::everyone_in_general(&rest, &policy_id, &general, &mut report)?;
+    report.restricted = !rules_allowed(&rest, &policy_id)?;
+    if report.restricted {
+        rooms::only_general(&rest)?;
+    }
+    ensure_permissions(&rest, &policy_id, &general, &mut report)?;
+    check_public(&rest, &mut report)?;
     Ok(report)
+}
+
+/// Does this server take filtered permission rules (Directus 12 without a licence does not)?
+/// Asked with a rule that matches no row, removed at once.
+fn rules_allowed(rest: &Rest, policy: &str) -> Result<bool> {
+    let probe = json!({ "policy": policy, "collection": "rooms", "action": "read",
+                        "fields": ["id"], "permissions": { "id": { "_null": true } } });
+    let reply = rest.post("/permissions", &probe)?;
+    if restricted(&reply) {
+        return Ok(false);
+    }
+    let row = reply.data("probe for custom permission rules")?;
+    delete_permission(rest, &row["id"])?;
+    Ok(true)
 }
 
 /// `provision`, then the demo rooms of Alice, Bob and Carol (see `rooms::ensure_demo`), where
@@ -575,7 +612,7 @@ fn ensure_policy(rest: &Rest, report: &mut Report) -> Result<String> {
         .ok_or_else(|| format!("policy created without id: {created}"))
 }
 
-fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<()> {
+fn ensure_permissions(rest: &Rest, policy: &str, general: &str, report: &mut Report) -> Result<()> {
     let existing = rest
         .get(&format!(
             "/permissions?filter[policy][_eq]={policy}&limit=-1\
@@ -612,7 +649,7 @@ fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<
         // First the rows that already grant exactly what a rule wants...
         let mut pending = Vec::new();
         for rule in rules {
-            let wanted = rule.body(policy, rule.fields, true);
+            let wanted = rule.body(policy, general, rule.fields, true);
             match unclaimed.iter().position(|row| same_grant(row, &wanted)) {
                 Some(at) => drop(unclaimed.remove(at)),
                 None => pending.push(rule),
@@ -621,7 +658,7 @@ fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<
         // ...then the rest, each changing a row that fits no rule (or a new one).
         for rule in pending {
             let row = (!unclaimed.is_empty()).then(|| unclaimed.remove(0));
-            grant(rest, policy, rule, row, report)?;
+            grant(rest, policy, general, rule, row, report)?;
         }
         // Directus merges every row of a policy: a leftover, wider row would undo the narrow
         // ones.
@@ -640,11 +677,12 @@ fn ensure_permissions(rest: &Rest, policy: &str, report: &mut Report) -> Result<
 fn grant(
     rest: &Rest,
     policy: &str,
+    general: &str,
     rule: &Rule,
     row: Option<&Value>,
     report: &mut Report,
 ) -> Result<()> {
-    let wanted = rule.body(policy, rule.fields, true);
+    let wanted = rule.body(policy, general, rule.fields, true);
     let label = format!("{} {}", rule.collection, rule.action);
     let reply = match row {
         Some(row) => rest.patch(&format!("/permissions/{}", row["id"]), &wanted)?,
@@ -659,7 +697,7 @@ fn grant(
     }
     let text = match rule.fallback {
         Fallback::AllFields(text) => {
-            let wider = rule.body(policy, &["*"], false);
+            let wider = rule.body(policy, general, &["*"], false);
             match row {
                 Some(row) if same_grant(row, &wider) => {}
                 Some(row) => {
@@ -680,7 +718,6 @@ fn grant(
             text
         }
     };
-    report.restricted = true;
     report.warnings.push(format!(
         "this server refuses custom permission rules (RESOURCE_RESTRICTED, e.g. Directus 12 \
          without a licence) for {label}: {text}. The Public policy was left untouched."

@@ -35,8 +35,9 @@ pub fn ensure_schema(rest: &Rest, report: &mut Report) -> Result<()> {
                               "validation": { "_and": [ { "kind": { "_in": ["channel", "dm"] } } ] },
                               "validation_message": "A room is a channel or a dm." },
                     "schema": { "is_nullable": false, "default_value": "channel" } }),
+            // A channel made in the admin app without a thought is private, not public.
             json!({ "field": "private", "type": "boolean", "meta": { "interface": "boolean" },
-                    "schema": { "is_nullable": false, "default_value": false } }),
+                    "schema": { "is_nullable": false, "default_value": true } }),
             json!({ "field": "user_created", "type": "uuid",
                     "meta": { "special": ["user-created"], "interface": "select-dropdown-m2o",
                               "readonly": true, "hidden": true },
@@ -131,7 +132,8 @@ pub fn ensure_message_room(rest: &Rest, general: &str, report: &mut Report) -> R
                 .push("messages.room now defaults to general".into());
         }
     }
-    ensure_relation(rest, report, "messages", "room", "rooms", None, "CASCADE")
+    // A room with messages cannot be deleted by mistake (its history would go with it).
+    ensure_relation(rest, report, "messages", "room", "rooms", None, "NO ACTION")
 }
 
 /// `general`'s id, creating it if needed. An upgrade moves every message without a room
@@ -163,7 +165,8 @@ pub fn move_roomless_messages(rest: &Rest, general: &str, report: &mut Report) -
     .data("move messages without a room into general")?;
     let after = count(rest, "/items/messages?")?;
     let left = count(rest, "/items/messages?filter[room][_null]=true")?;
-    if before != after || left != 0 {
+    // (More after is someone posting meanwhile; fewer would be a loss.)
+    if after < before || left != 0 {
         return Err(format!(
             "moving messages into general: {before} messages before, {after} after, {left} \
              still without a room"
@@ -175,7 +178,8 @@ pub fn move_roomless_messages(rest: &Rest, general: &str, report: &mut Report) -
     Ok(())
 }
 
-/// Every holder of the chat policy is a member of `general`.
+/// Every holder of the chat policy, directly or through a role, is a member of `general`.
+/// (Someone given the policy later in the admin app joins at the next provisioning.)
 pub fn everyone_in_general(
     rest: &Rest,
     policy: &str,
@@ -184,15 +188,61 @@ pub fn everyone_in_general(
 ) -> Result<()> {
     let holders = rest
         .get(&format!(
-            "/access?filter[policy][_eq]={policy}&filter[user][_nnull]=true&fields=user&limit=-1"
+            "/access?filter[policy][_eq]={policy}&fields=user,role&limit=-1"
         ))?
-        .data("list the chat members")?;
-    for user in holders.as_array().into_iter().flatten() {
-        if let Some(user) = user["user"].as_str() {
-            join(rest, general, user, report)?;
-        }
+        .data("list the chat policy's holders")?;
+    let holders = holders.as_array().cloned().unwrap_or_default();
+    let mut users: Vec<String> = holders
+        .iter()
+        .filter_map(|h| h["user"].as_str().map(str::to_owned))
+        .collect();
+    let roles: Vec<&str> = holders.iter().filter_map(|h| h["role"].as_str()).collect();
+    if !roles.is_empty() {
+        let in_roles = rest
+            .get(&format!(
+                "/users?filter[role][_in]={}&fields=id&limit=-1",
+                roles.join(",")
+            ))?
+            .data("list the users of the chat policy's roles")?;
+        users.extend(
+            in_roles
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u["id"].as_str().map(str::to_owned)),
+        );
+    }
+    users.sort_unstable();
+    users.dedup();
+    for user in users {
+        join(rest, general, &user, report)?;
     }
     Ok(())
+}
+
+/// Where rules cannot keep a room private, no room but `general` may exist: refuse before
+/// the fallback rules would open them to every member.
+pub fn only_general(rest: &Rest) -> Result<()> {
+    let rooms = rest
+        .get("/items/rooms?fields=name,kind&limit=-1")?
+        .data("list rooms")?;
+    let others: Vec<String> = rooms
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| !(r["name"] == GENERAL && r["kind"] == "channel"))
+        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or("?"), r["name"]))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "this server refuses custom permission rules (e.g. Directus 12 without a licence), so it \
+         cannot keep rooms private, yet it holds rooms besides general ({}): granting the rules \
+         it accepts would show their messages to every member. Nothing was granted; remove \
+         those rooms or run a server that takes custom rules",
+        others.join(", ")
+    ))
 }
 
 /// Alice, Bob and Carol's rooms: `random` (public, Alice only), `design` (private, Alice and
@@ -372,7 +422,10 @@ fn ensure_relation(
         return Ok(());
     }
     let found = rest.get(&path)?.data(&format!("read relation {path}"))?;
-    if found["meta"]["one_field"].as_str() != one_field {
+    if found["meta"]["one_field"].as_str() != one_field
+        || found["related_collection"] != related
+        || found["schema"]["on_delete"] != on_delete
+    {
         rest.patch(&path, &body)?
             .data(&format!("update relation {collection}.{field}"))?;
         report

@@ -225,6 +225,25 @@ fn directus_12_provisions_with_a_warning_and_the_chat_works() {
     )
     .unwrap();
     assert!(again.changes.is_empty(), "{:?}", again.changes);
+    assert!(server.report.restricted);
+    // A room besides general (made by an admin, or left from a licensed past) would be open
+    // to every member under the fallback rules: provisioning refuses instead.
+    admin
+        .post(
+            "/items/rooms",
+            &json!({ "name": "design", "kind": "channel", "private": true }),
+        )
+        .unwrap()
+        .data("design")
+        .unwrap();
+    let refused = provision::provision(
+        &server.url(),
+        &server.config.admin_email,
+        &server.config.admin_password,
+        &[],
+    )
+    .unwrap_err();
+    assert!(refused.contains("cannot keep rooms private"), "{refused}");
 }
 
 /// `cargo xtask directus up / env / down` as a user runs them, in a folder of the test's own.

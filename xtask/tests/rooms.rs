@@ -182,6 +182,24 @@ fn carol_gets_nothing_of_a_private_channel_by_any_api() {
         )
         .is_empty()
     );
+    // Nor through related fields: the room's name by a message, the users' memberships.
+    let related = rows(
+        &carol,
+        "/items/messages?fields=id,room.name,room.private&limit=-1",
+    );
+    assert!(
+        !related.iter().any(|m| m["room"]["name"] == "design"),
+        "{related:?}"
+    );
+    let memberships = carol
+        .get("/users?fields=id,chat_rooms.room&limit=-1")
+        .unwrap();
+    assert!(
+        !serde_json::to_string(&memberships.body)
+            .unwrap()
+            .contains(&design),
+        "{memberships:?}"
+    );
     // Bob, a member, reads it all.
     let bob = server.as_member(&server.bob);
     assert_eq!(
@@ -238,4 +256,95 @@ fn a_deployment_from_before_rooms_keeps_every_message_in_general() {
     assert_eq!(rows(&carol, "/items/messages?limit=-1").len(), 30);
     let again = provision::provision_demo(&url, email, password, members).unwrap();
     assert!(again.changes.is_empty(), "{:?}", again.changes);
+}
+
+#[test]
+fn a_member_outside_general_cannot_post_there_by_naming_no_room() {
+    let server = TestDirectus::shared();
+    if server.report.restricted {
+        return;
+    }
+    let email = format!("outsider-{}@example.com", std::process::id());
+    let outsider = server.add_member(&email, "Olga");
+    let admin = server.admin();
+    let user = rooms::user_id(&admin, &email).unwrap();
+    let general = room(server, "general");
+    // Removed from general (as an admin would), she keeps her account and the policy.
+    let membership = rows(
+        &admin,
+        &format!(
+            "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={user}&fields=id"
+        ),
+    );
+    admin
+        .delete(&format!("/items/room_members/{}", membership[0]["id"]))
+        .unwrap();
+    let rest = server.as_member(&outsider);
+    for payload in [
+        json!({ "content": "no room named", "client_key": key() }),
+        json!({ "content": "a null room", "room": null, "client_key": key() }),
+        json!({ "content": "a room object", "room": { "id": general }, "client_key": key() }),
+        json!({ "content": "a new room", "room": { "name": "general", "kind": "channel" },
+                "client_key": key() }),
+    ] {
+        let reply = rest.post("/items/messages", &payload).unwrap();
+        assert!(!reply.ok(), "{payload}: {reply:?}");
+    }
+    let stored = rows(
+        &admin,
+        &format!("/items/messages?filter[user_created][_eq]={user}"),
+    );
+    assert!(stored.is_empty(), "{stored:?}");
+    assert!(rooms::find_room(&admin, "general", "channel").unwrap() == Some(general));
+}
+
+#[test]
+fn members_through_a_role_join_general_and_a_room_with_messages_stays() {
+    let server = TestDirectus::start(&xtask::install::selected_version(), &[]);
+    if server.report.restricted {
+        return;
+    }
+    let admin = server.admin();
+    let role = admin
+        .post("/roles", &json!({ "name": "Chatters" }))
+        .unwrap()
+        .data("role")
+        .unwrap()["id"]
+        .clone();
+    admin
+        .post(
+            "/access",
+            &json!({ "role": role, "policy": server.report.policy_id }),
+        )
+        .unwrap()
+        .data("attach the policy to the role")
+        .unwrap();
+    let password = key();
+    admin
+        .post(
+            "/users",
+            &json!({ "email": "erin@example.com", "password": password, "first_name": "Erin",
+                     "role": role, "status": "active" }),
+        )
+        .unwrap()
+        .data("erin")
+        .unwrap();
+    let (url, email, admin_password) = (
+        server.url(),
+        &server.config.admin_email,
+        &server.config.admin_password,
+    );
+    provision::provision(&url, email, admin_password, &[]).unwrap();
+    let erin = Rest::login(&url, "erin@example.com", &password).unwrap();
+    let general = server.report.general.clone();
+    post(&erin, &general, "through my role");
+    assert_eq!(
+        rows(&erin, "/items/messages?limit=-1").len(),
+        1,
+        "she reads general"
+    );
+    // Deleting general would take its history with it: refused while it has messages.
+    let gone = admin.delete(&format!("/items/rooms/{general}")).unwrap();
+    assert!(!gone.ok(), "{gone:?}");
+    assert_eq!(rows(&admin, "/items/messages?limit=-1").len(), 1);
 }
