@@ -63,6 +63,9 @@ struct Rule {
     validation: Option<&'static str>,
     /// A create that names no room is one for `general` (checked by the validation like any).
     room_preset: bool,
+    /// Safe only with the chat-rooms extension loaded (its hook checks what rules cannot):
+    /// never granted without it.
+    needs_extension: bool,
     fallback: Fallback,
 }
 
@@ -94,6 +97,7 @@ const RULES: &[Rule] = &[
         // Only into one's own rooms; one without a room is for general, so only for its members.
         validation: Some(INTO_MY_ROOMS),
         room_preset: true,
+        needs_extension: false,
         fallback: Fallback::AllFields(
             "chat members may set any field of a message they create, not only its content \
              (the author is still set by Directus, and a validation keeps the id the server's), \
@@ -117,6 +121,7 @@ const RULES: &[Rule] = &[
         rows: Some(IN_MY_ROOMS),
         validation: None,
         room_preset: false,
+        needs_extension: false,
         fallback: Fallback::AllFields(
             "chat members can read every message's client_key too (harmless for delivery: keys \
              are unguessable and a row counts as one's own only by its author)",
@@ -129,6 +134,7 @@ const RULES: &[Rule] = &[
         rows: Some(OWN_IN_MY_ROOMS),
         validation: None,
         room_preset: false,
+        needs_extension: false,
         fallback: Fallback::Omit("(the all-fields read above covers client_key)"),
     },
     Rule {
@@ -138,6 +144,7 @@ const RULES: &[Rule] = &[
         rows: Some(OWN_IN_MY_ROOMS),
         validation: None,
         room_preset: false,
+        needs_extension: false,
         fallback: Fallback::Omit(
             "chat members cannot edit messages (an unfiltered rule would let anyone edit anyone's)",
         ),
@@ -149,6 +156,7 @@ const RULES: &[Rule] = &[
         rows: Some(OWN_IN_MY_ROOMS),
         validation: None,
         room_preset: false,
+        needs_extension: false,
         fallback: Fallback::Omit(
             "chat members cannot delete messages (an unfiltered rule would let anyone delete anyone's)",
         ),
@@ -160,6 +168,7 @@ const RULES: &[Rule] = &[
         rows: None,
         validation: None,
         room_preset: false,
+        needs_extension: false,
         fallback: Fallback::AllFields(
             "chat members (not anonymous visitors) can read EVERY field of every user: e-mail, \
              role, last access and more, not only first and last names",
@@ -173,12 +182,14 @@ const RULES: &[Rule] = &[
             "name",
             "kind",
             "private",
+            "dm_key",
             "user_created",
             "date_created",
         ],
         rows: Some(VISIBLE_ROOMS),
         validation: None,
         room_preset: false,
+        needs_extension: false,
         fallback: Fallback::AllFields(
             "chat members can read every room; this server keeps one shared room (general), \
              since it cannot keep a room private",
@@ -191,6 +202,7 @@ const RULES: &[Rule] = &[
         rows: Some(IN_MY_ROOMS),
         validation: None,
         room_preset: false,
+        needs_extension: false,
         fallback: Fallback::AllFields(
             "chat members can read every membership (of the one shared room)",
         ),
@@ -202,9 +214,42 @@ const RULES: &[Rule] = &[
         rows: Some(OWN_MEMBERSHIP),
         validation: None,
         room_preset: false,
+        needs_extension: false,
         fallback: Fallback::Omit(
             "read markers are not kept on the server (an unfiltered rule would let anyone move \
              anyone's)",
+        ),
+    },
+    Rule {
+        collection: "rooms",
+        action: "create",
+        fields: &["name", "kind", "private", "dm_key"],
+        rows: None,
+        validation: None,
+        room_preset: false,
+        needs_extension: true,
+        fallback: Fallback::Omit("members cannot create rooms: this server keeps one shared room"),
+    },
+    Rule {
+        collection: "room_members",
+        action: "create",
+        fields: &["room", "user"],
+        rows: None,
+        validation: None,
+        room_preset: false,
+        needs_extension: true,
+        fallback: Fallback::Omit("members cannot join rooms: this server keeps one shared room"),
+    },
+    Rule {
+        collection: "room_members",
+        action: "delete",
+        fields: &["*"],
+        rows: Some(OWN_MEMBERSHIP),
+        validation: None,
+        room_preset: false,
+        needs_extension: false,
+        fallback: Fallback::Omit(
+            "members cannot leave rooms (an unfiltered rule would let anyone remove anyone)",
         ),
     },
 ];
@@ -284,7 +329,15 @@ pub fn provision(
     if report.restricted {
         rooms::only_general(&rest)?;
     }
-    ensure_permissions(&rest, &policy_id, &general, &mut report)?;
+    let extension = rooms::extension_loaded(&rest)?;
+    if !extension && !report.restricted {
+        report.warnings.push(
+            "the chat-rooms extension is not loaded on this server (copy directus/extensions/ \
+             into its EXTENSIONS_PATH and restart it): members cannot create or join rooms"
+                .into(),
+        );
+    }
+    ensure_permissions(&rest, &policy_id, &general, extension, &mut report)?;
     check_public(&rest, &mut report)?;
     Ok(report)
 }
@@ -612,7 +665,17 @@ fn ensure_policy(rest: &Rest, report: &mut Report) -> Result<String> {
         .ok_or_else(|| format!("policy created without id: {created}"))
 }
 
-fn ensure_permissions(rest: &Rest, policy: &str, general: &str, report: &mut Report) -> Result<()> {
+fn ensure_permissions(
+    rest: &Rest,
+    policy: &str,
+    general: &str,
+    extension: bool,
+    report: &mut Report,
+) -> Result<()> {
+    let wanted: Vec<&Rule> = RULES
+        .iter()
+        .filter(|r| extension || !r.needs_extension)
+        .collect();
     let existing = rest
         .get(&format!(
             "/permissions?filter[policy][_eq]={policy}&limit=-1\
@@ -622,7 +685,7 @@ fn ensure_permissions(rest: &Rest, policy: &str, general: &str, report: &mut Rep
     let existing = existing.as_array().cloned().unwrap_or_default();
     // Rows this policy should not have at all (e.g. added by hand) widen what members may do.
     for row in &existing {
-        let known = RULES
+        let known = wanted
             .iter()
             .any(|r| row["collection"] == r.collection && row["action"] == r.action);
         if !known {
@@ -634,12 +697,13 @@ fn ensure_permissions(rest: &Rest, policy: &str, general: &str, report: &mut Rep
             ));
         }
     }
-    let mut groups: Vec<(&str, &str)> = RULES.iter().map(|r| (r.collection, r.action)).collect();
+    let mut groups: Vec<(&str, &str)> = wanted.iter().map(|r| (r.collection, r.action)).collect();
     groups.sort_unstable();
     groups.dedup();
     for (collection, action) in groups {
-        let rules: Vec<&Rule> = RULES
+        let rules: Vec<&Rule> = wanted
             .iter()
+            .copied()
             .filter(|r| r.collection == collection && r.action == action)
             .collect();
         let mut unclaimed: Vec<&Value> = existing

@@ -42,6 +42,10 @@ pub fn ensure_schema(rest: &Rest, report: &mut Report) -> Result<()> {
                     "meta": { "special": ["user-created"], "interface": "select-dropdown-m2o",
                               "readonly": true, "hidden": true },
                     "schema": {} }),
+            // "<smaller user id>:<larger user id>" of a DM: unique, so one DM per pair.
+            json!({ "field": "dm_key", "type": "string",
+                    "meta": { "interface": "input", "readonly": true, "hidden": true },
+                    "schema": { "is_nullable": true, "is_unique": true, "max_length": 80 } }),
             json!({ "field": "date_created", "type": "timestamp",
                     "meta": { "special": ["date-created"], "interface": "datetime",
                               "readonly": true, "hidden": true },
@@ -264,6 +268,15 @@ pub fn ensure_demo(rest: &Rest, alice: &Member, bob: &Member, report: &mut Repor
             Some(id) => id,
             None => {
                 let id = create_room(rest, name, kind, private)?;
+                if kind == "dm" {
+                    let mut pair = [members[0], members[1]];
+                    pair.sort_unstable();
+                    rest.patch(
+                        &format!("/items/rooms/{id}"),
+                        &json!({ "dm_key": format!("{}:{}", pair[0], pair[1]) }),
+                    )?
+                    .data("key the demo DM")?;
+                }
                 report.changes.push(format!("created {kind} {name}"));
                 id
             }
@@ -273,6 +286,14 @@ pub fn ensure_demo(rest: &Rest, alice: &Member, bob: &Member, report: &mut Repor
         }
     }
     Ok(())
+}
+
+/// Is the chat-rooms hook (directus/extensions/chat-rooms) loaded and enabled?
+pub fn extension_loaded(rest: &Rest) -> Result<bool> {
+    let list = rest.get("/extensions")?.data("list extensions")?;
+    Ok(list.as_array().into_iter().flatten().any(|e| {
+        e["schema"]["name"] == "directus-extension-chat-rooms" && e["meta"]["enabled"] != false
+    }))
 }
 
 /// The id of the room called `name` of this kind, if there is one.
@@ -428,9 +449,9 @@ fn ensure_relation(
     {
         rest.patch(&path, &body)?
             .data(&format!("update relation {collection}.{field}"))?;
-        report
-            .changes
-            .push(format!("relation {collection}.{field} now has its alias"));
+        report.changes.push(format!(
+            "updated relation {collection}.{field} (alias, target, on delete)"
+        ));
     }
     Ok(())
 }

@@ -70,7 +70,31 @@ impl ServerConfig {
         }
         let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         private_dir(&self.dir)?;
-        write_private(&self.config_path(), &text)
+        write_private(&self.config_path(), &text)?;
+        self.install_extensions()
+    }
+
+    /// The chat's own Directus extensions (the room rules permissions cannot express, see
+    /// `directus/extensions/`), copied fresh into EXTENSIONS_PATH before every start.
+    fn install_extensions(&self) -> Result<()> {
+        let source = crate::paths::manifests_dir().join("extensions");
+        let target = self.dir.join("extensions");
+        // Directus also looks for extensions among the dependencies of the package.json in its
+        // working folder, and loads none at all when there is no such file.
+        write_private(
+            &self.dir.join("package.json"),
+            "{ \"name\": \"directus-chat-server\", \"private\": true }\n",
+        )?;
+        for extension in ["chat-rooms"] {
+            let into = target.join(extension);
+            std::fs::create_dir_all(&into).map_err(|e| format!("{}: {e}", into.display()))?;
+            for file in ["package.json", "index.js"] {
+                let text = std::fs::read_to_string(source.join(extension).join(file))
+                    .map_err(|e| format!("extension {extension}/{file}: {e}"))?;
+                write_private(&into.join(file), &text)?;
+            }
+        }
+        Ok(())
     }
 }
 

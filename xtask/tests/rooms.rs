@@ -157,7 +157,9 @@ fn carol_gets_nothing_of_a_private_channel_by_any_api() {
 
     // Rooms: she sees public channels (to join them) and her own, never design or the DM;
     // memberships only of her rooms.
-    let names: Vec<String> = rows(&carol, "/items/rooms?fields=name,kind&limit=-1")
+    // (Other tests give her DMs of her own meanwhile.)
+    let seen = rows(&carol, "/items/rooms?fields=name,kind,dm_key&limit=-1");
+    let names: Vec<String> = seen
         .iter()
         .map(|r| {
             format!(
@@ -169,11 +171,11 @@ fn carol_gets_nothing_of_a_private_channel_by_any_api() {
         .collect();
     assert!(names.contains(&"channel general".to_owned()), "{names:?}");
     assert!(names.contains(&"channel random".to_owned()), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("design")), "{names:?}");
+    let carols_own = |r: &Value| r["dm_key"].as_str().is_some_and(|k| k.contains(&carol_id));
     assert!(
-        !names
-            .iter()
-            .any(|n| n.contains("design") || n.starts_with("dm")),
-        "{names:?}"
+        seen.iter().all(|r| r["kind"] != "dm" || carols_own(r)),
+        "another pair's DM: {seen:?}"
     );
     assert!(
         rows(
@@ -347,4 +349,169 @@ fn members_through_a_role_join_general_and_a_room_with_messages_stays() {
     let gone = admin.delete(&format!("/items/rooms/{general}")).unwrap();
     assert!(!gone.ok(), "{gone:?}");
     assert_eq!(rows(&admin, "/items/messages?limit=-1").len(), 1);
+}
+
+/// Polls until `done` (the extension adds a new room's members just after the reply).
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..50 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn joining_creating_and_direct_messages_follow_the_rules() {
+    let server = TestDirectus::shared();
+    if server.report.restricted {
+        return;
+    }
+    let admin = server.admin();
+    assert!(
+        rooms::extension_loaded(&admin).unwrap(),
+        "the chat-rooms hook is loaded"
+    );
+    let id_of = |email: &str| rooms::user_id(&admin, email).unwrap();
+    let (alice_id, bob_id, carol_id) = (
+        id_of(&server.alice.email),
+        id_of(&server.bob.email),
+        id_of(&server.carol.email),
+    );
+    let (alice, bob, carol) = (
+        server.as_member(&server.alice),
+        server.as_member(&server.bob),
+        server.as_member(&server.carol),
+    );
+    let join = |rest: &Rest, room: &str, user: &str| {
+        rest.post(
+            "/items/room_members",
+            &json!({ "room": room, "user": user }),
+        )
+        .unwrap()
+    };
+    let tag = key();
+
+    // Carol joins the public `random` as herself and then reads what was said there before.
+    let random = room(server, "random");
+    post(&alice, &random, &format!("before carol {tag}"));
+    assert!(
+        join(&carol, &random, &bob_id).status >= 400,
+        "only as herself"
+    );
+    let joined = join(&carol, &random, &carol_id);
+    assert!(joined.ok(), "{joined:?}");
+    assert!(join(&carol, &random, &carol_id).status >= 400, "once");
+    let history = rows(
+        &carol,
+        &format!("/items/messages?filter[room][_eq]={random}&limit=-1"),
+    );
+    assert!(
+        history
+            .iter()
+            .any(|m| m["content"] == format!("before carol {tag}").as_str()),
+        "{history:?}"
+    );
+
+    // Private channels and DMs are not joined.
+    let design = room(server, "design");
+    assert!(join(&carol, &design, &carol_id).status >= 400);
+    let dm_key = |a: &str, b: &str| {
+        let mut pair = [a, b];
+        pair.sort_unstable();
+        format!("{}:{}", pair[0], pair[1])
+    };
+    let dm = rows(
+        &admin,
+        &format!(
+            "/items/rooms?filter[dm_key][_eq]={}&fields=id",
+            dm_key(&alice_id, &bob_id)
+        ),
+    )[0]["id"]
+        .as_str()
+        .expect("the demo DM")
+        .to_owned();
+    assert!(join(&carol, &dm, &carol_id).status >= 400);
+    assert!(
+        join(&bob, &design, &carol_id).status >= 400,
+        "Bob did not create design"
+    );
+
+    // One DM per pair, and only one's own.
+    let make_dm = |rest: &Rest, key: String| {
+        rest.post("/items/rooms", &json!({ "kind": "dm", "dm_key": key }))
+            .unwrap()
+    };
+    assert!(
+        make_dm(&carol, dm_key(&alice_id, &bob_id)).status >= 400,
+        "not hers"
+    );
+    assert!(
+        make_dm(&alice, dm_key(&alice_id, &bob_id)).status >= 400,
+        "a second one"
+    );
+    assert!(
+        make_dm(&bob, dm_key(&bob_id, &bob_id)).status >= 400,
+        "with oneself"
+    );
+    let carol_bob = make_dm(&carol, dm_key(&carol_id, &bob_id));
+    assert!(carol_bob.ok(), "{carol_bob:?}");
+    let carol_bob = carol_bob.body["data"]["id"].as_str().unwrap().to_owned();
+    let members = |room: &str| -> Vec<String> {
+        let mut users: Vec<String> = rows(
+            &admin,
+            &format!("/items/room_members?filter[room][_eq]={room}&fields=user"),
+        )
+        .iter()
+        .map(|m| m["user"].as_str().unwrap().to_owned())
+        .collect();
+        users.sort();
+        users
+    };
+    let mut pair = vec![carol_id.clone(), bob_id.clone()];
+    pair.sort();
+    assert!(
+        eventually(|| members(&carol_bob) == pair),
+        "{:?}",
+        members(&carol_bob)
+    );
+    assert!(
+        join(&carol, &carol_bob, &alice_id).status >= 400,
+        "a DM stays two"
+    );
+    let said = post(&carol, &carol_bob, "just us");
+    assert_eq!(
+        alice
+            .get(&format!("/items/messages/{said}"))
+            .unwrap()
+            .status,
+        403
+    );
+
+    // A private channel: its creator is its first member and adds the others.
+    let name = format!("plans-{tag}");
+    let made = alice
+        .post(
+            "/items/rooms",
+            &json!({ "name": name, "kind": "channel", "private": true }),
+        )
+        .unwrap();
+    assert!(made.ok(), "{made:?}");
+    let plans = made.body["data"]["id"].as_str().unwrap().to_owned();
+    assert!(eventually(|| members(&plans) == [alice_id.clone()]));
+    assert!(join(&bob, &plans, &bob_id).status >= 400, "not by himself");
+    assert!(join(&alice, &plans, &carol_id).ok(), "by its creator");
+    assert!(
+        join(&carol, &plans, &bob_id).status >= 400,
+        "not by another member"
+    );
+    // Names are unique among channels, whatever the case.
+    let twin = alice
+        .post(
+            "/items/rooms",
+            &json!({ "name": "General", "kind": "channel", "private": false }),
+        )
+        .unwrap();
+    assert!(twin.status >= 400, "{twin:?}");
 }
