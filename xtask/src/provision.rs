@@ -84,7 +84,8 @@ const INTO_MY_ROOMS: &str =
 /// The member's own messages in their rooms.
 const OWN_IN_MY_ROOMS: &str = r#"{"_and":[{"user_created":{"_eq":"$CURRENT_USER"}},{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}}]}"#;
 /// Public channels (to find and join) and the member's own rooms.
-const VISIBLE_ROOMS: &str = r#"{"_or":[{"_and":[{"kind":{"_eq":"channel"}},{"private":{"_eq":false}}]},{"id":{"_in":"$CURRENT_USER.chat_rooms.room"}}]}"#;
+/// (And those one created, even before one is in them: a create's members come just after.)
+const VISIBLE_ROOMS: &str = r#"{"_or":[{"_and":[{"kind":{"_eq":"channel"}},{"private":{"_eq":false}}]},{"id":{"_in":"$CURRENT_USER.chat_rooms.room"}},{"user_created":{"_eq":"$CURRENT_USER"}}]}"#;
 /// The member's own memberships.
 const OWN_MEMBERSHIP: &str = r#"{"user":{"_eq":"$CURRENT_USER"}}"#;
 
@@ -233,7 +234,8 @@ const RULES: &[Rule] = &[
     Rule {
         collection: "room_members",
         action: "create",
-        fields: &["room", "user"],
+        // member_key: whatever is sent, the hook sets it.
+        fields: &["room", "user", "member_key"],
         rows: None,
         validation: None,
         room_preset: false,
@@ -337,6 +339,7 @@ pub fn provision(
                 .into(),
         );
     }
+    rooms::key_memberships(&rest, &mut report)?;
     ensure_permissions(&rest, &policy_id, &general, extension, &mut report)?;
     check_public(&rest, &mut report)?;
     Ok(report)

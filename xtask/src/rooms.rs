@@ -75,6 +75,11 @@ pub fn ensure_schema(rest: &Rest, report: &mut Report) -> Result<()> {
                     "schema": { "is_nullable": false } }),
             json!({ "field": "user", "type": "uuid", "meta": { "interface": "select-dropdown-m2o" },
                     "schema": { "is_nullable": false } }),
+            // "<room>:<user>", filled in by the chat-rooms hook: one row per room and user
+            // even against two joins at once.
+            json!({ "field": "member_key", "type": "string",
+                    "meta": { "interface": "input", "readonly": true, "hidden": true },
+                    "schema": { "is_nullable": true, "is_unique": true, "max_length": 80 } }),
             json!({ "field": "last_read", "type": "integer",
                     "meta": { "interface": "input",
                               "note": "id of the newest message the member has read" },
@@ -268,22 +273,55 @@ pub fn ensure_demo(rest: &Rest, alice: &Member, bob: &Member, report: &mut Repor
             Some(id) => id,
             None => {
                 let id = create_room(rest, name, kind, private)?;
-                if kind == "dm" {
-                    let mut pair = [members[0], members[1]];
-                    pair.sort_unstable();
-                    rest.patch(
-                        &format!("/items/rooms/{id}"),
-                        &json!({ "dm_key": format!("{}:{}", pair[0], pair[1]) }),
-                    )?
-                    .data("key the demo DM")?;
-                }
                 report.changes.push(format!("created {kind} {name}"));
                 id
             }
         };
+        if kind == "dm" {
+            // Keyed by its pair (also one made before DMs had keys): no second DM for it.
+            let mut pair = [members[0].to_lowercase(), members[1].to_lowercase()];
+            pair.sort_unstable();
+            let key = format!("{}:{}", pair[0], pair[1]);
+            let found = rest
+                .get(&format!("/items/rooms/{id}?fields=dm_key"))?
+                .data("read a DM")?;
+            if found["dm_key"] != key.as_str() {
+                rest.patch(&format!("/items/rooms/{id}"), &json!({ "dm_key": key }))?
+                    .data("key the demo DM")?;
+                report.changes.push("keyed the demo DM by its pair".into());
+            }
+        }
         for user in members {
             join(rest, &id, user, report)?;
         }
+    }
+    Ok(())
+}
+
+/// Memberships made before `member_key` existed get theirs (the hook fills it on create).
+pub fn key_memberships(rest: &Rest, report: &mut Report) -> Result<()> {
+    let unkeyed = rest
+        .get("/items/room_members?filter[member_key][_null]=true&fields=id,room,user&limit=-1")?
+        .data("list memberships without a key")?;
+    for row in unkeyed.as_array().into_iter().flatten() {
+        let (Some(room), Some(user)) = (row["room"].as_str(), row["user"].as_str()) else {
+            continue;
+        };
+        let key = format!("{}:{}", room.to_lowercase(), user.to_lowercase());
+        let reply = rest.patch(
+            &format!("/items/room_members/{}", row["id"]),
+            &json!({ "member_key": key }),
+        )?;
+        if reply.status == 400 {
+            // A second row for the same room and user: it goes.
+            rest.delete(&format!("/items/room_members/{}", row["id"]))?;
+            report
+                .changes
+                .push(format!("removed a duplicate membership {key}"));
+            continue;
+        }
+        reply.data("key a membership")?;
+        report.changes.push(format!("keyed membership {key}"));
     }
     Ok(())
 }

@@ -455,6 +455,19 @@ fn joining_creating_and_direct_messages_follow_the_rules() {
         make_dm(&bob, dm_key(&bob_id, &bob_id)).status >= 400,
         "with oneself"
     );
+    let reversed = dm_key(&bob_id, &alice_id)
+        .split(':')
+        .rev()
+        .collect::<Vec<_>>()
+        .join(":");
+    assert!(
+        make_dm(&alice, reversed).status >= 400,
+        "the other way round"
+    );
+    let shouted = format!("{}:{}", alice_id, bob_id.to_uppercase());
+    assert!(make_dm(&alice, shouted).status >= 400, "in capitals");
+    let three = format!("{}:{carol_id}", dm_key(&alice_id, &bob_id));
+    assert!(make_dm(&alice, three).status >= 400, "three people");
     let carol_bob = make_dm(&carol, dm_key(&carol_id, &bob_id));
     assert!(carol_bob.ok(), "{carol_bob:?}");
     let carol_bob = carol_bob.body["data"]["id"].as_str().unwrap().to_owned();
@@ -488,6 +501,33 @@ fn joining_creating_and_direct_messages_follow_the_rules() {
             .status,
         403
     );
+    assert!(
+        join(&alice, &carol_bob, &alice_id).status >= 400,
+        "not by a third"
+    );
+    // Carol leaves the DM and comes back (it is still hers with Bob).
+    let mine = rows(
+        &carol,
+        &format!(
+            "/items/room_members?filter[room][_eq]={carol_bob}&filter[user][_eq]={carol_id}&fields=id"
+        ),
+    );
+    let left = carol
+        .delete(&format!("/items/room_members/{}", mine[0]["id"]))
+        .unwrap();
+    assert!(left.ok(), "{left:?}");
+    let status = |rest: &Rest| rest.get(&format!("/items/messages/{said}")).unwrap().status;
+    assert_eq!(status(&carol), 403, "gone with her membership");
+    assert!(join(&carol, &carol_bob, &carol_id).ok(), "back in her DM");
+    assert_eq!(status(&carol), 200);
+    // A room's privacy is true or false, nothing a join check could read otherwise.
+    let odd = alice
+        .post(
+            "/items/rooms",
+            &json!({ "name": format!("odd-{tag}"), "private": "true" }),
+        )
+        .unwrap();
+    assert!(odd.status >= 400, "{odd:?}");
 
     // A private channel: its creator is its first member and adds the others.
     let name = format!("plans-{tag}");
@@ -505,6 +545,21 @@ fn joining_creating_and_direct_messages_follow_the_rules() {
     assert!(
         join(&carol, &plans, &bob_id).status >= 400,
         "not by another member"
+    );
+    // Its creator may leave and come back; nobody else joins by themselves.
+    let hers = rows(
+        &alice,
+        &format!(
+            "/items/room_members?filter[room][_eq]={plans}&filter[user][_eq]={alice_id}&fields=id"
+        ),
+    );
+    let left = alice
+        .delete(&format!("/items/room_members/{}", hers[0]["id"]))
+        .unwrap();
+    assert!(left.ok(), "{left:?}");
+    assert!(
+        join(&alice, &plans, &alice_id).ok(),
+        "its creator comes back"
     );
     // Names are unique among channels, whatever the case.
     let twin = alice

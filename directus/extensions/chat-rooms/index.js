@@ -4,12 +4,14 @@
 //
 // - A member joins a public channel only as themselves.
 // - A private channel's members are added by its creator, who must be in it.
-// - A DM has exactly two members, set when it is created; at most one DM per pair (the
-//   unique `dm_key`, "<smaller id>:<larger id>", holds that even against two at once).
-// - Channel names are unique among channels, whatever the case.
-// - The creator of a channel is its first member; both people of a DM are its members.
-// Requests without accountability (the tooling's admin work, this hook's own inserts) and by
-// admins pass unchecked.
+// - A DM has exactly its two people, keyed "<smaller id>:<larger id>": the unique `dm_key`
+//   (rebuilt here, never taken as sent) allows one DM per pair even against two at once.
+// - The creator of a room and the two people of a DM may always (re)join it: the members a
+//   create adds come after the create's transaction and could be missing.
+// - One row per room and user: the unique `member_key` ("<room>:<user>") is filled in here.
+// - Public channel names are unique whatever the case; names are at most 80 characters.
+// Requests by the system (no accountability: the tooling's inserts, this hook's own) and by
+// admins pass unchecked; anonymous ones are refused.
 
 function refuse(message, status = 403, code = 'FORBIDDEN') {
 	const error = new Error(message);
@@ -20,72 +22,103 @@ function refuse(message, status = 403, code = 'FORBIDDEN') {
 	return error;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_NAME = 80;
 
-function checked(accountability) {
-	return accountability && accountability.user && !accountability.admin;
+/** The member the rules apply to; null for the system and admins. */
+function member(accountability) {
+	if (!accountability || accountability.admin) return null;
+	if (!accountability.user) throw refuse('Log in first.', 401, 'INVALID_CREDENTIALS');
+	return accountability.user.toLowerCase();
+}
+
+function isPrivate(room) {
+	return !(room.private === false || room.private === 0 || room.private === '0');
 }
 
 export default ({ filter, action }, { services, getSchema }) => {
 	filter('room_members.items.create', async (payload, _meta, { database, accountability }) => {
-		if (!checked(accountability)) return payload;
-		const me = accountability.user;
-		const { room, user } = payload ?? {};
-		if (typeof room !== 'string' || !UUID.test(room) || typeof user !== 'string' || !UUID.test(user)) {
+		const me = member(accountability);
+		const room = typeof payload?.room === 'string' ? payload.room.toLowerCase() : null;
+		const user = typeof payload?.user === 'string' ? payload.user.toLowerCase() : null;
+		if (!room || !UUID.test(room) || !user || !UUID.test(user)) {
 			throw refuse('A membership names a room and a user by id.', 400, 'INVALID_PAYLOAD');
 		}
-		const found = await database('rooms').where({ id: room }).first('kind', 'private', 'user_created');
+		const checkedPayload = { ...payload, room, user, member_key: `${room}:${user}` };
+		if (!me) return checkedPayload;
+		const found = await database('rooms').where({ id: room }).first('kind', 'private', 'user_created', 'dm_key');
 		if (!found) throw refuse('No such room.');
-		if (found.kind === 'dm') throw refuse('The members of a direct message are set when it is created.');
-		const isPrivate = found.private === true || found.private === 1 || found.private === '1';
-		if (!isPrivate && user !== me) throw refuse('You can join a public channel only as yourself.');
-		if (isPrivate) {
-			const mine = found.user_created === me;
+		const creator = String(found.user_created ?? '').toLowerCase() === me;
+		if (found.kind === 'dm') {
+			const pair = String(found.dm_key ?? '').split(':');
+			if (user !== me || !pair.includes(me)) {
+				throw refuse('A direct message is for its two people only.');
+			}
+		} else if (!isPrivate(found)) {
+			if (user !== me) throw refuse('You can join a public channel only as yourself.');
+		} else if (!(creator && user === me)) {
 			const inIt = await database('room_members').where({ room, user: me }).first('id');
-			if (!mine || !inIt) throw refuse('Only the creator of a private channel adds its members.');
+			if (!creator || !inIt) throw refuse('Only the creator of a private channel adds its members.');
 		}
 		const already = await database('room_members').where({ room, user }).first('id');
 		if (already) throw refuse('Already a member of this room.', 400, 'RECORD_NOT_UNIQUE');
 		const exists = await database('directus_users').where({ id: user }).first('id');
 		if (!exists) throw refuse('No such user.', 400, 'INVALID_PAYLOAD');
-		return payload;
+		return checkedPayload;
 	});
 
 	filter('rooms.items.create', async (payload, _meta, { database, accountability }) => {
-		if (!checked(accountability)) return payload;
-		const me = accountability.user;
+		const me = member(accountability);
+		if (!me) return payload;
 		const kind = payload?.kind ?? 'channel';
+		if (payload?.private !== undefined && typeof payload.private !== 'boolean') {
+			throw refuse('private is true or false.', 400, 'INVALID_PAYLOAD');
+		}
 		if (kind === 'channel') {
 			if (payload.dm_key != null) throw refuse('A channel has no dm_key.', 400, 'INVALID_PAYLOAD');
 			const name = typeof payload.name === 'string' ? payload.name.trim() : '';
-			if (!name) throw refuse('A channel needs a name.', 400, 'INVALID_PAYLOAD');
-			const taken = await database('rooms')
-				.where({ kind: 'channel' })
-				.whereRaw('lower(name) = ?', [name.toLowerCase()])
-				.first('id');
-			if (taken) throw refuse(`There is a channel named ${name} already.`, 400, 'RECORD_NOT_UNIQUE');
-			return { ...payload, name };
+			if (!name || name.length > MAX_NAME) {
+				throw refuse(`A channel needs a name of 1 to ${MAX_NAME} characters.`, 400, 'INVALID_PAYLOAD');
+			}
+			// Only public names must be unique (the chat finds `general` by name); asking
+			// about a private one would tell its name to whoever asks.
+			if (payload.private === false) {
+				const taken = await database('rooms')
+					.where({ kind: 'channel' })
+					.whereIn('private', [false, 0])
+					.whereRaw('lower(name) = ?', [name.toLowerCase()])
+					.first('id');
+				if (taken) throw refuse(`There is a public channel named ${name} already.`, 400, 'RECORD_NOT_UNIQUE');
+			}
+			return { ...payload, kind, name };
 		}
 		if (kind !== 'dm') throw refuse('A room is a channel or a dm.', 400, 'INVALID_PAYLOAD');
-		const key = typeof payload.dm_key === 'string' ? payload.dm_key : '';
-		const [a, b] = key.split(':');
-		const other = a === me ? b : b === me ? a : null;
-		if (!other || !UUID.test(other) || other === me || a > b) {
-			throw refuse('A DM is keyed "<smaller user id>:<larger user id>", one of them yours.', 400, 'INVALID_PAYLOAD');
+		const parts = typeof payload.dm_key === 'string' ? payload.dm_key.toLowerCase().split(':') : [];
+		if (parts.length !== 2 || !parts.every((p) => UUID.test(p)) || !parts.includes(me) || parts[0] === parts[1]) {
+			throw refuse('A DM is keyed "<user id>:<user id>", one of them yours and one not.', 400, 'INVALID_PAYLOAD');
 		}
+		const other = parts[0] === me ? parts[1] : parts[0];
 		const exists = await database('directus_users').where({ id: other }).first('id');
 		if (!exists) throw refuse('No such user.', 400, 'INVALID_PAYLOAD');
-		return { ...payload, kind: 'dm', name: '', private: true };
+		const dm_key = [me, other].sort().join(':');
+		return { ...payload, kind: 'dm', name: '', private: true, dm_key };
 	});
 
 	action('rooms.items.create', async ({ key, payload }, { accountability }) => {
 		// The tooling and admins add members themselves.
-		if (!checked(accountability)) return;
+		if (!accountability || accountability.admin || !accountability.user) return;
 		const members = payload.kind === 'dm' ? payload.dm_key.split(':') : [accountability.user];
 		const schema = await getSchema();
 		// As the system (no accountability): these pass the membership filter unchecked, and
-		// their create events reach the members' subscriptions.
+		// their create events reach the members' subscriptions. One by one: a member who
+		// joined meanwhile does not keep the other out.
 		const service = new services.ItemsService('room_members', { schema, accountability: null });
-		await service.createMany(members.map((user) => ({ room: key, user })));
+		for (const user of members) {
+			try {
+				await service.createOne({ room: key, user });
+			} catch {
+				// Already a member (the unique member_key); they may join again themselves.
+			}
+		}
 	});
 };
