@@ -1,10 +1,11 @@
 //! The two REST calls the native app makes (logout and the reachability ping), as plain
-//! HTTP/1.1 over the connections of `net.rs`: the same TLS trust as the socket, a timeout on
-//! every step, and redirects never followed (one could move https:// to http:// before the
-//! token is sent).
+//! HTTP/1.1 over the connections of `net.rs`: the same TLS trust as the socket, one deadline
+//! for the whole call (a server trickling its answer cannot hold it), and redirects never
+//! followed (one could move https:// to http:// before the token is sent).
 
 use std::io::{Read, Write};
-use std::time::Duration;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 use super::net;
 
@@ -49,7 +50,12 @@ fn request(
          Content-Length: {}\r\n\r\n",
         body.len()
     );
+    // The whole call ends within `timeout` after connecting, however slowly the server answers.
     let tcp = net::connect_tcp(host, port, timeout)?;
+    let deadline = Deadline {
+        at: Instant::now() + timeout,
+        socket: tcp.try_clone().map_err(|e| e.to_string())?,
+    };
     let mut reply = Vec::new();
     if secure {
         let name = rustls::pki_types::ServerName::try_from(host.to_owned())
@@ -57,32 +63,71 @@ fn request(
         let tls =
             rustls::ClientConnection::new(net::tls_config(), name).map_err(|e| e.to_string())?;
         let mut stream = rustls::StreamOwned::new(tls, tcp);
-        exchange(&mut stream, &head, body, &mut reply)?;
+        exchange(&mut stream, &head, body, &deadline, &mut reply)?;
     } else {
         let mut stream = tcp;
-        exchange(&mut stream, &head, body, &mut reply)?;
+        exchange(&mut stream, &head, body, &deadline, &mut reply)?;
     }
     parse(&reply)
 }
+
+/// When the call must be over, and the socket whose timeouts count down to it.
+struct Deadline {
+    at: Instant,
+    socket: TcpStream,
+}
+
+impl Deadline {
+    /// Reads and writes from now on wait at most until the deadline.
+    fn arm(&self) -> Result<(), String> {
+        let left = self.at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TOO_SLOW.to_owned());
+        }
+        self.socket
+            .set_read_timeout(Some(left))
+            .and_then(|()| self.socket.set_write_timeout(Some(left)))
+            .map_err(|e| e.to_string())
+    }
+}
+
+const TOO_SLOW: &str = "the server did not answer in time";
 
 fn exchange(
     stream: &mut (impl Read + Write),
     head: &str,
     body: &str,
+    deadline: &Deadline,
     reply: &mut Vec<u8>,
 ) -> Result<(), String> {
+    deadline.arm()?;
     stream
         .write_all(head.as_bytes())
         .and_then(|()| stream.write_all(body.as_bytes()))
         .and_then(|()| stream.flush())
         .map_err(|e| e.to_string())?;
     // Read to the end (Connection: close). A server closing without TLS close_notify still
-    // said what it had to say: what arrived counts.
-    if let Err(e) = stream.take(MAX_REPLY).read_to_end(reply)
-        && reply.is_empty()
-    {
-        return Err(e.to_string());
+    // said what it had to say: what arrived counts. One that has not finished by the
+    // deadline has not answered.
+    let mut chunk = [0u8; 8192];
+    while (reply.len() as u64) < MAX_REPLY {
+        deadline.arm()?;
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(TOO_SLOW.to_owned());
+            }
+            Err(_) if !reply.is_empty() => break,
+            Err(e) => return Err(e.to_string()),
+        }
     }
+    reply.truncate(MAX_REPLY as usize);
     Ok(())
 }
 
@@ -99,4 +144,47 @@ fn parse(reply: &[u8]) -> Result<Reply, String> {
         status,
         body: body.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    /// A server that answers one byte at a time, each just within the read timeout.
+    fn trickling_server() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let reply = format!("HTTP/1.1 200 OK\r\n\r\n{}", "p".repeat(10_000));
+            for byte in reply.bytes() {
+                if stream.write_all(&[byte]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn a_reply_that_trickles_in_ends_at_the_timeout() {
+        let port = trickling_server();
+        let (done, waited) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let reply = super::get(
+                &format!("http://127.0.0.1:{port}/server/ping"),
+                Duration::from_secs(1),
+            );
+            let _ = done.send((reply.map(|r| r.status), started.elapsed()));
+        });
+        let (reply, took) = waited
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the call ends, however slowly the server answers");
+        assert!(took < Duration::from_secs(3), "took {took:?}");
+        assert!(reply.is_err(), "{reply:?}");
+    }
 }
