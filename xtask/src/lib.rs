@@ -5,6 +5,7 @@ pub mod bench;
 pub mod display;
 pub mod install;
 pub mod paths;
+pub mod permissions;
 pub mod process;
 pub mod provision;
 pub mod rest;
