@@ -280,8 +280,8 @@ pub fn auth_with_refresh_token(refresh_token: &str, uid: &str) -> String {
 }
 
 /// The room the chat shows: the public channel every member is in (until the client knows
-/// rooms, the server's others stay out of its one timeline). Members cannot create rooms; a
-/// private room or DM an admin named "general" stays out too.
+/// rooms, the server's others stay out of its one timeline). Public channel names are unique
+/// (the chat-rooms hook); a private room or DM named "general" stays out.
 fn in_general() -> Value {
     json!({ "name": { "_eq": "general" }, "kind": { "_eq": "channel" }, "private": { "_eq": false } })
 }

@@ -153,7 +153,6 @@ fn the_user_learns_who_they_are_from_their_profile_before_ever_posting() {
         Some("alice@example.com"),
         "until known, the e-mail"
     );
-    // An event of the profile subscription before its init is taken for no message.
     let init = json!({"type":"subscription","event":"init","uid":profile["uid"],
                       "data":[{"id":"u-alice","first_name":"Alice"}]});
     let gone = only(&rig.frame(init.clone()));
@@ -186,7 +185,7 @@ fn a_refused_profile_falls_back_to_the_author_of_our_newest_message() {
     let sent = rig.auth_ok(&auth, "r1");
     let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
     let profile = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
-    // As an unlicensed 12.x answers a member without a read on users.
+    // As Directus answers a member whose policy has no read on users.
     let who = only(&rig.frame(
         json!({"type":"subscribe","status":"error","uid":profile["uid"],
         "error":{"code":"FORBIDDEN","message":"no"}}),

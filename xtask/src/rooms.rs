@@ -145,8 +145,7 @@ pub fn ensure_message_room(rest: &Rest, general: &str, report: &mut Report) -> R
     ensure_relation(rest, report, "messages", "room", "rooms", None, "NO ACTION")
 }
 
-/// `general`'s id, creating it if needed. An upgrade moves every message without a room
-/// there, checking that the count of messages is the same before and after.
+/// `general`'s id (the public channel of that name), creating it if needed.
 pub fn ensure_general(rest: &Rest, report: &mut Report) -> Result<String> {
     let id = match find_room(rest, GENERAL, "channel")? {
         Some(id) => id,

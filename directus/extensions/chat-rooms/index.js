@@ -9,9 +9,12 @@
 // - The creator of a room and the two people of a DM may always (re)join it: the members a
 //   create adds come after the create's transaction and could be missing.
 // - One row per room and user: the unique `member_key` ("<room>:<user>") is filled in here.
-// - Public channel names are unique whatever the case; names are at most 80 characters.
+// - Public channel names are unique whatever the case (checked on create); names are at most
+//   80 characters.
+// - Nobody leaves `general` (the public channel everyone is in; the chat posts there).
 // Requests by the system (no accountability: the tooling's inserts, this hook's own) and by
-// admins pass unchecked; anonymous ones are refused.
+// admins skip the membership rules (their memberships still get their member_key); anonymous
+// ones are refused.
 
 function refuse(message, status = 403, code = 'FORBIDDEN') {
 	const error = new Error(message);
@@ -67,6 +70,18 @@ export default ({ filter, action }, { services, getSchema }) => {
 		return checkedPayload;
 	});
 
+	filter('room_members.items.delete', async (keys, _meta, { database, accountability }) => {
+		if (!member(accountability)) return keys;
+		const general = await database('room_members')
+			.join('rooms', 'rooms.id', 'room_members.room')
+			.whereIn('room_members.id', keys)
+			.where({ 'rooms.name': 'general', 'rooms.kind': 'channel' })
+			.whereIn('rooms.private', [false, 0])
+			.first('room_members.id');
+		if (general) throw refuse('Everyone stays in general.');
+		return keys;
+	});
+
 	filter('rooms.items.create', async (payload, _meta, { database, accountability }) => {
 		const me = member(accountability);
 		if (!me) return payload;
@@ -116,8 +131,12 @@ export default ({ filter, action }, { services, getSchema }) => {
 		for (const user of members) {
 			try {
 				await service.createOne({ room: key, user });
-			} catch {
-				// Already a member (the unique member_key); they may join again themselves.
+			} catch (error) {
+				// Already a member (the unique member_key) is fine; anything else is told, and
+				// they may still join themselves (see the membership filter).
+				if (error?.code !== 'RECORD_NOT_UNIQUE') {
+					console.error(`chat-rooms: could not add ${user} to room ${key}:`, error);
+				}
 			}
 		}
 	});

@@ -2,7 +2,7 @@
 //! ours. A member who never posted is known too: the session subscribes to their own row of
 //! `directus_users` (the socket refuses reads of system collections, not subscriptions) and
 //! drops that subscription as soon as its first answer is in. Where the server refuses it
-//! (FORBIDDEN: no read on users, e.g. an unlicensed 12.x) or shows nothing, the author of our
+//! (FORBIDDEN: a policy without a read on users) or shows nothing, the author of our
 //! newest message is asked for instead: the id then, a name once we post.
 
 use serde_json::Value;
