@@ -50,11 +50,12 @@ fn request(
          Content-Length: {}\r\n\r\n",
         body.len()
     );
-    // The whole call ends within `timeout` after connecting, however slowly the server answers.
-    let tcp = net::connect_tcp(host, port, timeout)?;
-    let deadline = Deadline {
-        at: Instant::now() + timeout,
-        socket: tcp.try_clone().map_err(|e| e.to_string())?,
+    // The whole call (connect, TLS, request, reply) ends within `timeout`, however slowly the
+    // server answers: every read and write on the socket waits only for what is left.
+    let at = Instant::now() + timeout;
+    let tcp = Timed {
+        tcp: net::connect_tcp(host, port, timeout)?,
+        at,
     };
     let mut reply = Vec::new();
     if secure {
@@ -63,66 +64,83 @@ fn request(
         let tls =
             rustls::ClientConnection::new(net::tls_config(), name).map_err(|e| e.to_string())?;
         let mut stream = rustls::StreamOwned::new(tls, tcp);
-        exchange(&mut stream, &head, body, &deadline, &mut reply)?;
+        exchange(&mut stream, &head, body, &mut reply)?;
     } else {
         let mut stream = tcp;
-        exchange(&mut stream, &head, body, &deadline, &mut reply)?;
+        exchange(&mut stream, &head, body, &mut reply)?;
     }
     parse(&reply)
 }
 
-/// When the call must be over, and the socket whose timeouts count down to it.
-struct Deadline {
+/// A socket whose every read and write waits at most until `at` (then: TimedOut).
+struct Timed {
+    tcp: TcpStream,
     at: Instant,
-    socket: TcpStream,
 }
 
-impl Deadline {
-    /// Reads and writes from now on wait at most until the deadline.
-    fn arm(&self) -> Result<(), String> {
+impl Timed {
+    fn arm(&self) -> std::io::Result<()> {
         let left = self.at.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(TOO_SLOW.to_owned());
+            return Err(std::io::ErrorKind::TimedOut.into());
         }
-        self.socket
-            .set_read_timeout(Some(left))
-            .and_then(|()| self.socket.set_write_timeout(Some(left)))
-            .map_err(|e| e.to_string())
+        self.tcp.set_read_timeout(Some(left))?;
+        self.tcp.set_write_timeout(Some(left))
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
     }
 }
 
 const TOO_SLOW: &str = "the server did not answer in time";
 
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
 fn exchange(
     stream: &mut (impl Read + Write),
     head: &str,
     body: &str,
-    deadline: &Deadline,
     reply: &mut Vec<u8>,
 ) -> Result<(), String> {
-    deadline.arm()?;
     stream
         .write_all(head.as_bytes())
         .and_then(|()| stream.write_all(body.as_bytes()))
         .and_then(|()| stream.flush())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| {
+            if timed_out(&e) {
+                TOO_SLOW.to_owned()
+            } else {
+                e.to_string()
+            }
+        })?;
     // Read to the end (Connection: close). A server closing without TLS close_notify still
-    // said what it had to say: what arrived counts. One that has not finished by the
-    // deadline has not answered.
+    // said what it had to say: what arrived counts. One that has not finished in time has not
+    // answered.
     let mut chunk = [0u8; 8192];
     while (reply.len() as u64) < MAX_REPLY {
-        deadline.arm()?;
         match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => reply.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(TOO_SLOW.to_owned());
-            }
+            Err(e) if timed_out(&e) => return Err(TOO_SLOW.to_owned()),
             Err(_) if !reply.is_empty() => break,
             Err(e) => return Err(e.to_string()),
         }
