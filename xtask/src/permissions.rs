@@ -34,7 +34,7 @@ enum Fallback {
     Omit(&'static str),
 }
 
-/// Messages of the member's rooms (see `rooms::MY_ROOMS`).
+/// Messages of the member's rooms (`chat_rooms`: the alias on users over `room_members.user`).
 const IN_MY_ROOMS: &str = r#"{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}}"#;
 /// A room is named, and it is one of the member's (`_in` alone lets a missing room through).
 const INTO_MY_ROOMS: &str =

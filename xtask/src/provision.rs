@@ -460,8 +460,7 @@ pub fn ensure_member(
                 .ok_or_else(|| format!("user {} created without id", member.email))?
         }
     };
-    let general = rooms::find_room(rest, rooms::GENERAL, "channel")?
-        .ok_or("no channel general: provision first")?;
+    let general = rooms::find_general(rest)?.ok_or("no channel general: provision first")?;
     rooms::join(rest, &general, &user_id, report)
 }
 

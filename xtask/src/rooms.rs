@@ -11,8 +11,6 @@ use crate::Result;
 use crate::provision::{Member, Report, exists};
 use crate::rest::{Rest, encode};
 
-/// The rooms of the user a rule is evaluated for (a dynamic variable through the alias).
-pub const MY_ROOMS: &str = "$CURRENT_USER.chat_rooms.room";
 /// The public channel every member is in, and where messages without a room went.
 pub const GENERAL: &str = "general";
 
@@ -147,7 +145,7 @@ pub fn ensure_message_room(rest: &Rest, general: &str, report: &mut Report) -> R
 
 /// `general`'s id (the public channel of that name), creating it if needed.
 pub fn ensure_general(rest: &Rest, report: &mut Report) -> Result<String> {
-    let id = match find_room(rest, GENERAL, "channel")? {
+    let id = match find_general(rest)? {
         Some(id) => id,
         None => {
             let id = create_room(rest, GENERAL, "channel", false)?;
@@ -232,13 +230,17 @@ pub fn everyone_in_general(
 /// the fallback rules would open them to every member.
 pub fn only_general(rest: &Rest) -> Result<()> {
     let rooms = rest
-        .get("/items/rooms?fields=name,kind&limit=-1")?
+        .get("/items/rooms?fields=name,kind,private&limit=-1")?
         .data("list rooms")?;
     let others: Vec<String> = rooms
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|r| !(r["name"] == GENERAL && r["kind"] == "channel"))
+        .filter(|r| {
+            // (SQLite may hand the boolean back as a number.)
+            let public = matches!(&r["private"], Value::Bool(false)) || r["private"] == 0;
+            !(r["name"] == GENERAL && r["kind"] == "channel" && public)
+        })
         .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or("?"), r["name"]))
         .collect();
     if others.is_empty() {
@@ -331,6 +333,14 @@ pub fn extension_loaded(rest: &Rest) -> Result<bool> {
     Ok(list.as_array().into_iter().flatten().any(|e| {
         e["schema"]["name"] == "directus-extension-chat-rooms" && e["meta"]["enabled"] != false
     }))
+}
+
+/// The public channel `general` (a private room of that name is not it).
+pub fn find_general(rest: &Rest) -> Result<Option<String>> {
+    let found = rest
+        .get("/items/rooms?filter[name][_eq]=general&filter[kind][_eq]=channel&filter[private][_eq]=false&fields=id&sort=date_created&limit=1")?
+        .data("look up general")?;
+    Ok(found[0]["id"].as_str().map(str::to_owned))
 }
 
 /// The id of the room called `name` of this kind, if there is one.

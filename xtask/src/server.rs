@@ -85,13 +85,17 @@ impl ServerConfig {
             &self.dir.join("package.json"),
             "{ \"name\": \"directus-chat-server\", \"private\": true }\n",
         )?;
-        for extension in ["chat-rooms"] {
-            let into = target.join(extension);
+        let entries = |dir: &Path| -> Result<Vec<PathBuf>> {
+            let read = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            Ok(read.flatten().map(|e| e.path()).collect())
+        };
+        for extension in entries(&source)?.into_iter().filter(|p| p.is_dir()) {
+            let into = target.join(extension.file_name().unwrap_or_default());
             std::fs::create_dir_all(&into).map_err(|e| format!("{}: {e}", into.display()))?;
-            for file in ["package.json", "index.js"] {
-                let text = std::fs::read_to_string(source.join(extension).join(file))
-                    .map_err(|e| format!("extension {extension}/{file}: {e}"))?;
-                write_private(&into.join(file), &text)?;
+            for file in entries(&extension)?.into_iter().filter(|p| p.is_file()) {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                write_private(&into.join(file.file_name().unwrap_or_default()), &text)?;
             }
         }
         Ok(())
