@@ -1,6 +1,7 @@
 //! `directus-chat --headless`: the same session core without a window, for bots and scripts.
 //!
-//! stdout: every message once, as a JSON line {"id","author","mine","content","date_created"},
+//! stdout: every message once, as a JSON line {"id","author","mine","content","date_created",
+//! "room","room_id"} (the room: `general`, the one the chat shows until it shows rooms),
 //! history first, then live ("mine": written by the logged-in user). stdin: each line is sent
 //! as a message. stderr: status. At the end of stdin it exits once every queued message is
 //! confirmed or refused: 0 when all were sent, 1 (naming them) when the server refused any.
@@ -42,6 +43,8 @@ pub fn message_line(message: &MessageItem, mine: bool) -> String {
         "mine": mine,
         "content": message.content,
         "date_created": message.date_created,
+        "room": crate::core::protocol::SHOWN_ROOM,
+        "room_id": message.room,
     })
     .to_string()
 }

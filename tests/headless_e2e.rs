@@ -71,6 +71,8 @@ fn two_clients_exchange_100_messages_across_a_server_restart() {
                 .unwrap_or_else(|| panic!("{name}: unexpected {line}"));
             assert_eq!(line["author"], *author, "{name}: {line}");
             assert!(line["date_created"].is_string());
+            assert_eq!(line["room"], "general", "{line}");
+            assert_eq!(line["room_id"].as_str().map(str::len), Some(36), "{line}");
             assert!(
                 contents.insert(content),
                 "{name} printed a message twice: {line}"

@@ -17,6 +17,7 @@ pub const MESSAGE_FIELDS: &[&str] = &[
     "date_created",
     "date_updated",
     "client_key",
+    "room",
     "user_created.id",
     "user_created.first_name",
 ];
@@ -218,6 +219,8 @@ pub struct MessageItem {
     /// Set by Directus when the message was edited.
     pub date_updated: Option<String>,
     pub client_key: Option<String>,
+    /// The id of its room.
+    pub room: Option<String>,
 }
 
 /// An item id, sent as a number or a numeric string.
@@ -245,6 +248,7 @@ impl MessageItem {
             date_created: value["date_created"].as_str().map(str::to_owned),
             date_updated: value["date_updated"].as_str().map(str::to_owned),
             client_key: value["client_key"].as_str().map(str::to_owned),
+            room: value["room"].as_str().map(str::to_owned),
         })
     }
 
@@ -282,8 +286,11 @@ pub fn auth_with_refresh_token(refresh_token: &str, uid: &str) -> String {
 /// The room the chat shows: the public channel every member is in (until the client knows
 /// rooms, the server's others stay out of its one timeline). Public channel names are unique
 /// (the chat-rooms hook); a private room or DM named "general" stays out.
+/// The name of the room the chat shows (until it shows rooms).
+pub const SHOWN_ROOM: &str = "general";
+
 fn in_general() -> Value {
-    json!({ "name": { "_eq": "general" }, "kind": { "_eq": "channel" }, "private": { "_eq": false } })
+    json!({ "name": { "_eq": SHOWN_ROOM }, "kind": { "_eq": "channel" }, "private": { "_eq": false } })
 }
 
 pub fn subscribe_messages(uid: &str) -> String {

@@ -163,6 +163,7 @@ mod tests {
             date_created: None,
             date_updated: None,
             client_key: None,
+            room: None,
         }
     }
 

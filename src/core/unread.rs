@@ -80,6 +80,7 @@ mod tests {
                 date_created: None,
                 date_updated: None,
                 client_key: None,
+                room: None,
             });
         }
         timeline

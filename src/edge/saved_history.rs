@@ -84,6 +84,7 @@ impl SavedHistory {
                     date_created: m.created,
                     date_updated: m.updated,
                     client_key: None,
+                    room: None,
                 })
                 .collect()
         })
@@ -164,6 +165,7 @@ mod tests {
                 date_created: None,
                 date_updated: None,
                 client_key: None,
+                room: None,
             });
         }
         let kept = SavedHistory::from_timeline("http://x".into(), None, &timeline).messages;
@@ -182,6 +184,7 @@ mod tests {
                     date_created: None,
                     date_updated: None,
                     client_key: None,
+                    room: None,
                 });
             }
             t

@@ -230,6 +230,7 @@ mod tests {
             date_created: Some(iso.into()),
             date_updated: None,
             client_key: None,
+            room: None,
         }
     }
 
