@@ -611,3 +611,72 @@ fn joining_creating_and_direct_messages_follow_the_rules() {
         .unwrap();
     assert!(twin.status >= 400, "{twin:?}");
 }
+
+#[test]
+fn whoever_is_given_the_chat_policy_in_the_admin_app_joins_general_at_once() {
+    let server = TestDirectus::shared();
+    if server.report.restricted {
+        return;
+    }
+    let admin = server.admin();
+    let general = room(server, "general");
+    let in_general = |user: &str| {
+        !rows(
+            &admin,
+            &format!(
+                "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={user}&fields=id"
+            ),
+        )
+        .is_empty()
+    };
+    let tag = std::process::id();
+    // Given the policy directly, as the admin app's user form does.
+    let frank = admin
+        .post(
+            "/users",
+            &json!({ "email": format!("frank-{tag}@example.com"), "password": key(),
+                     "first_name": "Frank", "status": "active",
+                     "policies": { "create": [ { "policy": server.report.policy_id } ] } }),
+        )
+        .unwrap()
+        .data("frank")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(eventually(|| in_general(&frank)), "frank joined general");
+    // Through a role that holds the policy, given to a user later.
+    let role = admin
+        .post("/roles", &json!({ "name": format!("Team {tag}") }))
+        .unwrap()
+        .data("role")
+        .unwrap()["id"]
+        .clone();
+    admin
+        .post(
+            "/access",
+            &json!({ "role": role, "policy": server.report.policy_id }),
+        )
+        .unwrap()
+        .data("attach the policy to the role")
+        .unwrap();
+    let grace = admin
+        .post(
+            "/users",
+            &json!({ "email": format!("grace-{tag}@example.com"), "password": key(),
+                     "first_name": "Grace", "status": "active" }),
+        )
+        .unwrap()
+        .data("grace")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!in_general(&grace), "no policy yet, no general");
+    admin
+        .patch(&format!("/users/{grace}"), &json!({ "role": role }))
+        .unwrap()
+        .data("give grace the role")
+        .unwrap();
+    assert!(eventually(|| in_general(&grace)), "grace joined general");
+}

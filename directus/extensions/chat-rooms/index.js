@@ -11,7 +11,9 @@
 // - One row per room and user: the unique `member_key` ("<room>:<user>") is filled in here.
 // - Public channel names are unique whatever the case (checked on create); names are at most
 //   80 characters.
-// - Nobody leaves `general` (the public channel everyone is in; the chat posts there).
+// - Nobody leaves `general` (the public channel everyone is in; the chat posts there), and
+//   whoever is given the chat policy in the admin app (directly, or through a role, also a
+//   user given such a role later) joins it at once.
 // Requests by the system (no accountability: the tooling's inserts, this hook's own) and by
 // admins skip the membership rules (their memberships still get their member_key); anonymous
 // ones are refused.
@@ -39,7 +41,60 @@ function isPrivate(room) {
 	return !(room.private === false || room.private === 0 || room.private === '0');
 }
 
-export default ({ filter, action }, { services, getSchema }) => {
+const CHAT_POLICY = 'Chat members';
+
+export default ({ filter, action }, { services, getSchema, database }) => {
+	/** Everyone in `users` joins general (as the system; already a member is fine). */
+	async function joinGeneral(users) {
+		const general = await database('rooms')
+			.where({ name: 'general', kind: 'channel' })
+			.whereIn('private', [false, 0])
+			.orderBy('date_created')
+			.first('id');
+		if (!general || users.length === 0) return;
+		const service = new services.ItemsService('room_members', { schema: await getSchema(), accountability: null });
+		for (const user of users) {
+			const already = await database('room_members').where({ room: general.id, user }).first('id');
+			if (already) continue;
+			try {
+				await service.createOne({ room: general.id, user });
+			} catch (error) {
+				if (error?.code !== 'RECORD_NOT_UNIQUE') console.error(`chat-rooms: could not add ${user} to general:`, error);
+			}
+		}
+	}
+
+	async function isChatPolicy(policy) {
+		if (typeof policy !== 'string') return false;
+		const found = await database('directus_policies').where({ id: policy }).first('name');
+		return found?.name === CHAT_POLICY;
+	}
+
+	async function roleHasChatPolicy(role) {
+		if (typeof role !== 'string') return false;
+		const found = await database('directus_access')
+			.join('directus_policies', 'directus_policies.id', 'directus_access.policy')
+			.where({ 'directus_access.role': role, 'directus_policies.name': CHAT_POLICY })
+			.first('directus_access.id');
+		return Boolean(found);
+	}
+
+	action('access.create', async ({ payload }) => {
+		if (!(await isChatPolicy(payload?.policy))) return;
+		if (typeof payload.user === 'string') return joinGeneral([payload.user]);
+		if (typeof payload.role === 'string') {
+			const users = await database('directus_users').where({ role: payload.role }).select('id');
+			return joinGeneral(users.map((u) => u.id));
+		}
+	});
+
+	for (const event of ['users.create', 'users.update']) {
+		action(event, async ({ key, keys, payload }) => {
+			if (!(await roleHasChatPolicy(payload?.role))) return;
+			return joinGeneral(keys ?? [key]);
+		});
+	}
+
 	filter('room_members.items.create', async (payload, _meta, { database, accountability }) => {
 		const me = member(accountability);
 		const room = typeof payload?.room === 'string' ? payload.room.toLowerCase() : null;
