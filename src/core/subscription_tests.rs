@@ -142,12 +142,7 @@ fn another_account_is_asked_for_its_profile_again() {
 #[test]
 fn the_user_learns_who_they_are_from_their_profile_before_ever_posting() {
     let mut rig = Rig::new();
-    rig.s.login(server(), "alice@example.com", "pw", rig.now);
-    let auth = only(&rig.s.opened(rig.now));
-    let sent = rig.auth_ok(&auth, "r1");
-    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
-    let profile = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
-    assert_eq!(profile["collection"], "directus_users");
+    let profile = asking_profile(&mut rig);
     assert_eq!(
         rig.s.display_name(),
         Some("alice@example.com"),
@@ -180,11 +175,7 @@ fn the_user_learns_who_they_are_from_their_profile_before_ever_posting() {
 #[test]
 fn a_refused_profile_falls_back_to_the_author_of_our_newest_message() {
     let mut rig = Rig::new();
-    rig.s.login(server(), "alice@example.com", "pw", rig.now);
-    let auth = only(&rig.s.opened(rig.now));
-    let sent = rig.auth_ok(&auth, "r1");
-    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
-    let profile = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    let profile = asking_profile(&mut rig);
     // As Directus answers a member whose policy has no read on users.
     let who = only(&rig.frame(
         json!({"type":"subscribe","status":"error","uid":profile["uid"],

@@ -70,7 +70,7 @@ pub fn provision(
     // Members join general before the rules narrow reads to one's rooms: an upgrade never
     // shows anyone an empty chat.
     for member in members {
-        ensure_member(&rest, &policy_id, member, &mut report)?;
+        ensure_member(&rest, &policy_id, &general, member, &mut report)?;
     }
     rooms::everyone_in_general(&rest, &policy_id, &general, &mut report)?;
     report.restricted = !permissions::rules_allowed(&rest, &policy_id)?;
@@ -424,6 +424,7 @@ fn check_public(rest: &Rest, report: &mut Report) -> Result<()> {
 pub fn ensure_member(
     rest: &Rest,
     policy: &str,
+    general: &str,
     member: &Member,
     report: &mut Report,
 ) -> Result<()> {
@@ -460,8 +461,7 @@ pub fn ensure_member(
                 .ok_or_else(|| format!("user {} created without id", member.email))?
         }
     };
-    let general = rooms::find_general(rest)?.ok_or("no channel general: provision first")?;
-    rooms::join(rest, &general, &user_id, report)
+    rooms::join(rest, general, &user_id, report)
 }
 
 fn ensure_access(

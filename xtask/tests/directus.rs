@@ -1,43 +1,24 @@
 //! Acceptance of the local Directus tooling, against real servers.
 
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tungstenite::{Message, WebSocket, stream::MaybeTlsStream};
 use xtask::provision::{self, Member};
 use xtask::rest::Rest;
 use xtask::server;
 use xtask::testing::TestDirectus;
+use xtask::testing::ws::Socket;
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
-
-fn send(socket: &mut Socket, frame: Value) {
-    socket.send(Message::text(frame.to_string())).unwrap();
-}
-
-/// The next JSON frame that is not a server ping.
+/// The next reply (the server answers within 10 s).
 fn next(socket: &mut Socket) -> Value {
-    loop {
-        match socket.read().expect("socket open") {
-            Message::Text(text) => {
-                let frame: Value = serde_json::from_str(&text).unwrap();
-                if frame["type"] != "ping" {
-                    return frame;
-                }
-            }
-            Message::Close(frame) => panic!("closed: {frame:?}"),
-            _ => {}
-        }
-    }
+    socket.next(Duration::from_secs(10)).expect("a reply")
 }
 
 /// Handshake auth over the WebSocket, then create and read back a message as that member.
 fn chat_flow(ws_url: &str, member: &Member) {
-    let (mut socket, _) = tungstenite::connect(ws_url).expect("connect websocket");
-    send(
-        &mut socket,
+    let mut socket = Socket::connect(ws_url);
+    socket.send(
         json!({"type": "auth", "email": member.email, "password": member.password, "uid": "a"}),
     );
     let auth = next(&mut socket);
@@ -45,8 +26,7 @@ fn chat_flow(ws_url: &str, member: &Member) {
     assert!(auth["refresh_token"].is_string(), "{auth}");
 
     let content = format!("hello from {}", member.first_name);
-    send(
-        &mut socket,
+    socket.send(
         json!({"type": "items", "action": "create", "collection": "messages",
         "data": {"content": content}, "query": {"fields": ["id"]}, "uid": "c"}),
     );
@@ -54,8 +34,7 @@ fn chat_flow(ws_url: &str, member: &Member) {
     assert_eq!(created["uid"], "c", "{created}");
     let id = created["data"]["id"].as_i64().expect("created id");
 
-    send(
-        &mut socket,
+    socket.send(
         json!({"type": "items", "action": "read", "collection": "messages", "id": id,
         "query": {"fields": ["id", "content", "user_created.first_name", "date_created"]}, "uid": "r"}),
     );
@@ -94,9 +73,8 @@ fn anonymous_visitors_can_neither_read_nor_post() {
     );
 
     // Nor over the WebSocket without auth: the handshake demands auth first.
-    let (mut socket, _) = tungstenite::connect(server.ws_url()).unwrap();
-    send(
-        &mut socket,
+    let mut socket = Socket::connect(&server.ws_url());
+    socket.send(
         json!({"type": "items", "action": "create", "collection": "messages",
         "data": {"content": "anonymous"}, "uid": "x"}),
     );

@@ -34,6 +34,23 @@ fn post(rest: &Rest, room: &str, content: &str) -> i64 {
         .unwrap()
 }
 
+/// `user` leaves `room` as `rest`'s caller (deletes that membership row): the reply.
+fn leave(rest: &Rest, room: &str, user: &str) -> xtask::rest::Reply {
+    let path =
+        format!("/items/room_members?filter[room][_eq]={room}&filter[user][_eq]={user}&fields=id");
+    let row = rows(rest, &path);
+    assert_eq!(row.len(), 1, "{user} in {room}: {row:?}");
+    rest.delete(&format!("/items/room_members/{}", row[0]["id"]))
+        .unwrap()
+}
+
+/// Is `user` a member of `room` (as the admin sees it)?
+fn is_member(admin: &Rest, room: &str, user: &str) -> bool {
+    let path =
+        format!("/items/room_members?filter[room][_eq]={room}&filter[user][_eq]={user}&fields=id");
+    !rows(admin, &path).is_empty()
+}
+
 fn rows(rest: &Rest, path: &str) -> Vec<Value> {
     rest.get(path)
         .unwrap()
@@ -299,15 +316,7 @@ fn a_member_outside_general_cannot_post_there_by_naming_no_room() {
     let user = rooms::user_id(&admin, &email).unwrap();
     let general = room(server, "general");
     // Removed from general (as an admin would), she keeps her account and the policy.
-    let membership = rows(
-        &admin,
-        &format!(
-            "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={user}&fields=id"
-        ),
-    );
-    admin
-        .delete(&format!("/items/room_members/{}", membership[0]["id"]))
-        .unwrap();
+    assert!(leave(&admin, &general, &user).ok());
     let rest = server.as_member(&outsider);
     for payload in [
         json!({ "content": "no room named", "client_key": key() }),
@@ -329,15 +338,7 @@ fn a_member_outside_general_cannot_post_there_by_naming_no_room() {
     // Nor can anyone leave general (the chat posts there).
     let carol = server.as_member(&server.carol);
     let carol_id = rooms::user_id(&admin, &server.carol.email).unwrap();
-    let hers = rows(
-        &carol,
-        &format!(
-            "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={carol_id}&fields=id"
-        ),
-    );
-    let left = carol
-        .delete(&format!("/items/room_members/{}", hers[0]["id"]))
-        .unwrap();
+    let left = leave(&carol, &general, &carol_id);
     assert!(!left.ok(), "left general: {left:?}");
 }
 
@@ -547,15 +548,7 @@ fn joining_creating_and_direct_messages_follow_the_rules() {
         "not by a third"
     );
     // Carol leaves the DM and comes back (it is still hers with Bob).
-    let mine = rows(
-        &carol,
-        &format!(
-            "/items/room_members?filter[room][_eq]={carol_bob}&filter[user][_eq]={carol_id}&fields=id"
-        ),
-    );
-    let left = carol
-        .delete(&format!("/items/room_members/{}", mine[0]["id"]))
-        .unwrap();
+    let left = leave(&carol, &carol_bob, &carol_id);
     assert!(left.ok(), "{left:?}");
     let status = |rest: &Rest| rest.get(&format!("/items/messages/{said}")).unwrap().status;
     assert_eq!(status(&carol), 403, "gone with her membership");
@@ -588,15 +581,7 @@ fn joining_creating_and_direct_messages_follow_the_rules() {
         "not by another member"
     );
     // Its creator may leave and come back; nobody else joins by themselves.
-    let hers = rows(
-        &alice,
-        &format!(
-            "/items/room_members?filter[room][_eq]={plans}&filter[user][_eq]={alice_id}&fields=id"
-        ),
-    );
-    let left = alice
-        .delete(&format!("/items/room_members/{}", hers[0]["id"]))
-        .unwrap();
+    let left = leave(&alice, &plans, &alice_id);
     assert!(left.ok(), "{left:?}");
     assert!(
         join(&alice, &plans, &alice_id).ok(),
@@ -620,15 +605,7 @@ fn whoever_is_given_the_chat_policy_in_the_admin_app_joins_general_at_once() {
     }
     let admin = server.admin();
     let general = room(server, "general");
-    let in_general = |user: &str| {
-        !rows(
-            &admin,
-            &format!(
-                "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={user}&fields=id"
-            ),
-        )
-        .is_empty()
-    };
+    let in_general = |user: &str| is_member(&admin, &general, user);
     let tag = std::process::id();
     // Given the policy directly, as the admin app's user form does.
     let frank = admin

@@ -200,6 +200,7 @@ impl TestDirectus {
         provision::ensure_member(
             &self.admin(),
             &self.report.policy_id,
+            &self.report.general,
             &newcomer,
             &mut report,
         )

@@ -11,10 +11,15 @@ use crate::provision::Member;
 pub struct Socket(WebSocket<MaybeTlsStream<TcpStream>>);
 
 impl Socket {
+    /// Connected, not authenticated.
+    pub fn connect(ws_url: &str) -> Socket {
+        let (socket, _) = tungstenite::connect(ws_url).expect("connect websocket");
+        Socket(socket)
+    }
+
     /// Connected and authenticated as `member`.
     pub fn as_member(ws_url: &str, member: &Member) -> Socket {
-        let (socket, _) = tungstenite::connect(ws_url).expect("connect websocket");
-        let mut socket = Socket(socket);
+        let mut socket = Socket::connect(ws_url);
         socket.send(json!({"type": "auth", "email": member.email,
                            "password": member.password, "uid": "auth"}));
         let auth = socket.next(Duration::from_secs(10)).expect("auth reply");
