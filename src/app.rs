@@ -221,6 +221,11 @@ impl ChatApp {
                 self.session.discard(&key);
                 Vec::new()
             }
+            Action::ShowRoom(room) => {
+                let left = self.session.rooms().shown_id().map(str::to_owned);
+                self.chat.switch_room(left, &room);
+                self.session.show_room(&room, now)
+            }
         };
         self.edge.apply(effects);
     }
@@ -240,6 +245,12 @@ impl eframe::App for ChatApp {
         }
         if let Some(after) = self.history.recheck_after() {
             ctx.request_repaint_after(after);
+        }
+        // Read where the user is looking at the newest message: the marker follows (and the
+        // room's count on the user's other devices with it).
+        if self.chat.list.at_bottom() && ctx.input(|i| i.focused) {
+            let effects = self.session.mark_read(Instant::now());
+            self.edge.apply(effects);
         }
         let fresh = self.session.take_fresh();
         self.page.update(ctx, &self.session, &fresh);

@@ -1,9 +1,10 @@
 //! `directus-chat --headless`: the same session core without a window, for bots and scripts.
 //!
 //! stdout: every message once, as a JSON line {"id","author","mine","content","date_created",
-//! "room","room_id"} (the room: `general`, the one the chat shows until it shows rooms),
-//! history first, then live ("mine": written by the logged-in user). stdin: each line is sent
-//! as a message. stderr: status. At the end of stdin it exits once every queued message is
+//! "room","room_id"} (the room by name: a channel's, or the other person's for a DM), history
+//! first, then live ("mine": written by the logged-in user), of the room `--room` names
+//! (default `general`) or of every room (`--all-rooms`). stdin: each line is sent as a message
+//! into that room (into `general` with `--all-rooms`). stderr: status. At the end of stdin it exits once every queued message is
 //! confirmed or refused: 0 when all were sent, 1 (naming them) when the server refused any.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,10 @@ pub struct Options {
     pub email: Option<String>,
     pub password: Option<String>,
     pub store: SessionStore,
+    /// The room to read and write (None: `general`).
+    pub room: Option<String>,
+    /// Print every room's messages.
+    pub all_rooms: bool,
 }
 
 enum Input {
@@ -35,15 +40,16 @@ enum Input {
     Eof,
 }
 
-/// The JSON line printed for a message (`mine`: the logged-in user wrote it).
-pub fn message_line(message: &MessageItem, mine: bool) -> String {
+/// The JSON line printed for a message (`mine`: the logged-in user wrote it; `room`: the name
+/// of its room).
+pub fn message_line(message: &MessageItem, mine: bool, room: &str) -> String {
     serde_json::json!({
         "id": message.id,
         "author": message.author.first_name,
         "mine": mine,
         "content": message.content,
         "date_created": message.date_created,
-        "room": crate::core::protocol::SHOWN_ROOM,
+        "room": room,
         "room_id": message.room,
     })
     .to_string()
@@ -87,6 +93,12 @@ pub fn run(options: Options) -> Result<(), String> {
     );
     // A bot may start before its server: keep trying instead of giving up on the first login.
     let mut session = Session::new(time_seed()).persistent();
+    if let Some(room) = &options.room {
+        session.want_room(room);
+    }
+    if options.all_rooms {
+        session.open_all_rooms();
+    }
     let now = Instant::now();
     let effects = match (&options.email, &options.password) {
         (Some(email), Some(password)) => {
@@ -131,6 +143,8 @@ pub fn run(options: Options) -> Result<(), String> {
     // copy is held too: under a flood the timeline may evict a message before it is printed.
     let mut held: BTreeMap<i64, MessageItem> = BTreeMap::new();
     let mut stdin_done = false;
+    // Lines read before the room they go to is known.
+    let mut lines: std::collections::VecDeque<String> = Default::default();
     let mut last_phase = None;
     let mut last_error = None;
     let stdout = std::io::stdout();
@@ -154,15 +168,33 @@ pub fn run(options: Options) -> Result<(), String> {
         if session.phase() == Phase::LoggedOut {
             return Err(session.error().unwrap_or("logged out").to_owned());
         }
+        if let Some(missing) = session.missing_room() {
+            return Err(format!(
+                "you are in no room called {missing:?} (a channel's name, or the first name or \
+                 e-mail of the other person of a DM)"
+            ));
+        }
+        while session.room_ready()
+            && let Some(line) = lines.pop_front()
+        {
+            match session.send(&line, Instant::now()) {
+                Ok(effects) => edge.apply(effects),
+                Err(why) => eprintln!("not sent: {why}"),
+            }
+        }
         let mut out = stdout.lock();
         for id in session.take_fresh() {
-            if let Some(message) = session.timeline().get(id)
+            if let Some(message) = session.message(id)
                 && !printed.contains(&id)
             {
                 held.insert(id, message.clone());
             }
         }
-        let finishing = stdin_done && session.outbox_settled() && session.history_loaded();
+        let finishing = stdin_done
+            && lines.is_empty()
+            && session.outbox_settled()
+            && session.history_loaded()
+            && session.rooms_settled();
         // On the way out nothing stays held.
         let through = if finishing {
             i64::MAX
@@ -173,37 +205,47 @@ pub fn run(options: Options) -> Result<(), String> {
         // one whose "mine" is not known yet (who we are, or whether a row under one of our keys
         // is really ours).
         let settled = |message: &MessageItem| {
-            !session.author_pending(message.id)
+            // Its room's name is known too.
+            session.rooms().known()
+                && !session.author_pending(message.id)
                 && session.identity_settled()
                 && !session.awaiting_confirmation(message)
         };
         let ready = |(id, message): &(&i64, &MessageItem)| {
             **id <= through && (finishing || settled(message))
         };
-        let oldest_kept = session.timeline().oldest_id().unwrap_or(i64::MAX);
         while let Some((id, copy)) = held.first_key_value().filter(ready) {
             let id = *id;
             // The newest copy; the held one if the timeline evicted it; none if it was deleted.
+            let oldest_kept = session
+                .rooms()
+                .history(copy.room.as_deref().unwrap_or_default())
+                .and_then(|h| h.timeline.oldest_id())
+                .unwrap_or(i64::MAX);
             let message = session
-                .timeline()
-                .get(id)
+                .message(id)
                 .or((id < oldest_kept).then_some(copy))
                 .cloned();
             held.remove(&id);
             printed.insert(id);
             if let Some(message) = message {
-                let line = message_line(&message, session.is_mine(&message));
+                let room = session.room_name(message.room.as_deref());
+                let line = message_line(&message, session.is_mine(&message), &room);
                 writeln!(out, "{line}").map_err(|e| e.to_string())?;
             }
         }
         out.flush().map_err(|e| e.to_string())?;
         drop(out);
         if printed.len() > KEEP_MESSAGES
-            && let Some(oldest) = session.timeline().oldest_id()
+            && let Some(oldest) = session
+                .rooms()
+                .histories()
+                .filter_map(|(_, h)| h.timeline.oldest_id())
+                .min()
         {
             printed = printed.split_off(&oldest);
         }
-        if stdin_done && session.outbox_settled() && session.history_loaded() {
+        if finishing {
             let mut refused = 0;
             for (message, why) in session.failed() {
                 refused += 1;
@@ -233,10 +275,7 @@ pub fn run(options: Options) -> Result<(), String> {
         {
             match input {
                 Input::Wake => {}
-                Input::Line(line) => match session.send(&line, Instant::now()) {
-                    Ok(effects) => edge.apply(effects),
-                    Err(why) => eprintln!("not sent: {why}"),
-                },
+                Input::Line(line) => lines.push_back(line),
                 Input::Eof => stdin_done = true,
             }
         }

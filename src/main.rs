@@ -4,8 +4,10 @@
 const USAGE: &str = "\
 directus-chat [--server URL]
     Open the chat window (the login form starts with URL).
-directus-chat --headless [--server URL] [--email EMAIL]
+directus-chat --headless [--server URL] [--email EMAIL] [--room NAME | --all-rooms]
     No window: print messages as JSON lines on stdout, send each stdin line as a message.
+    --room: the room for both (a channel's name, or the first name or e-mail of the other
+    person of a DM; default general). --all-rooms: print every room's messages.
     The password comes from DIRECTUS_CHAT_PASSWORD; without it the stored session is used.
 
 Environment: DIRECTUS_CHAT_DATA_DIR (where the session is stored; default: the OS data dir).";
@@ -17,13 +19,16 @@ fn main() -> std::process::ExitCode {
 
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut headless = false;
-    let (mut server, mut email) = (None, None);
+    let (mut server, mut email, mut room) = (None, None, None);
+    let mut all_rooms = false;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--headless" => headless = true,
             "--server" => server = it.next(),
             "--email" => email = it.next(),
+            "--room" => room = it.next(),
+            "--all-rooms" => all_rooms = true,
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -58,6 +63,8 @@ fn main() -> std::process::ExitCode {
             email,
             password,
             store,
+            room,
+            all_rooms,
         };
         return match directus_chat::headless::run(options) {
             Ok(()) => ExitCode::SUCCESS,

@@ -55,8 +55,10 @@ pub(super) fn alice_with_history() -> Rig {
     let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
     let mut bobs = msg(2);
     bobs["user_created"] = json!({"id": "u-bob", "first_name": "Bob"});
-    let who = only(&rig.frame(json!({"type":"items","data":[bobs, msg(1)],"uid":read["uid"]})));
+    let sent = frames(&rig.frame(json!({"type":"items","data":[bobs, msg(1)],"uid":read["uid"]})));
+    let who = find_uid(&sent, "profile").unwrap();
     rig.frame(json!({"type":"subscription","event":"init","data":[{"id":"u-alice","first_name":"Alice"}],"uid":who["uid"]}));
+    rig.answer_rooms(&sent);
     rig
 }
 

@@ -1,6 +1,7 @@
 //! The IO-free core: protocol types, the session state machine and the message timeline.
 
 pub mod protocol;
+pub mod rooms;
 pub mod server_url;
 pub mod session;
 pub mod timeline;
@@ -16,6 +17,8 @@ mod everyday_tests;
 mod history_tests;
 #[cfg(test)]
 mod protocol_tests;
+#[cfg(test)]
+mod rooms_tests;
 #[cfg(test)]
 mod session_tests;
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! becomes [`ServerFrame::Unknown`], never a panic.
 
 use serde::Deserialize;
+
+pub mod rooms;
 use serde_json::{Value, json};
 
 /// The `messages` collection the chat reads and writes.
@@ -283,44 +285,64 @@ pub fn auth_with_refresh_token(refresh_token: &str, uid: &str) -> String {
     json!({"type": "auth", "refresh_token": refresh_token, "uid": uid}).to_string()
 }
 
-/// The room the chat shows: the public channel every member is in (until the client knows
-/// rooms, the server's others stay out of its one timeline). Public channel names are unique
-/// (the chat-rooms hook); a private room or DM named "general" stays out.
-/// The name of the room the chat shows (until it shows rooms).
-pub const SHOWN_ROOM: &str = "general";
-
-fn in_general() -> Value {
-    json!({ "name": { "_eq": SHOWN_ROOM }, "kind": { "_eq": "channel" }, "private": { "_eq": false } })
+/// A room as a read names it: by id once the user's rooms are known, else the public channel
+/// of this name (what a first start opens, before the room list has arrived). Public channel
+/// names are unique (the chat-rooms hook); a private room or DM of that name is not it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoomRef {
+    Id(String),
+    PublicChannel(String),
 }
 
+impl RoomRef {
+    fn filter(&self) -> Value {
+        match self {
+            RoomRef::Id(id) => json!({ "_eq": id }),
+            RoomRef::PublicChannel(name) => json!({
+                "name": { "_eq": name }, "kind": { "_eq": "channel" }, "private": { "_eq": false }
+            }),
+        }
+    }
+}
+
+/// The room a first start opens.
+pub const DEFAULT_ROOM: &str = "general";
+
+/// Every message of every room the user is in (the server's read rule keeps it to those):
+/// one subscription, routed by room, instead of one per room (Directus reads once per
+/// subscription per event).
 pub fn subscribe_messages(uid: &str) -> String {
     json!({
         "type": "subscribe",
         "collection": COLLECTION,
-        "query": { "fields": MESSAGE_FIELDS, "filter": { "room": in_general() } },
+        "query": { "fields": MESSAGE_FIELDS },
         "uid": uid,
     })
     .to_string()
 }
 
-/// A read of messages of the room shown: `query` plus the fields every read asks for.
-fn read_messages(mut query: Value, uid: &str) -> String {
+/// A read of messages (of one room, or of all the user's): `query` plus the fields every read
+/// asks for.
+fn read_messages(mut query: Value, room: Option<&RoomRef>, uid: &str) -> String {
     query["fields"] = json!(MESSAGE_FIELDS);
-    query["filter"]["room"] = in_general();
+    if let Some(room) = room {
+        query["filter"]["room"] = room.filter();
+    }
     json!({ "type": "items", "action": "read", "collection": COLLECTION, "query": query, "uid": uid })
         .to_string()
 }
 
-/// The newest `limit` messages (newest first).
-pub fn read_latest(limit: u32, uid: &str) -> String {
-    read_messages(json!({ "sort": ["-id"], "limit": limit }), uid)
+/// The newest `limit` messages of a room (newest first).
+pub fn read_latest(room: &RoomRef, limit: u32, uid: &str) -> String {
+    read_messages(json!({ "sort": ["-id"], "limit": limit }), Some(room), uid)
 }
 
-/// Scroll-back: the `limit` messages just before `oldest` (newest first).
-pub fn read_before(oldest: i64, limit: u32, uid: &str) -> String {
+/// Scroll-back: the `limit` messages of a room just before `oldest` (newest first).
+pub fn read_before(room: &RoomRef, oldest: i64, limit: u32, uid: &str) -> String {
     let filter = json!({ "id": { "_lt": oldest } });
     read_messages(
         json!({ "sort": ["-id"], "limit": limit, "filter": filter }),
+        Some(room),
         uid,
     )
 }
@@ -344,20 +366,27 @@ pub fn delete_message(id: i64, uid: &str) -> String {
     .to_string()
 }
 
-/// Catch-up: the oldest `limit` messages with an id above `newest` (oldest first).
+/// Catch-up: the oldest `limit` messages of all the user's rooms with an id above `newest`
+/// (oldest first). Ids are global: one cursor serves every room.
 pub fn read_after(newest: i64, limit: u32, uid: &str) -> String {
     let filter = json!({ "id": { "_gt": newest } });
     read_messages(
         json!({ "sort": ["id"], "limit": limit, "filter": filter }),
+        None,
         uid,
     )
 }
 
-/// A create with the client's own unique key, so a retry can never post twice.
-pub fn create_message(content: &str, client_key: &str, uid: &str) -> String {
+/// A create with the client's own unique key, so a retry can never post twice. Without a
+/// room (written before rooms were known) the server files it under `general`.
+pub fn create_message(content: &str, client_key: &str, room: Option<&str>, uid: &str) -> String {
+    let mut data = json!({ "content": content, "client_key": client_key });
+    if let Some(room) = room {
+        data["room"] = json!(room);
+    }
     json!({
         "type": "items", "action": "create", "collection": COLLECTION,
-        "data": { "content": content, "client_key": client_key },
+        "data": data,
         "query": { "fields": MESSAGE_FIELDS },
         "uid": uid,
     })
@@ -372,6 +401,7 @@ pub fn read_own_by_client_key(client_key: &str, uid: &str) -> String {
             { "client_key": { "_eq": client_key } },
             { "user_created": { "_eq": "$CURRENT_USER" } },
         ] } }),
+        None,
         uid,
     )
 }
@@ -380,6 +410,7 @@ pub fn read_own_by_client_key(client_key: &str, uid: &str) -> String {
 pub fn read_ids(ids: &[i64], uid: &str) -> String {
     read_messages(
         json!({ "filter": { "id": { "_in": ids } }, "limit": -1 }),
+        None,
         uid,
     )
 }

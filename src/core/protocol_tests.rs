@@ -244,9 +244,32 @@ fn client_frames_carry_what_directus_expects() {
     let catch_up = v(read_after(41, 500, "c"));
     assert_eq!(catch_up["query"]["filter"]["id"]["_gt"], 41);
     assert_eq!(catch_up["query"]["sort"], json!(["id"]));
-    assert_eq!(v(read_latest(50, "h"))["query"]["sort"], json!(["-id"]));
-    let create = v(create_message("hi", "k1", "c"));
+    assert!(
+        catch_up["query"]["filter"]["room"].is_null(),
+        "catch-up: every room at once"
+    );
+    let general = v(read_latest(
+        &RoomRef::PublicChannel("general".into()),
+        50,
+        "h",
+    ));
+    assert_eq!(general["query"]["sort"], json!(["-id"]));
+    assert_eq!(
+        general["query"]["filter"]["room"],
+        json!({"name": {"_eq": "general"}, "kind": {"_eq": "channel"}, "private": {"_eq": false}})
+    );
+    let design = v(read_before(&RoomRef::Id("r-design".into()), 7, 50, "o"));
+    assert_eq!(
+        (
+            &design["query"]["filter"]["room"],
+            &design["query"]["filter"]["id"]
+        ),
+        (&json!({"_eq": "r-design"}), &json!({"_lt": 7}))
+    );
+    let create = v(create_message("hi", "k1", None, "c"));
     assert_eq!(create["data"], json!({"content":"hi","client_key":"k1"}));
+    let create = v(create_message("hi", "k1", Some("r-design"), "c"));
+    assert_eq!(create["data"]["room"], "r-design");
     assert_eq!(v(ping("p"))["type"], "ping");
     assert_eq!(v(pong())["type"], "pong");
 }

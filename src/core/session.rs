@@ -22,7 +22,8 @@
 //! Parts: `connection.rs` (socket life, auth, timeouts), `reads.rs` (what the server answers),
 //! `subscriptions.rs` (what the subscriptions bring, and which is which), `profile.rs` (who
 //! the user is), `outbox.rs` (what the user wrote), `pending_delete.rs` (a delete's Undo time),
-//! `requests.rs` (uids, resends, backoff of refused requests).
+//! `requests.rs` (uids, resends, backoff of refused requests), `rooms.rs` (the user's rooms,
+//! which one is shown, unread counts and read markers).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use web_time::Instant;
 
 use super::protocol::{self as proto, Author, MessageItem, ServerError};
+use super::rooms::Rooms;
 use super::server_url::ServerUrl;
 use super::timeline::Timeline;
 
@@ -103,6 +105,7 @@ mod pending_delete;
 mod profile;
 mod reads;
 mod requests;
+mod rooms;
 mod subscriptions;
 
 use outbox::check_length;
@@ -135,6 +138,10 @@ pub struct Session {
     live_uid: Option<String>,
     /// The uid of the profile subscription whose answer is awaited (see `profile.rs`).
     profile_uid: Option<String>,
+    /// The uid of this connection's subscription to the user's memberships (see `rooms.rs`).
+    rooms_uid: Option<String>,
+    /// The newest id live events brought while not synced (the sync's end takes it in).
+    live_newest: Option<i64>,
     /// This connection's read (history or catch-up) is complete: live events fill the rest.
     history_loaded: bool,
     /// The newest id the synced stream has reached: every message up to it has been seen,
@@ -154,7 +161,12 @@ pub struct Session {
     /// When the last socket last said anything before it was lost (see `settled_cursor`);
     /// None once a sync completed.
     cut_at: Option<Instant>,
-    timeline: Timeline,
+    /// The user's rooms and what is held of each (the shown one's timeline among them).
+    rooms: Rooms,
+    /// Every room is opened and read (headless `--all-rooms`), not only the shown one.
+    all_rooms: bool,
+    /// The server refused to keep read markers (kept on this device only then).
+    markers_refused: bool,
     outbox: Vec<Outgoing>,
     requests: HashMap<String, InFlight>,
     next_uid: u64,
@@ -170,8 +182,6 @@ pub struct Session {
     /// Messages whose author's name is not known yet (see `resolve_authors`).
     unresolved: std::collections::BTreeSet<i64>,
     resolve_blocked: bool,
-    /// The very first message is in the timeline: scroll-back has nothing more to load.
-    reached_start: bool,
     /// Why editing and deleting are not offered (the server said FORBIDDEN).
     edits_refused: Option<String>,
     /// What was last handed out for storage (see `persist`).
@@ -213,6 +223,8 @@ impl Session {
             subscribed: false,
             live_uid: None,
             profile_uid: None,
+            rooms_uid: None,
+            live_newest: None,
             history_loaded: false,
             cursor: None,
             cursor_log: Default::default(),
@@ -220,7 +232,9 @@ impl Session {
             who_answered: false,
             profile_refused: false,
             cut_at: None,
-            timeline: Timeline::default(),
+            rooms: Rooms::new(proto::DEFAULT_ROOM),
+            all_rooms: false,
+            markers_refused: false,
             outbox: Vec::new(),
             requests: HashMap::new(),
             next_uid: 0,
@@ -236,7 +250,6 @@ impl Session {
             unresolved: Default::default(),
             resolve_blocked: false,
             saved: None,
-            reached_start: false,
             edits_refused: None,
             sent_token: None,
             page: CATCH_UP_PAGE,
@@ -253,8 +266,17 @@ impl Session {
     pub fn phase(&self) -> Phase {
         self.phase
     }
+    /// The shown room's messages.
     pub fn timeline(&self) -> &Timeline {
-        &self.timeline
+        &self.rooms.shown().timeline
+    }
+    /// The user's rooms, their unread counts and which one is shown.
+    pub fn rooms(&self) -> &Rooms {
+        &self.rooms
+    }
+    /// A message of any room held.
+    pub fn message(&self, id: i64) -> Option<&MessageItem> {
+        self.rooms.message(id)
     }
     pub fn outbox(&self) -> &[Outgoing] {
         &self.outbox
@@ -380,9 +402,8 @@ impl Session {
         if !same_account {
             // Another account: its messages stay with their owner (shown as waiting, never
             // sent as this one); what it saw goes.
-            self.timeline.clear();
+            self.rooms.clear();
             self.saved_ids.clear();
-            self.reached_start = false;
             self.cursor = None;
             self.cursor_log.clear();
             self.me = None;
@@ -463,31 +484,36 @@ impl Session {
 
     /// Scroll-back reached the top: ask for the page before the oldest message.
     pub fn load_older(&mut self, now: Instant) -> Vec<Effect> {
-        let Some(oldest) = self.timeline.oldest_id() else {
+        let shown = self.rooms.shown();
+        let Some(oldest) = shown.timeline.oldest_id() else {
             return Vec::new();
         };
         if self.phase != Phase::Online
             || !self.history_loaded
-            || self.reached_start
+            || shown.reached_start
             || self.loading_older()
         {
             return Vec::new();
         }
+        let (key, room) = self.shown_ref();
         let limit = self.page.min(HISTORY_PAGE);
         vec![self.request(
-            Request::Older,
-            |uid| proto::read_before(oldest, limit, uid),
+            Request::Older(key),
+            |uid| proto::read_before(&room, oldest, limit, uid),
             now,
         )]
     }
 
     pub fn loading_older(&self) -> bool {
-        self.requests.values().any(|r| r.request == Request::Older)
+        let shown = self.rooms.shown_id().unwrap_or_default();
+        self.requests
+            .values()
+            .any(|r| matches!(&r.request, Request::Older(key) if key == shown))
     }
 
-    /// The first message ever written is loaded.
+    /// The shown room's first message is loaded.
     pub fn reached_start(&self) -> bool {
-        self.reached_start
+        self.rooms.shown().reached_start
     }
 
     /// Editing and deleting are offered for this message.
@@ -502,7 +528,7 @@ impl Session {
 
     /// The newest message of mine (what Up in an empty composer edits).
     pub fn last_own(&self) -> Option<&MessageItem> {
-        self.timeline.iter().rev().find(|m| self.can_change(m))
+        self.timeline().iter().rev().find(|m| self.can_change(m))
     }
 
     /// Change the text of one of my messages; Err says why not (the text stays with the user).
@@ -513,7 +539,7 @@ impl Session {
             return Err("An edit cannot be empty: delete the message instead.".into());
         }
         check_length(content)?;
-        if self.timeline.get(id).is_some_and(|m| m.content == content) {
+        if self.message(id).is_some_and(|m| m.content == content) {
             return Ok(Vec::new()); // nothing changed
         }
         let content = content.to_owned();
@@ -537,7 +563,7 @@ impl Session {
         if let Some(why) = &self.edits_refused {
             return Err(why.clone());
         }
-        if !self.timeline.get(id).is_some_and(|m| self.is_mine(m)) {
+        if !self.message(id).is_some_and(|m| self.is_mine(m)) {
             return Err("Only your own messages can be changed.".into());
         }
         if self.phase != Phase::Online {

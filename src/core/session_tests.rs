@@ -52,6 +52,13 @@ pub(super) fn find_uid<'a>(sent: &'a [Value], prefix: &str) -> Option<&'a Value>
         .find(|f| f["uid"].as_str().is_some_and(|u| u.starts_with(prefix)))
 }
 
+/// A membership row as the rooms subscription sends it.
+pub(super) fn membership(id: i64, room: &str, name: &str, last_read: Option<i64>) -> Value {
+    let kind = if name.is_empty() { "dm" } else { "channel" };
+    json!({"id": id, "last_read": last_read,
+           "room": {"id": room, "name": name, "kind": kind, "private": name != "general"}})
+}
+
 pub(super) fn ids(session: &Session) -> Vec<i64> {
     session.timeline().iter().map(|m| m.id).collect()
 }
@@ -64,6 +71,10 @@ pub(super) struct Rig {
     pub profile: Value,
     /// The uid of the messages subscription (its events carry it).
     pub live: Value,
+    /// The memberships the rooms subscription's init shows (general only by default).
+    pub rooms: Value,
+    /// The uid of the rooms subscription.
+    pub rooms_live: Value,
 }
 
 impl Rig {
@@ -73,6 +84,8 @@ impl Rig {
             now: Instant::now(),
             profile: json!([]),
             live: Value::Null,
+            rooms: json!([membership(1, "r-general", "general", None)]),
+            rooms_live: Value::Null,
         }
     }
 
@@ -147,7 +160,24 @@ impl Rig {
                 self.frame(json!({"type":"items","data":[],"uid":who["uid"]}));
             }
         }
+        self.answer_rooms(&after);
         read
+    }
+
+    /// The room list (`self.rooms`) for the rooms subscription among `sent`, and the unread
+    /// counts of its rooms (none).
+    pub(super) fn answer_rooms(&mut self, sent: &[Value]) {
+        if let Some(rooms) = find_uid(sent, "rooms") {
+            assert_eq!(rooms["collection"], "room_members");
+            self.rooms_live = rooms["uid"].clone();
+            let data = self.rooms.clone();
+            let answer = frames(&self.frame(
+                json!({"type":"subscription","event":"init","data":data,"uid":rooms["uid"]}),
+            ));
+            if let Some(counts) = find_uid(&answer, "unread") {
+                self.frame(json!({"type":"items","data":[],"uid":counts["uid"]}));
+            }
+        }
     }
 
     /// Password login through to a synced timeline holding `history` (newest-first reply).
@@ -379,7 +409,9 @@ fn a_catch_up_that_holds_the_message_in_flight_confirms_it_and_moves_on() {
     // The catch-up shows "first" was stored before the disconnect.
     let mut stored = msg(2);
     stored["client_key"] = first["data"]["client_key"].clone();
-    let next = only(&rig.frame(json!({"type":"items","data":[stored],"uid":read["uid"]})));
+    let after = frames(&rig.frame(json!({"type":"items","data":[stored],"uid":read["uid"]})));
+    rig.answer_rooms(&after);
+    let next = find(&after, "items", Some("create")).unwrap();
     assert_eq!(
         next["data"]["content"], "second",
         "the queue moves on at once"

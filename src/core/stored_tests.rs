@@ -61,12 +61,14 @@ fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
             content: "b".into(),
             failed: None,
             owner: None,
+            room: None,
         },
         Unsent {
             client_key: "k-c".into(),
             content: "c".into(),
             failed: None,
             owner: None,
+            room: None,
         },
     ];
     let mut rig = Rig::new();
@@ -107,6 +109,7 @@ fn unsent_messages_outlive_a_refused_token_and_go_out_after_the_next_login() {
         content: "kept".into(),
         failed: None,
         owner: None,
+        room: None,
     }];
     rig.s.resume(server(), None, "stale", unsent, rig.now);
     stored(&mut rig);

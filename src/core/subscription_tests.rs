@@ -13,7 +13,9 @@ fn asking_profile(rig: &mut Rig) -> Value {
     let sent = rig.auth_ok(&auth, "r1");
     rig.live = sent[0]["uid"].clone();
     let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":rig.live})));
-    let profile = only(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    let sent = frames(&rig.frame(json!({"type":"items","data":[msg(1)],"uid":read["uid"]})));
+    rig.answer_rooms(&sent);
+    let profile = find_uid(&sent, "profile").unwrap().clone();
     assert_eq!(profile["collection"], "directus_users");
     profile
 }
@@ -135,7 +137,8 @@ fn another_account_is_asked_for_its_profile_again() {
     let auth = only(&rig.s.opened(rig.now));
     let sent = rig.auth_ok(&auth, "r3");
     let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":sent[0]["uid"]})));
-    let asked = only(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
+    let sent = frames(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
+    let asked = find_uid(&sent, "profile").expect("asked again");
     assert_eq!(asked["collection"], "directus_users", "{asked}");
 }
 

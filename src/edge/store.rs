@@ -389,6 +389,7 @@ mod tests {
             content: key.into(),
             failed: None,
             owner: None,
+            room: None,
         }
     }
 

@@ -47,6 +47,25 @@ pub struct ChatView {
     pub list: MessageList,
     /// "Log out?" is on screen: logging out is never one stray keypress away.
     confirm_logout: bool,
+    /// Rooms not shown: where their list was scrolled to, and their unsent draft.
+    parked: std::collections::HashMap<String, (MessageList, String)>,
+}
+
+impl ChatView {
+    /// Another room is shown: the one left keeps its scroll position and draft (an edit in
+    /// progress ends), the one shown gets back its own.
+    pub fn switch_room(&mut self, left: Option<String>, shown: &str) {
+        if self.composer.editing.is_some() {
+            self.composer.done();
+        }
+        let (list, draft) = self.parked.remove(shown).unwrap_or_default();
+        let list = std::mem::replace(&mut self.list, list);
+        let draft = std::mem::replace(&mut self.composer.text, draft);
+        self.composer.error = None;
+        if let Some(left) = left {
+            self.parked.insert(left, (list, draft));
+        }
+    }
 }
 
 /// `store_error`: why the session and unsent messages could not be saved on this device;
@@ -86,6 +105,16 @@ pub fn show(
             ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
         }
     });
+    if session.rooms().known() {
+        egui::Panel::left("rooms")
+            .resizable(true)
+            .default_size(160.0)
+            .show(ui, |ui| {
+                if let Some(asked) = super::room_list::show(ui, session) {
+                    action = Some(asked);
+                }
+            });
+    }
     egui::Panel::bottom("composer").show(ui, |ui| {
         if let Some(asked) = pending(ui, session) {
             action = Some(asked);
@@ -211,7 +240,7 @@ fn banner(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
 /// refused for good says why and offers Retry and Discard: nothing written vanishes unseen.
 fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
     let mut action = None;
-    for outgoing in session.outbox() {
+    for outgoing in session.outbox_here() {
         ui.horizontal_wrapped(|ui| {
             let who = if session.writes_as(outgoing) {
                 "You"

@@ -243,7 +243,7 @@ impl MessageList {
                 });
             }
             if timeline.is_empty() {
-                if session.history_loaded() && session.outbox().is_empty() {
+                if session.history_loaded() && session.outbox_here().next().is_none() {
                     let hello = Rect::from_min_size(origin + vec2(0.0, TOP_ROW), vec2(width, 30.0));
                     ui.put(hello, egui::Label::new("No messages yet. Say hello!"));
                 }

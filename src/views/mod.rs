@@ -4,6 +4,7 @@ pub mod chat;
 pub mod login;
 pub mod message_list;
 pub mod message_row;
+pub mod room_list;
 pub mod row_heights;
 
 /// What a view asks the app to do.
@@ -33,6 +34,8 @@ pub enum Action {
     RetrySend(String),
     /// Give up on a refused message.
     Discard(String),
+    /// Show this room (by id).
+    ShowRoom(String),
 }
 
 /// The app's look. The text cursor does not blink: a blinking cursor repaints the window

@@ -219,6 +219,8 @@ impl Session {
         self.subscribed = false;
         self.live_uid = None;
         self.profile_uid = None;
+        self.rooms_uid = None;
+        self.live_newest = None;
         self.history_loaded = false;
         self.ping_sent = None;
         self.resend_at = None;
@@ -263,6 +265,8 @@ impl Session {
         self.subscribed = false;
         self.live_uid = None;
         self.profile_uid = None;
+        self.rooms_uid = None;
+        self.live_newest = None;
         self.history_loaded = false;
         self.requeue_in_flight();
         self.requests.clear();

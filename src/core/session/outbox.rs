@@ -25,6 +25,9 @@ pub struct Outgoing {
     pub owner: Option<String>,
     /// Refused as a duplicate once and not found among ours (see `not_found_under`).
     pub not_found: bool,
+    /// The room it goes to (None: written before rooms, or into `general` before its id was
+    /// known; the server files those under `general`).
+    pub room: Option<String>,
 }
 
 impl Outgoing {
@@ -38,6 +41,7 @@ impl Outgoing {
             && self.content == stored.content
             && failed == stored.failed.as_deref()
             && self.owner == stored.owner
+            && self.room == stored.room
     }
 }
 
@@ -63,6 +67,9 @@ pub struct Unsent {
     /// Who wrote it ("email at server"): see [`Outgoing::owner`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Its room: see [`Outgoing::room`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// 128 bits from the OS's secure random source, as 32 hex digits.
@@ -90,12 +97,22 @@ impl Session {
             return Ok(Vec::new());
         }
         check_length(content)?;
+        let room = match (self.rooms.shown_id(), self.rooms.wanted()) {
+            (Some(id), _) => Some(id.to_owned()),
+            (None, None) => None,
+            (None, Some(wanted)) if wanted.eq_ignore_ascii_case(proto::DEFAULT_ROOM) => None,
+            // Never into another room than the one meant: wait for the room list.
+            (None, Some(wanted)) => {
+                return Err(format!("The room \"{wanted}\" is not known yet."));
+            }
+        };
         self.outbox.push(Outgoing {
             client_key: new_client_key(),
             content: content.to_owned(),
             state: OutgoingState::Queued,
             owner: self.owner(),
             not_found: false,
+            room,
         });
         Ok(self.flush(now))
     }
@@ -125,6 +142,7 @@ impl Session {
                     },
                     owner: message.owner,
                     not_found: false,
+                    room: message.room,
                 });
             }
         }
@@ -209,10 +227,14 @@ impl Session {
             return Vec::new();
         };
         next.state = OutgoingState::InFlight;
-        let (key, content) = (next.client_key.clone(), next.content.clone());
+        let (key, content, room) = (
+            next.client_key.clone(),
+            next.content.clone(),
+            next.room.clone(),
+        );
         vec![self.request(
             Request::Create(key.clone()),
-            |uid| proto::create_message(&content, &key, uid),
+            |uid| proto::create_message(&content, &key, room.as_deref(), uid),
             now,
         )]
     }
@@ -276,6 +298,19 @@ impl Session {
                 _ => None,
             },
             owner: o.owner.clone(),
+            room: o.room.clone(),
+        })
+    }
+
+    /// What waits to go out into the shown room (a message without a room is `general`'s).
+    pub fn outbox_here(&self) -> impl Iterator<Item = &Outgoing> {
+        let shown = self.rooms.shown_room();
+        let general = shown.is_none_or(|r| {
+            r.kind == proto::rooms::RoomKind::Channel && !r.private && r.name == proto::DEFAULT_ROOM
+        });
+        self.outbox.iter().filter(move |o| match &o.room {
+            Some(room) => shown.is_none_or(|r| r.id == *room),
+            None => general,
         })
     }
 }

@@ -38,8 +38,12 @@ impl Session {
     /// replaces them: those it does not hold (deleted meanwhile, or older than the page) go;
     /// what arrived live meanwhile stays.
     pub fn show_saved(&mut self, messages: Vec<MessageItem>) {
-        if self.timeline.is_empty() && self.cursor.is_none() {
-            self.saved_ids = self.timeline.upsert_many(messages);
+        if self.timeline().is_empty() && self.cursor.is_none() {
+            // The room they were saved from is shown again (its id comes with them).
+            if let Some(room) = messages.iter().find_map(|m| m.room.clone()) {
+                self.rooms.adopt_shown(&room);
+            }
+            self.saved_ids = self.rooms.shown_mut().timeline.upsert_many(messages);
             // New to this run's page too (the web page's ARIA log mirrors fresh messages;
             // the server's copies of them will not be fresh again).
             self.fresh.extend(self.saved_ids.iter().copied());
@@ -62,19 +66,38 @@ impl Session {
         };
         let items = MessageItem::list_from_json(&data);
         let mut effects = Vec::new();
-        let scroll_back = req.request == Request::Older;
+        let scroll_back = matches!(req.request, Request::Older(_));
         match req.request {
-            Request::ReadLatest => {
-                for id in std::mem::take(&mut self.saved_ids) {
-                    if !items.iter().any(|m| m.id == id) {
-                        self.timeline.remove(id);
+            Request::ReadLatest { room, sync } => {
+                let named = items.iter().find_map(|m| m.room.clone());
+                if room.is_empty()
+                    && let Some(named) = &named
+                {
+                    // The shown room asked for by name: now its id is known.
+                    self.rooms.adopt_shown(named);
+                }
+                let key = match (room.is_empty(), named) {
+                    (false, _) => room,
+                    (true, Some(named)) => named,
+                    (true, None) => self.rooms.shown_id().unwrap_or_default().to_owned(),
+                };
+                if self.rooms.shown_id().unwrap_or_default() == key {
+                    for id in std::mem::take(&mut self.saved_ids) {
+                        if !items.iter().any(|m| m.id == id) {
+                            self.rooms.shown_mut().timeline.remove(id);
+                        }
                     }
                 }
-                if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
-                    self.reached_start = true;
-                }
+                let whole = (items.len() as u32) < self.page.min(HISTORY_PAGE);
+                let newest = items.iter().map(|m| m.id).max();
                 self.add_messages(items, false);
-                self.synced();
+                if let Some(history) = self.rooms.history_mut(&key) {
+                    history.loaded = true;
+                    history.reached_start |= whole;
+                }
+                if sync {
+                    self.synced(newest);
+                }
             }
             Request::CatchUp => {
                 let full = items.len() as u32 >= self.page;
@@ -87,7 +110,7 @@ impl Session {
                 if let (true, Some(after)) = (full, newest) {
                     effects.push(self.catch_up(after, now));
                 } else {
-                    self.synced();
+                    self.synced(None);
                 }
             }
             Request::Create(key) => {
@@ -123,22 +146,27 @@ impl Session {
             Request::OwnLatest => self.on_own_latest(&data),
             // A profile subscribe answered as a read: not a server we understand there.
             Request::Profile => effects.extend(self.fall_back_to_own_message(now)),
-            Request::Older => {
-                if (items.len() as u32) < self.page.min(HISTORY_PAGE) {
-                    self.reached_start = true;
-                }
+            Request::Older(room) => {
+                let whole = (items.len() as u32) < self.page.min(HISTORY_PAGE);
                 self.add_messages(items, false);
+                if let Some(history) = self.rooms.history_mut(&room) {
+                    history.reached_start |= whole;
+                }
             }
             Request::Update(_) => self.add_messages(items, false),
-            Request::Delete(id) => {
-                self.timeline.remove(id);
-            }
-            Request::Auth | Request::Subscribe | Request::Ping => {}
+            Request::Delete(id) => self.remove_message(id),
+            Request::People => self
+                .rooms
+                .set_people(proto::rooms::dm_people_from_json(&data)),
+            Request::Unread(rooms) => self.on_counts(&rooms, &data),
+            Request::MarkRead(..) => effects.extend(self.on_memberships_changed(&data, now)),
+            Request::Auth | Request::Subscribe | Request::SubscribeRooms | Request::Ping => {}
         }
         if !scroll_back {
             self.bound_memory();
         }
         effects.extend(self.ask_who_i_am(now));
+        effects.extend(self.ask_rooms(now));
         effects.extend(self.flush(now));
         effects
     }
@@ -208,11 +236,13 @@ impl Session {
                 ));
                 Vec::new()
             }
-            Request::ReadLatest
+            Request::ReadLatest { .. }
             | Request::CatchUp
             | Request::Lookup(_)
             | Request::OwnLatest
-            | Request::Older => {
+            | Request::Older(_)
+            | Request::People
+            | Request::Unread(_) => {
                 // Never given up: history stays unsynced (the cursor stays before the gap) and
                 // a message being looked up stays on its way, until the read goes through.
                 self.notice = Some(format!(
@@ -223,7 +253,14 @@ impl Session {
                 Vec::new()
             }
             Request::Profile => self.fall_back_to_own_message(now).into_iter().collect(),
-            Request::Auth | Request::Subscribe | Request::Ping => Vec::new(),
+            Request::MarkRead(..) => {
+                // Markers stay on this device (e.g. a server without the rule for them).
+                self.markers_refused = error.is("FORBIDDEN");
+                Vec::new()
+            }
+            Request::Auth | Request::Subscribe | Request::SubscribeRooms | Request::Ping => {
+                Vec::new()
+            }
         }
     }
 
@@ -245,8 +282,9 @@ impl Session {
         Vec::new()
     }
 
-    /// The read after subscribing is complete: all up to the newest message is known.
-    fn synced(&mut self) {
+    /// The read after subscribing is complete: all up to the newest message is known (the
+    /// newest the read brought, or that came live meanwhile).
+    fn synced(&mut self, read_newest: Option<i64>) {
         self.history_loaded = true;
         self.cut_at = None;
         if self
@@ -258,7 +296,9 @@ impl Session {
         }
         self.cursor = self
             .cursor
-            .max(Some(self.timeline.newest_id().unwrap_or(0)));
+            .max(Some(0))
+            .max(read_newest)
+            .max(self.live_newest.take());
     }
 
     /// The newest page on a first sync, else everything after what was settled some seconds
@@ -266,9 +306,13 @@ impl Session {
     pub(super) fn history_read(&mut self, now: Instant) -> Effect {
         if self.cursor.is_none() {
             let limit = self.page.min(HISTORY_PAGE);
+            let (key, room) = self.shown_ref();
             self.request(
-                Request::ReadLatest,
-                |uid| proto::read_latest(limit, uid),
+                Request::ReadLatest {
+                    room: key,
+                    sync: true,
+                },
+                |uid| proto::read_latest(&room, limit, uid),
                 now,
             )
         } else {
@@ -328,22 +372,40 @@ impl Session {
         }
     }
 
-    /// Into the timeline; a row of ours carrying one of our client keys confirms that message.
-    /// `live`: from the subscription. Only live events move the cursor once synced: a create
-    /// reply can overtake the event of someone else's earlier message.
+    /// Into their rooms' timelines (a room not opened only counts them); a row of ours
+    /// carrying one of our client keys confirms that message. `live`: from the subscription.
+    /// Only live events move the cursor once synced: a create reply can overtake the event of
+    /// someone else's earlier message.
     pub(super) fn add_messages(&mut self, items: Vec<MessageItem>, live: bool) {
-        let mut batch = Vec::with_capacity(items.len());
+        let mut batches: std::collections::HashMap<String, Vec<MessageItem>> = Default::default();
         for mut item in items {
             self.confirm_row(&item);
             let id = item.id;
-            if self.history_loaded && live {
-                self.cursor = self.cursor.max(Some(id));
+            if live {
+                match self.history_loaded {
+                    true => self.cursor = self.cursor.max(Some(id)),
+                    false => self.live_newest = self.live_newest.max(Some(id)),
+                }
             }
+            let room = item
+                .room
+                .as_deref()
+                .or(self.rooms.shown_id())
+                .map(str::to_owned);
+            if let Some(room) = &room
+                && !self.is_mine(&item)
+                && !self.awaiting_confirmation(&item)
+            {
+                self.rooms.note_unread(room, id);
+            }
+            let Some(key) = self.rooms.key_for(item.room.as_deref()) else {
+                continue; // a room not opened: counted, read when opened
+            };
             if item.author.first_name.is_none() {
                 // Never replace a known author by an unknown one; else ask again later.
                 match self
-                    .timeline
-                    .get(id)
+                    .rooms
+                    .message(id)
                     .filter(|known| known.author.first_name.is_some())
                 {
                     Some(known) => item.author = known.author.clone(),
@@ -357,27 +419,37 @@ impl Session {
             if item.author.first_name.is_some() {
                 self.unresolved.remove(&id);
             }
-            batch.push(item);
+            batches.entry(key).or_default().push(item);
         }
-        // One insert for a whole page (scroll-back prepends 50 at once).
-        let fresh = self.timeline.upsert_many(batch);
-        self.fresh.extend(fresh);
+        // One insert per room for a whole page (scroll-back prepends 50 at once).
+        for (key, batch) in batches {
+            if let Some(history) = self.rooms.history_mut(&key) {
+                let fresh = history.timeline.upsert_many(batch);
+                self.fresh.extend(fresh);
+            }
+        }
     }
 
-    /// A member flooding the room cannot fill our memory: far history goes (and is read again
-    /// on scroll-back). Not after a scroll-back page: going back is the user's doing, 50 at a
-    /// time, and must not evict what they asked for.
+    /// A message deleted (here or elsewhere), in whichever room held it.
+    pub(super) fn remove_message(&mut self, id: i64) {
+        self.rooms.remove_message(id);
+        self.forget_pending_delete(id);
+    }
+
+    /// A member flooding a room cannot fill our memory: far history goes (and is read again
+    /// on scroll-back), and rooms not shown lose theirs first. Not after a scroll-back page:
+    /// going back is the user's doing, 50 at a time, and must not evict what they asked for.
     pub(super) fn bound_memory(&mut self) {
-        if self.timeline.evict_oldest(KEEP_MESSAGES, KEEP_BYTES) > 0 {
-            self.reached_start = false;
-            let oldest = self.timeline.oldest_id().unwrap_or(i64::MAX);
-            self.unresolved.retain(|id| *id >= oldest);
+        if self.rooms.evict(KEEP_MESSAGES, KEEP_BYTES) {
+            let rooms = &self.rooms;
+            self.unresolved.retain(|id| rooms.message(*id).is_some());
         }
     }
 
     /// What waits for the socket to be usable: authors to resolve, then the next message.
     pub(super) fn flush(&mut self, now: Instant) -> Vec<Effect> {
         let mut effects = self.resolve_authors(now);
+        effects.extend(self.load_rooms(now));
         effects.extend(self.send_next(now));
         effects
     }

@@ -16,7 +16,12 @@ pub const RETRY_MAX: Duration = Duration::from_secs(30);
 pub(super) enum Request {
     Auth,
     Subscribe,
-    ReadLatest,
+    /// The newest page of a room (by its history's key: "" while the shown room's id is not
+    /// known). `sync`: the read that completes a first sync.
+    ReadLatest {
+        room: String,
+        sync: bool,
+    },
     CatchUp,
     Create(String),
     /// Our own row with this client key (after the key was refused as a duplicate).
@@ -28,8 +33,16 @@ pub(super) enum Request {
     /// Who am I, where the profile was refused: the author of one of my own messages.
     OwnLatest,
     Ping,
-    /// Scroll-back: the page before the oldest message we have.
-    Older,
+    /// Scroll-back in a room: the page before the oldest message we have of it.
+    Older(String),
+    /// The user's memberships, live (see `rooms.rs`).
+    SubscribeRooms,
+    /// The other person of each DM.
+    People,
+    /// Unread counts of these rooms.
+    Unread(Vec<String>),
+    /// The read marker of a room moved to this id.
+    MarkRead(String, i64),
     Update(i64),
     Delete(i64),
 }
@@ -39,7 +52,7 @@ impl Request {
         match self {
             Request::Auth => "auth",
             Request::Subscribe => "subscribe",
-            Request::ReadLatest => "history",
+            Request::ReadLatest { .. } => "history",
             Request::CatchUp => "catch-up",
             Request::Create(_) => "create",
             Request::Lookup(_) => "lookup",
@@ -47,7 +60,11 @@ impl Request {
             Request::Profile => "profile",
             Request::OwnLatest => "own-latest",
             Request::Ping => "ping",
-            Request::Older => "older",
+            Request::Older(_) => "older",
+            Request::SubscribeRooms => "rooms",
+            Request::People => "people",
+            Request::Unread(_) => "unread",
+            Request::MarkRead(..) => "read-marker",
             Request::Update(_) => "update",
             Request::Delete(_) => "delete",
         }
@@ -57,7 +74,7 @@ impl Request {
     pub(super) fn reads_a_page(&self) -> bool {
         matches!(
             self,
-            Request::ReadLatest | Request::CatchUp | Request::Older
+            Request::ReadLatest { .. } | Request::CatchUp | Request::Older(_)
         )
     }
 }

@@ -24,6 +24,15 @@ impl Session {
             self.requests.remove(&uid);
             return self.on_profile(&uid, &data, now);
         }
+        let rooms_asked = self.pending(|r| *r == Request::SubscribeRooms).cloned();
+        if let Some(uid) = uid.as_ref().filter(|u| Some(*u) == rooms_asked.as_ref()) {
+            // Its first answer: from now on its events are the memberships'.
+            self.requests.remove(uid);
+            self.rooms_uid = Some(uid.clone());
+        }
+        if uid.is_some() && uid == self.rooms_uid {
+            return self.on_rooms_event(event, &data, now);
+        }
         if event == SubscriptionEvent::Init {
             return self.on_subscribed(uid, now);
         }
@@ -42,7 +51,7 @@ impl Session {
                 // Only messages we hold: an edit of one never loaded would sit in the timeline
                 // as its oldest and make scroll-back skip everything in between.
                 let mut items = MessageItem::list_from_json(&data);
-                items.retain(|m| self.timeline.get(m.id).is_some());
+                items.retain(|m| self.rooms.message(m.id).is_some());
                 self.add_messages(items, true);
                 self.bound_memory();
                 self.flush(now)
@@ -51,8 +60,7 @@ impl Session {
                 // Directus sends every delete to every subscriber (issue #19704): only ids we
                 // hold mean anything.
                 for id in proto::ids_from_json(&data) {
-                    self.timeline.remove(id);
-                    self.forget_pending_delete(id);
+                    self.remove_message(id);
                 }
                 Vec::new()
             }
@@ -100,16 +108,19 @@ impl Session {
         let Some(uid) = uid.or(waiting) else {
             return Vec::new();
         };
-        // Only the messages subscribe's refusal says anything about live updates.
-        let Some(req) = self
-            .requests
-            .remove(&uid)
-            .filter(|r| r.request == Request::Subscribe)
-        else {
+        let Some(req) = self.requests.remove(&uid) else {
             return Vec::new();
         };
-        self.notice = Some(format!("Live updates were refused: {}", describe(&error)));
-        self.retry_later(uid, req, now);
+        match req.request {
+            // Only the messages subscribe's refusal says anything about live updates.
+            Request::Subscribe => {
+                self.notice = Some(format!("Live updates were refused: {}", describe(&error)));
+                self.retry_later(uid, req, now);
+            }
+            // Without it the shown room still works; the list is asked for again.
+            Request::SubscribeRooms => self.retry_later(uid, req, now),
+            _ => {}
+        }
         Vec::new()
     }
 }

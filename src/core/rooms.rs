@@ -1,0 +1,499 @@
+//! The rooms the user is in, as the room list shows them, and what the chat holds of each:
+//! its messages once opened, its unread count and its read marker. IO-free: the session feeds
+//! it memberships, counts and messages, and asks it where a message belongs.
+//!
+//! Unread counts come from the server (messages of others after the read marker, one
+//! aggregate read for every room) plus the ids that arrived since, de-duplicated: a message
+//! read twice (live event and catch-up) counts once, and moving the marker anywhere (this
+//! device or another) clears what it covers.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::protocol::MessageItem;
+use super::protocol::rooms::{Membership, Person, RoomKind};
+use super::timeline::Timeline;
+
+/// Live unread ids kept per room; past this a room shows at least this many.
+const UNREAD_IDS_MAX: usize = 10_000;
+/// Rooms not shown lose their messages (read again when shown) once all rooms together hold
+/// more than this many times one room's bound.
+const ROOMS_IN_MEMORY: usize = 3;
+
+/// One of the user's rooms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Room {
+    pub id: String,
+    pub name: String,
+    pub kind: RoomKind,
+    pub private: bool,
+    /// The user's membership row (what read markers are written to).
+    pub membership: String,
+    pub last_read: Option<i64>,
+    /// The other person of a DM, once read.
+    pub other: Option<Person>,
+}
+
+impl Room {
+    fn from_membership(m: Membership) -> Room {
+        Room {
+            id: m.room,
+            name: m.name,
+            kind: m.kind,
+            private: m.private,
+            membership: m.id,
+            last_read: m.last_read,
+            other: None,
+        }
+    }
+
+    /// What the room list calls it: the channel's name, or the other person of a DM.
+    pub fn title(&self) -> &str {
+        match (self.kind, &self.other) {
+            (RoomKind::Dm, Some(other)) => other.name(),
+            (RoomKind::Dm, None) => "Direct message",
+            (RoomKind::Channel, _) => &self.name,
+        }
+    }
+
+    /// Does `wanted` name this room: a channel's name, or the first name or e-mail of the other
+    /// person of a DM (any case)?
+    pub fn answers_to(&self, wanted: &str) -> bool {
+        match self.kind {
+            RoomKind::Channel => self.name.eq_ignore_ascii_case(wanted),
+            RoomKind::Dm => self.other.as_ref().is_some_and(|p| p.answers_to(wanted)),
+        }
+    }
+}
+
+/// Messages of others a room holds after its read marker.
+#[derive(Clone, Debug, Default)]
+struct Unread {
+    /// As the server counted them ...
+    counted: u32,
+    /// ... up to this id;
+    through: i64,
+    /// and those seen since (above `through` and the marker).
+    live: BTreeSet<i64>,
+}
+
+/// What the chat holds of one room's messages.
+#[derive(Debug, Default)]
+pub struct RoomHistory {
+    pub timeline: Timeline,
+    /// The room's very first message is in the timeline: scroll-back has nothing more to load.
+    pub reached_start: bool,
+    /// Its newest page was read on this connection or an earlier one (later messages came live
+    /// or by catch-up): what the timeline shows is the room's present.
+    pub loaded: bool,
+    /// When it was last shown (which rooms lose their messages first).
+    shown_at: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Rooms {
+    /// Channels by name, then DMs by title.
+    list: Vec<Room>,
+    /// The membership list has arrived.
+    known: bool,
+    /// By room id; "" holds the shown room's messages while its id is not known yet.
+    histories: HashMap<String, RoomHistory>,
+    unread: HashMap<String, Unread>,
+    /// The shown room's id ("" before it is known).
+    shown: String,
+    /// The room to show by name, until the list can say which one it is.
+    wanted: Option<String>,
+    clock: u64,
+}
+
+impl Rooms {
+    pub fn new(wanted: &str) -> Rooms {
+        let mut rooms = Rooms {
+            wanted: Some(wanted.to_owned()),
+            ..Rooms::default()
+        };
+        rooms
+            .histories
+            .insert(String::new(), RoomHistory::default());
+        rooms
+    }
+
+    // ---- what the views read ---------------------------------------------------------------
+
+    pub fn list(&self) -> &[Room] {
+        &self.list
+    }
+    /// The membership list has arrived.
+    pub fn known(&self) -> bool {
+        self.known
+    }
+    /// The shown room's id, once known.
+    pub fn shown_id(&self) -> Option<&str> {
+        (!self.shown.is_empty()).then_some(self.shown.as_str())
+    }
+    pub fn shown_room(&self) -> Option<&Room> {
+        self.get(&self.shown)
+    }
+    pub fn get(&self, id: &str) -> Option<&Room> {
+        self.list.iter().find(|r| r.id == id)
+    }
+    /// The name asked for that the list has not matched yet.
+    pub fn wanted(&self) -> Option<&str> {
+        self.wanted.as_deref()
+    }
+    pub fn shown(&self) -> &RoomHistory {
+        self.histories
+            .get(&self.shown)
+            .expect("the shown room always has a history")
+    }
+    pub fn shown_mut(&mut self) -> &mut RoomHistory {
+        self.histories
+            .get_mut(&self.shown)
+            .expect("the shown room always has a history")
+    }
+    pub fn history(&self, room: &str) -> Option<&RoomHistory> {
+        self.histories.get(room)
+    }
+    pub fn histories(&self) -> impl Iterator<Item = (&String, &RoomHistory)> {
+        self.histories.iter()
+    }
+
+    /// Messages of others after the room's read marker.
+    pub fn unread(&self, room: &str) -> u32 {
+        self.unread.get(room).map_or(0, |u| {
+            u.counted
+                .saturating_add(u32::try_from(u.live.len()).unwrap_or(u32::MAX))
+        })
+    }
+
+    /// The message, in whichever room holds it.
+    pub fn message(&self, id: i64) -> Option<&MessageItem> {
+        self.histories.values().find_map(|h| h.timeline.get(id))
+    }
+
+    // ---- routing messages ------------------------------------------------------------------
+
+    /// Which history a message goes to: its room's if that is held (the shown one's when it
+    /// names none), else None (a room not opened: only counted).
+    pub fn key_for(&self, room: Option<&str>) -> Option<String> {
+        let key = room.unwrap_or(&self.shown);
+        self.histories.contains_key(key).then(|| key.to_owned())
+    }
+
+    pub fn history_mut(&mut self, key: &str) -> Option<&mut RoomHistory> {
+        self.histories.get_mut(key)
+    }
+
+    /// The shown room's first page arrived naming its room: now its id is known.
+    pub fn adopt_shown(&mut self, room: &str) {
+        if !self.shown.is_empty() || room.is_empty() {
+            return;
+        }
+        let held = self.histories.remove("").unwrap_or_default();
+        let history = self.histories.entry(room.to_owned()).or_default();
+        let messages: Vec<MessageItem> = held.timeline.iter().cloned().collect();
+        history.timeline.upsert_many(messages);
+        history.loaded |= held.loaded;
+        history.reached_start |= held.reached_start;
+        self.shown = room.to_owned();
+        self.wanted = None;
+        self.touch();
+    }
+
+    /// A message of someone else arrived (live, caught up or read): counted unread when it
+    /// is above the room's marker and the server's count.
+    pub fn note_unread(&mut self, room: &str, id: i64) {
+        let marker = self.get(room).and_then(|r| r.last_read).unwrap_or(0);
+        let unread = self.unread.entry(room.to_owned()).or_default();
+        if id > marker && id > unread.through && unread.live.len() < UNREAD_IDS_MAX {
+            unread.live.insert(id);
+        }
+    }
+
+    /// Deleted messages no longer count (ids are global: whichever room held them).
+    pub fn forget_unread(&mut self, id: i64) {
+        for unread in self.unread.values_mut() {
+            unread.live.remove(&id);
+        }
+    }
+
+    // ---- memberships -----------------------------------------------------------------------
+
+    /// The whole membership list (a subscription's first answer): rooms left meanwhile go.
+    /// Returns the DMs whose other person is still to be read.
+    pub fn set_memberships(&mut self, memberships: Vec<Membership>) -> bool {
+        let mut list: Vec<Room> = Vec::new();
+        for m in memberships {
+            let mut room = Room::from_membership(m);
+            if let Some(old) = self.get(&room.id) {
+                room.other = old.other.clone();
+            }
+            list.retain(|r| r.id != room.id);
+            list.push(room);
+        }
+        self.list = list;
+        self.known = true;
+        let kept: Vec<String> = self.list.iter().map(|r| r.id.clone()).collect();
+        self.histories
+            .retain(|id, _| id.is_empty() || kept.contains(id) || *id == self.shown);
+        self.unread.retain(|id, _| kept.contains(id));
+        // Ids noted before the markers were known (the first page comes first).
+        for id in &kept {
+            self.marker_moved(id);
+        }
+        self.sort();
+        self.settle_shown();
+        self.list
+            .iter()
+            .any(|r| r.kind == RoomKind::Dm && r.other.is_none())
+    }
+
+    /// A membership created or changed (joined, added, a new DM, a marker moved). Returns
+    /// whether the room's count must be read again (its marker moved back below what the
+    /// server counted).
+    pub fn upsert_membership(&mut self, m: Membership) -> bool {
+        let last_read = m.last_read;
+        let room_id = m.room.clone();
+        match self.list.iter_mut().find(|r| r.id == m.room) {
+            Some(room) => {
+                room.membership = m.id;
+                room.name = m.name;
+                room.private = m.private;
+                room.last_read = room.last_read.max(last_read);
+            }
+            None => {
+                self.list.push(Room::from_membership(m));
+                self.sort();
+            }
+        }
+        self.settle_shown();
+        self.marker_moved(&room_id)
+    }
+
+    /// Memberships deleted (the user left, or was removed). Delete events name ids of every
+    /// room's memberships (Directus issue #19704): only ids of ours mean anything.
+    pub fn remove_memberships(&mut self, ids: &[String]) {
+        let gone: Vec<String> = self
+            .list
+            .iter()
+            .filter(|r| ids.contains(&r.membership))
+            .map(|r| r.id.clone())
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        self.list.retain(|r| !gone.contains(&r.id));
+        for id in &gone {
+            self.unread.remove(id);
+            if *id != self.shown {
+                self.histories.remove(id);
+            }
+        }
+        self.settle_shown();
+    }
+
+    /// The other people of DMs, as read.
+    pub fn set_people(&mut self, people: Vec<(String, Person)>) {
+        for (room, person) in people {
+            if let Some(r) = self.list.iter_mut().find(|r| r.id == room) {
+                r.other = Some(person);
+            }
+        }
+        self.sort();
+        self.settle_shown();
+    }
+
+    /// The server's counts for these rooms (rooms it did not list have none).
+    pub fn set_counts(&mut self, asked: &[String], counts: Vec<(String, u32, i64)>) {
+        for room in asked {
+            let unread = self.unread.entry(room.clone()).or_default();
+            match counts.iter().find(|(r, _, _)| r == room) {
+                Some((_, count, newest)) => {
+                    unread.counted = *count;
+                    unread.through = *newest;
+                    unread.live.retain(|id| id > newest);
+                }
+                // None then: a live id above the marker would have been counted.
+                None => unread.counted = 0,
+            }
+        }
+    }
+
+    /// Read markers to ask counts for: every room's (None: the list is not known yet).
+    pub fn markers(&self, rooms: Option<&[String]>) -> Vec<(String, i64)> {
+        self.list
+            .iter()
+            .filter(|r| rooms.is_none_or(|only| only.contains(&r.id)))
+            .map(|r| (r.id.clone(), r.last_read.unwrap_or(0)))
+            .collect()
+    }
+
+    /// The user read the room up to `id` (here or elsewhere): counts covered by it go.
+    /// True when the server must count the room again.
+    pub fn set_last_read(&mut self, room: &str, id: i64) -> bool {
+        if let Some(r) = self.list.iter_mut().find(|r| r.id == room) {
+            r.last_read = r.last_read.max(Some(id));
+        }
+        self.marker_moved(room)
+    }
+
+    fn marker_moved(&mut self, room: &str) -> bool {
+        let Some(marker) = self.get(room).and_then(|r| r.last_read) else {
+            return false;
+        };
+        let Some(unread) = self.unread.get_mut(room) else {
+            return false;
+        };
+        unread.live.retain(|id| *id > marker);
+        if marker >= unread.through {
+            unread.counted = 0;
+            unread.through = marker;
+            false
+        } else {
+            unread.counted > 0
+        }
+    }
+
+    // ---- switching -------------------------------------------------------------------------
+
+    /// Hold this room's messages too (headless `--all-rooms`), without showing it.
+    pub fn open(&mut self, room: &str) {
+        if !room.is_empty() {
+            self.histories.entry(room.to_owned()).or_default();
+        }
+    }
+
+    /// Show this room (its messages kept, or an empty history to be read).
+    pub fn show(&mut self, room: &str) {
+        if room.is_empty() || room == self.shown {
+            return;
+        }
+        self.wanted = None;
+        if self.shown.is_empty() {
+            // The messages held under "" were of a room not yet named: not this one.
+            self.histories.remove("");
+        }
+        self.shown = room.to_owned();
+        self.histories.entry(room.to_owned()).or_default();
+        self.touch();
+    }
+
+    /// Show the room the list knows by `name` (see [`Room::answers_to`]), once it can.
+    pub fn want(&mut self, name: &str) {
+        self.wanted = Some(name.to_owned());
+        self.settle_shown();
+    }
+
+    /// With the list known: a wanted name becomes a room; a shown room the user is no longer
+    /// in gives way to the default.
+    fn settle_shown(&mut self) {
+        if !self.known {
+            return;
+        }
+        if let Some(wanted) = self.wanted.clone() {
+            let found = self
+                .list
+                .iter()
+                .find(|r| r.kind == RoomKind::Channel && r.answers_to(&wanted))
+                .or_else(|| self.list.iter().find(|r| r.answers_to(&wanted)))
+                .map(|r| r.id.clone());
+            match found {
+                Some(id) if self.shown.is_empty() => {
+                    self.adopt_shown(&id);
+                    self.wanted = None;
+                }
+                Some(id) => self.show(&id),
+                // A DM's person may still be read; a channel name that is not there stays
+                // wanted (shown as missing).
+                None => {}
+            }
+            return;
+        }
+        if !self.shown.is_empty() && self.get(&self.shown).is_none() {
+            let fallback = self
+                .list
+                .iter()
+                .find(|r| r.kind == RoomKind::Channel && !r.private && r.name == "general")
+                .or(self.list.first())
+                .map(|r| r.id.clone());
+            if let Some(id) = fallback {
+                let old = std::mem::take(&mut self.shown);
+                self.shown = id.clone();
+                self.histories.entry(id).or_default();
+                self.histories.remove(&old);
+                self.touch();
+            }
+        }
+    }
+
+    fn touch(&mut self) {
+        self.clock += 1;
+        let clock = self.clock;
+        if let Some(h) = self.histories.get_mut(&self.shown) {
+            h.shown_at = clock;
+        }
+    }
+
+    fn sort(&mut self) {
+        self.list.sort_by(|a, b| {
+            (a.kind, a.title().to_lowercase(), &a.id).cmp(&(
+                b.kind,
+                b.title().to_lowercase(),
+                &b.id,
+            ))
+        });
+    }
+
+    /// A message deleted, in whichever room held it (ids are global).
+    pub fn remove_message(&mut self, id: i64) {
+        for history in self.histories.values_mut() {
+            history.timeline.remove(id);
+        }
+        self.forget_unread(id);
+    }
+
+    // ---- memory ----------------------------------------------------------------------------
+
+    /// Each room keeps its newest `keep` messages holding at most `bytes` of text, and rooms
+    /// not shown lose theirs (see `bound`). True when anything went.
+    pub fn evict(&mut self, keep: usize, bytes: usize) -> bool {
+        let mut evicted = false;
+        for history in self.histories.values_mut() {
+            if history.timeline.evict_oldest(keep, bytes) > 0 {
+                history.reached_start = false;
+                evicted = true;
+            }
+        }
+        let before = self.histories.len();
+        self.bound(keep);
+        evicted || self.histories.len() < before
+    }
+
+    /// Rooms not shown lose their messages, least recently shown first, while all together
+    /// hold more than `ROOMS_IN_MEMORY` rooms' worth (`keep` messages each).
+    pub fn bound(&mut self, keep: usize) {
+        let total = |h: &HashMap<String, RoomHistory>| -> usize {
+            h.values().map(|r| r.timeline.len()).sum()
+        };
+        while total(&self.histories) > keep.saturating_mul(ROOMS_IN_MEMORY) {
+            let oldest = self
+                .histories
+                .iter()
+                .filter(|(id, _)| **id != self.shown)
+                .min_by_key(|(_, h)| h.shown_at)
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => {
+                    self.histories.remove(&id);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Forget every room (another account logs in on this device).
+    pub fn clear(&mut self) {
+        let wanted = self.wanted.clone();
+        *self = Rooms::new(crate::core::protocol::DEFAULT_ROOM);
+        self.wanted = wanted.or(self.wanted.take());
+    }
+}

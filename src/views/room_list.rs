@@ -1,0 +1,53 @@
+//! The room list beside the chat: channels, then DMs named after the other person, each with
+//! its unread count (bold while it has one). A click shows the room.
+
+use egui::RichText;
+
+use super::Action;
+use crate::core::protocol::rooms::RoomKind;
+use crate::core::session::Session;
+
+/// The label a room's row carries (what tests and screen readers find it by): its title, and
+/// how many unread messages it holds.
+pub fn room_label(title: &str, kind: RoomKind, unread: u32) -> String {
+    let name = match kind {
+        RoomKind::Channel => format!("# {title}"),
+        RoomKind::Dm => title.to_owned(),
+    };
+    match unread {
+        0 => name,
+        n => format!("{name} ({n})"),
+    }
+}
+
+pub fn show(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
+    let rooms = session.rooms();
+    let mut action = None;
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for (heading, kind) in [
+            ("Channels", RoomKind::Channel),
+            ("Direct messages", RoomKind::Dm),
+        ] {
+            let mut of_kind = rooms.list().iter().filter(|r| r.kind == kind).peekable();
+            if of_kind.peek().is_none() {
+                continue;
+            }
+            ui.label(RichText::new(heading).small().weak());
+            for room in of_kind {
+                let unread = rooms.unread(&room.id);
+                let label = room_label(room.title(), room.kind, unread);
+                let text = if unread > 0 {
+                    RichText::new(label).strong()
+                } else {
+                    RichText::new(label)
+                };
+                let shown = rooms.shown_id() == Some(room.id.as_str());
+                if ui.selectable_label(shown, text).clicked() && !shown {
+                    action = Some(Action::ShowRoom(room.id.clone()));
+                }
+            }
+            ui.add_space(6.0);
+        }
+    });
+    action
+}
