@@ -206,7 +206,7 @@ pub fn run(options: Options) -> Result<(), String> {
         // is really ours).
         let settled = |message: &MessageItem| {
             // Its room's name is known too.
-            session.rooms().known()
+            session.rooms_named()
                 && !session.author_pending(message.id)
                 && session.identity_settled()
                 && !session.awaiting_confirmation(message)

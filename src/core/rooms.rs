@@ -183,8 +183,10 @@ impl Rooms {
         self.histories.get_mut(key)
     }
 
-    /// The shown room's first page arrived naming its room: now its id is known.
-    pub fn adopt_shown(&mut self, room: &str) {
+    /// The shown room's id is known now: from its first page (`read`: that page was of it),
+    /// from saved messages, or from the list (a room found by a name the page was not read by,
+    /// such as a DM's person: read again).
+    pub fn adopt_shown(&mut self, room: &str, read: bool) {
         if !self.shown.is_empty() || room.is_empty() {
             return;
         }
@@ -192,8 +194,10 @@ impl Rooms {
         let history = self.histories.entry(room.to_owned()).or_default();
         let messages: Vec<MessageItem> = held.timeline.iter().cloned().collect();
         history.timeline.upsert_many(messages);
-        history.loaded |= held.loaded;
-        history.reached_start |= held.reached_start;
+        if read {
+            history.loaded |= held.loaded;
+            history.reached_start |= held.reached_start;
+        }
         self.shown = room.to_owned();
         self.wanted = None;
         self.touch();
@@ -395,13 +399,18 @@ impl Rooms {
                 .iter()
                 .find(|r| r.kind == RoomKind::Channel && r.answers_to(&wanted))
                 .or_else(|| self.list.iter().find(|r| r.answers_to(&wanted)))
-                .map(|r| r.id.clone());
+                // The first page was read by this name as a public channel's: if it is that
+                // channel, what it read stands.
+                .map(|r| {
+                    let read = r.kind == RoomKind::Channel && !r.private && r.name == wanted;
+                    (r.id.clone(), read)
+                });
             match found {
-                Some(id) if self.shown.is_empty() => {
-                    self.adopt_shown(&id);
+                Some((id, read)) if self.shown.is_empty() => {
+                    self.adopt_shown(&id, read);
                     self.wanted = None;
                 }
-                Some(id) => self.show(&id),
+                Some((id, _)) => self.show(&id),
                 // A DM's person may still be read; a channel name that is not there stays
                 // wanted (shown as missing).
                 None => {}

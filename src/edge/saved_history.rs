@@ -32,6 +32,9 @@ pub struct SavedMessage {
     name: Option<String>,
     created: Option<String>,
     updated: Option<String>,
+    /// Its room: the next start shows that room first (None: saved before rooms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    room: Option<String>,
 }
 
 impl SavedHistory {
@@ -59,6 +62,7 @@ impl SavedHistory {
                 name: m.author.first_name.clone(),
                 created: m.date_created.clone(),
                 updated: m.date_updated.clone(),
+                room: m.room.clone(),
             })
             .collect();
         messages.reverse();
@@ -84,7 +88,7 @@ impl SavedHistory {
                     date_created: m.created,
                     date_updated: m.updated,
                     client_key: None,
-                    room: None,
+                    room: m.room,
                 })
                 .collect()
         })
@@ -149,6 +153,7 @@ mod tests {
                     name: None,
                     created: None,
                     updated: None,
+                    room: None,
                 })
                 .collect(),
         }

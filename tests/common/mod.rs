@@ -33,6 +33,11 @@ impl Client {
 
     /// The same with extra environment variables (e.g. SSL_CERT_FILE).
     pub fn start_with(url: &str, member: &Member, env: &[(&str, &str)]) -> Client {
+        Client::start_args(url, member, env, &[])
+    }
+
+    /// The same with extra arguments (e.g. `--room design`).
+    pub fn start_args(url: &str, member: &Member, env: &[(&str, &str)], args: &[&str]) -> Client {
         let data_dir = std::env::temp_dir().join(format!(
             "dc-headless-{}-{}",
             std::process::id(),
@@ -41,6 +46,7 @@ impl Client {
         let mut command = Command::new(env!("CARGO_BIN_EXE_directus-chat"));
         command
             .args(["--headless", "--server", url, "--email", &member.email])
+            .args(args)
             .env("DIRECTUS_CHAT_PASSWORD", &member.password)
             .env("DIRECTUS_CHAT_DATA_DIR", &data_dir)
             .envs(env.iter().copied());

@@ -41,7 +41,7 @@ impl Session {
         if self.timeline().is_empty() && self.cursor.is_none() {
             // The room they were saved from is shown again (its id comes with them).
             if let Some(room) = messages.iter().find_map(|m| m.room.clone()) {
-                self.rooms.adopt_shown(&room);
+                self.rooms.adopt_shown(&room, false);
             }
             self.saved_ids = self.rooms.shown_mut().timeline.upsert_many(messages);
             // New to this run's page too (the web page's ARIA log mirrors fresh messages;
@@ -74,7 +74,7 @@ impl Session {
                     && let Some(named) = &named
                 {
                     // The shown room asked for by name: now its id is known.
-                    self.rooms.adopt_shown(named);
+                    self.rooms.adopt_shown(named, true);
                 }
                 let key = match (room.is_empty(), named) {
                     (false, _) => room,

@@ -81,9 +81,14 @@ impl Session {
             .filter(|_| self.rooms.known() && people_read && self.history_loaded)
     }
 
+    /// The room list is in, DMs named after their people: rooms can be named.
+    pub fn rooms_named(&self) -> bool {
+        self.rooms.known() && self.pending(|r| *r == Request::People).is_none()
+    }
+
     /// The room list is in and every room held has its history read.
     pub fn rooms_settled(&self) -> bool {
-        self.rooms.known()
+        self.rooms_named()
             && self.rooms.wanted().is_none()
             && self
                 .rooms
