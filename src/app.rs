@@ -5,7 +5,7 @@ use std::sync::Arc;
 use web_time::Instant;
 
 use crate::core::server_url::ServerUrl;
-use crate::core::session::{Phase, Session};
+use crate::core::session::{Effect, Phase, Session};
 use crate::edge::Edge;
 use crate::edge::page::Page;
 use crate::edge::saved_history::HistorySaver;
@@ -221,14 +221,35 @@ impl ChatApp {
                 self.session.discard(&key);
                 Vec::new()
             }
-            Action::ShowRoom(room) => {
-                let left = self.session.rooms().shown_id().map(str::to_owned);
-                self.chat.switch_room(left, &room);
-                self.session.show_room(&room, now)
+            // The chat view follows whichever room the session shows (see `logic`).
+            Action::ShowRoom(room) => self.session.show_room(&room, now),
+            Action::BrowseChannels => self.session.browse_channels(now),
+            Action::ListPeople => self.session.list_people(now),
+            Action::Join(room) => room_change(&mut self.chat, self.session.join(&room, now)),
+            Action::Leave(room) => room_change(&mut self.chat, self.session.leave(&room, now)),
+            Action::CreateChannel { name, private } => room_change(
+                &mut self.chat,
+                self.session.create_channel(&name, private, now),
+            ),
+            Action::StartDm(person) => {
+                room_change(&mut self.chat, self.session.start_dm(&person, now))
             }
+            Action::AddToRoom { room, person } => room_change(
+                &mut self.chat,
+                self.session.add_to_room(&room, &person, now),
+            ),
         };
         self.edge.apply(effects);
     }
+}
+
+/// A room change asked of the server, or why it cannot be (said where the composer says why
+/// a send was refused).
+fn room_change(chat: &mut ChatView, asked: Result<Vec<Effect>, String>) -> Vec<Effect> {
+    asked.unwrap_or_else(|why| {
+        chat.composer.error = Some(why);
+        Vec::new()
+    })
 }
 
 impl eframe::App for ChatApp {
@@ -237,6 +258,10 @@ impl eframe::App for ChatApp {
             self.act(action);
         }
         self.edge.drive(&mut self.session);
+        // Another room shown (picked, joined, or the shown one left): the view's scroll
+        // position and draft follow it.
+        let shown = self.session.rooms().shown_id().map(str::to_owned);
+        self.chat.follow_room(shown);
         // The last messages, for the next start.
         if let Some(history) = self.history.due(&self.session, Instant::now())
             && let Err(e) = self.edge.store.save_history(&history)

@@ -169,6 +169,12 @@ pub fn run(options: Options) -> Result<(), String> {
             return Err(session.error().unwrap_or("logged out").to_owned());
         }
         if let Some(missing) = session.missing_room() {
+            if session.rooms().ambiguous() {
+                return Err(format!(
+                    "more than one of your rooms answers to {missing:?}: use the channel's name, \
+                     or the other person's e-mail for a DM"
+                ));
+            }
             return Err(format!(
                 "you are in no room called {missing:?} (a channel's name, or the first name or \
                  e-mail of the other person of a DM)"

@@ -31,6 +31,8 @@ pub struct Room {
     pub last_read: Option<i64>,
     /// The other person of a DM, once read.
     pub other: Option<Person>,
+    /// Who created it (a private channel's creator adds its members).
+    pub creator: Option<String>,
 }
 
 impl Room {
@@ -43,6 +45,7 @@ impl Room {
             membership: m.id,
             last_read: m.last_read,
             other: None,
+            creator: m.creator,
         }
     }
 
@@ -53,6 +56,13 @@ impl Room {
             (RoomKind::Dm, None) => "Direct message",
             (RoomKind::Channel, _) => &self.name,
         }
+    }
+
+    /// The public channel everybody is in (`general`).
+    pub fn is_default(&self) -> bool {
+        self.kind == RoomKind::Channel
+            && !self.private
+            && self.name == crate::core::protocol::DEFAULT_ROOM
     }
 
     /// Does `wanted` name this room: a channel's name, or the first name or e-mail of the other
@@ -102,6 +112,17 @@ pub struct Rooms {
     shown: String,
     /// The room to show by name, until the list can say which one it is.
     wanted: Option<String>,
+    /// More than one room answers to it (none is chosen).
+    ambiguous: bool,
+    /// The DMs' people were answered (or refused) once: rooms can be named.
+    pub people_read: bool,
+    /// Every room is held (headless `--all-rooms`): none is dropped for memory, only trimmed.
+    pub hold_all: bool,
+    /// Messages of rooms not held that came while the shown room's id was not known yet: one
+    /// of them may be it (placed when its id is known, see `adopt_shown`).
+    unplaced: Vec<MessageItem>,
+    /// Ids placed so (new to the timeline: the session's fresh ids take them).
+    placed: Vec<i64>,
     clock: u64,
 }
 
@@ -140,12 +161,16 @@ impl Rooms {
     pub fn wanted(&self) -> Option<&str> {
         self.wanted.as_deref()
     }
-    pub fn shown(&self) -> &RoomHistory {
+    /// More than one room answers to the name asked for.
+    pub fn ambiguous(&self) -> bool {
+        self.ambiguous
+    }
+    pub fn shown_history(&self) -> &RoomHistory {
         self.histories
             .get(&self.shown)
             .expect("the shown room always has a history")
     }
-    pub fn shown_mut(&mut self) -> &mut RoomHistory {
+    pub fn shown_history_mut(&mut self) -> &mut RoomHistory {
         self.histories
             .get_mut(&self.shown)
             .expect("the shown room always has a history")
@@ -194,6 +219,11 @@ impl Rooms {
         let history = self.histories.entry(room.to_owned()).or_default();
         let messages: Vec<MessageItem> = held.timeline.iter().cloned().collect();
         history.timeline.upsert_many(messages);
+        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unplaced)
+            .into_iter()
+            .partition(|m| m.room.as_deref() == Some(room));
+        self.placed.extend(history.timeline.upsert_many(mine));
+        drop(others); // rooms not opened: only counted
         if read {
             history.loaded |= held.loaded;
             history.reached_start |= held.reached_start;
@@ -201,6 +231,22 @@ impl Rooms {
         self.shown = room.to_owned();
         self.wanted = None;
         self.touch();
+    }
+
+    /// A message for no room held, while the shown room's id is not known: kept until it is
+    /// (at most one room's worth).
+    pub fn hold_unplaced(&mut self, message: MessageItem, keep: usize) {
+        if self.shown.is_empty() {
+            if self.unplaced.len() >= keep {
+                self.unplaced.remove(0);
+            }
+            self.unplaced.push(message);
+        }
+    }
+
+    /// Ids that became part of the shown timeline when its room's id became known.
+    pub fn take_placed(&mut self) -> Vec<i64> {
+        std::mem::take(&mut self.placed)
     }
 
     /// A message of someone else arrived (live, caught up or read): counted unread when it
@@ -214,7 +260,7 @@ impl Rooms {
     }
 
     /// Deleted messages no longer count (ids are global: whichever room held them).
-    pub fn forget_unread(&mut self, id: i64) {
+    fn forget_unread(&mut self, id: i64) {
         for unread in self.unread.values_mut() {
             unread.live.remove(&id);
         }
@@ -223,20 +269,23 @@ impl Rooms {
     // ---- memberships -----------------------------------------------------------------------
 
     /// The whole membership list (a subscription's first answer): rooms left meanwhile go.
-    /// Returns the DMs whose other person is still to be read.
+    /// True when a DM's other person is still to be read.
     pub fn set_memberships(&mut self, memberships: Vec<Membership>) -> bool {
         let mut list: Vec<Room> = Vec::new();
         for m in memberships {
             let mut room = Room::from_membership(m);
             if let Some(old) = self.get(&room.id) {
                 room.other = old.other.clone();
+                // A marker moved here whose write was lost stays where the user read to.
+                room.last_read = room.last_read.max(old.last_read);
             }
             list.retain(|r| r.id != room.id);
             list.push(room);
         }
         self.list = list;
         self.known = true;
-        let kept: Vec<String> = self.list.iter().map(|r| r.id.clone()).collect();
+        let kept: std::collections::HashSet<String> =
+            self.list.iter().map(|r| r.id.clone()).collect();
         self.histories
             .retain(|id, _| id.is_empty() || kept.contains(id) || *id == self.shown);
         self.unread.retain(|id, _| kept.contains(id));
@@ -252,7 +301,7 @@ impl Rooms {
     }
 
     /// A membership created or changed (joined, added, a new DM, a marker moved). Returns
-    /// whether the room's count must be read again (its marker moved back below what the
+    /// whether the room's count must be read again (the marker moved, but not past what the
     /// server counted).
     pub fn upsert_membership(&mut self, m: Membership) -> bool {
         let last_read = m.last_read;
@@ -319,10 +368,12 @@ impl Rooms {
                 // None then: a live id above the marker would have been counted.
                 None => unread.counted = 0,
             }
+            // The marker may have moved while the count was on its way.
+            self.marker_moved(room);
         }
     }
 
-    /// Read markers to ask counts for: every room's (None: the list is not known yet).
+    /// Read markers to ask counts for: of these rooms (None: of every room).
     pub fn markers(&self, rooms: Option<&[String]>) -> Vec<(String, i64)> {
         self.list
             .iter()
@@ -394,15 +445,25 @@ impl Rooms {
             return;
         }
         if let Some(wanted) = self.wanted.clone() {
+            // A public channel's name is unique (the hook); anything else must answer alone:
+            // anyone can name a private channel after a person and add you to it.
+            let public = |r: &&Room| r.kind == RoomKind::Channel && !r.private;
+            let others: Vec<&Room> = self
+                .list
+                .iter()
+                .filter(|r| !public(r) && r.answers_to(&wanted))
+                .collect();
+            self.ambiguous = others.len() > 1;
             let found = self
                 .list
                 .iter()
-                .find(|r| r.kind == RoomKind::Channel && r.answers_to(&wanted))
-                .or_else(|| self.list.iter().find(|r| r.answers_to(&wanted)))
+                .filter(public)
+                .find(|r| r.answers_to(&wanted))
+                .or((others.len() == 1).then(|| others[0]))
                 // The first page was read by this name as a public channel's: if it is that
                 // channel, what it read stands.
                 .map(|r| {
-                    let read = r.kind == RoomKind::Channel && !r.private && r.name == wanted;
+                    let read = public(&r) && r.name == wanted;
                     (r.id.clone(), read)
                 });
             match found {
@@ -421,7 +482,7 @@ impl Rooms {
             let fallback = self
                 .list
                 .iter()
-                .find(|r| r.kind == RoomKind::Channel && !r.private && r.name == "general")
+                .find(|r| r.is_default())
                 .or(self.list.first())
                 .map(|r| r.id.clone());
             if let Some(id) = fallback {
@@ -473,17 +534,26 @@ impl Rooms {
             }
         }
         let before = self.histories.len();
-        self.bound(keep);
+        if !self.hold_all {
+            self.bound(keep, bytes);
+        }
         evicted || self.histories.len() < before
     }
 
     /// Rooms not shown lose their messages, least recently shown first, while all together
-    /// hold more than `ROOMS_IN_MEMORY` rooms' worth (`keep` messages each).
-    pub fn bound(&mut self, keep: usize) {
-        let total = |h: &HashMap<String, RoomHistory>| -> usize {
-            h.values().map(|r| r.timeline.len()).sum()
+    /// hold more than `ROOMS_IN_MEMORY` rooms' worth (`keep` messages, `bytes` of text each).
+    fn bound(&mut self, keep: usize, bytes: usize) {
+        let over = |h: &HashMap<String, RoomHistory>| {
+            let count: usize = h.values().map(|r| r.timeline.len()).sum();
+            let text: usize = h
+                .values()
+                .flat_map(|r| r.timeline.iter())
+                .map(|m| m.content.len())
+                .sum();
+            count > keep.saturating_mul(ROOMS_IN_MEMORY)
+                || text > bytes.saturating_mul(ROOMS_IN_MEMORY)
         };
-        while total(&self.histories) > keep.saturating_mul(ROOMS_IN_MEMORY) {
+        while over(&self.histories) {
             let oldest = self
                 .histories
                 .iter()
@@ -502,7 +572,12 @@ impl Rooms {
     /// Forget every room (another account logs in on this device).
     pub fn clear(&mut self) {
         let wanted = self.wanted.clone();
-        *self = Rooms::new(crate::core::protocol::DEFAULT_ROOM);
-        self.wanted = wanted.or(self.wanted.take());
+        let hold_all = self.hold_all;
+        *self = Rooms::new(
+            wanted
+                .as_deref()
+                .unwrap_or(crate::core::protocol::DEFAULT_ROOM),
+        );
+        self.hold_all = hold_all;
     }
 }

@@ -236,3 +236,43 @@ fn a_room_asked_for_by_a_persons_name_is_their_dm() {
 fn membership_row(id: i64, room: &str, name: &str, last_read: i64) -> Value {
     membership(id, room, name, Some(last_read))
 }
+
+#[test]
+fn a_message_for_the_shown_room_before_its_id_is_known_is_placed_not_lost() {
+    // An empty general: its first page names no room, so its id comes with the room list.
+    let mut rig = Rig::known();
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    rig.live = sent[0]["uid"].clone();
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":rig.live})));
+    let after = frames(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
+    // Bob's first message arrives before the list does.
+    let live = rig.live.clone();
+    rig.frame(json!({"type":"subscription","event":"create","uid":live,
+                     "data":[in_room(5, "r-general", "Bob")]}));
+    assert!(rig.s.timeline().is_empty(), "not placed yet");
+    rig.answer_rooms(&after);
+    assert_eq!(rig.s.rooms().shown_id(), Some("r-general"));
+    assert_eq!(ids(&rig.s), [5], "placed once the id is known");
+    assert!(rig.s.take_fresh().contains(&5), "and new to the view");
+}
+
+#[test]
+fn a_room_named_after_a_person_by_someone_else_is_never_taken_for_their_dm() {
+    let mut rig = alice_in_three_rooms();
+    // Mallory made a private channel named after Bob's e-mail and added Alice to it.
+    let uid = rig.rooms_live.clone();
+    rig.frame(json!({"type":"subscription","event":"create","uid":uid,
+                     "data":[membership_row(40, "r-trap", "bob@example.com", 0)]}));
+    rig.s.want_room("bob@example.com");
+    assert_eq!(
+        rig.s.missing_room(),
+        Some("bob@example.com"),
+        "two answer: neither"
+    );
+    assert!(rig.s.rooms().ambiguous());
+    assert_ne!(rig.s.rooms().shown_id(), Some("r-trap"));
+    assert!(!rig.s.room_ready());
+    assert!(rig.s.send("for bob", rig.now).is_err(), "into neither");
+}

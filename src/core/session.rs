@@ -105,6 +105,7 @@ mod pending_delete;
 mod profile;
 mod reads;
 mod requests;
+mod room_actions;
 mod rooms;
 mod subscriptions;
 
@@ -167,6 +168,8 @@ pub struct Session {
     all_rooms: bool,
     /// The server refused to keep read markers (kept on this device only then).
     markers_refused: bool,
+    /// People and public channels as read, and the room to show once it arrives.
+    directory: room_actions::Directory,
     outbox: Vec<Outgoing>,
     requests: HashMap<String, InFlight>,
     next_uid: u64,
@@ -235,6 +238,7 @@ impl Session {
             rooms: Rooms::new(proto::DEFAULT_ROOM),
             all_rooms: false,
             markers_refused: false,
+            directory: Default::default(),
             outbox: Vec::new(),
             requests: HashMap::new(),
             next_uid: 0,
@@ -268,7 +272,7 @@ impl Session {
     }
     /// The shown room's messages.
     pub fn timeline(&self) -> &Timeline {
-        &self.rooms.shown().timeline
+        &self.rooms.shown_history().timeline
     }
     /// The user's rooms, their unread counts and which one is shown.
     pub fn rooms(&self) -> &Rooms {
@@ -361,6 +365,8 @@ impl Session {
 
     /// Ids added to the timeline since the last call (for printing each message once).
     pub fn take_fresh(&mut self) -> Vec<i64> {
+        let placed = self.rooms.take_placed();
+        self.fresh.extend(placed);
         std::mem::take(&mut self.fresh)
     }
 
@@ -484,7 +490,7 @@ impl Session {
 
     /// Scroll-back reached the top: ask for the page before the oldest message.
     pub fn load_older(&mut self, now: Instant) -> Vec<Effect> {
-        let shown = self.rooms.shown();
+        let shown = self.rooms.shown_history();
         let Some(oldest) = shown.timeline.oldest_id() else {
             return Vec::new();
         };
@@ -513,7 +519,7 @@ impl Session {
 
     /// The shown room's first message is loaded.
     pub fn reached_start(&self) -> bool {
-        self.rooms.shown().reached_start
+        self.rooms.shown_history().reached_start
     }
 
     /// Editing and deleting are offered for this message.

@@ -49,22 +49,37 @@ pub struct ChatView {
     confirm_logout: bool,
     /// Rooms not shown: where their list was scrolled to, and their unsent draft.
     parked: std::collections::HashMap<String, (MessageList, String)>,
+    /// The room the list and composer are of.
+    room: Option<String>,
+    pub dialogs: super::room_dialogs::RoomDialogs,
 }
 
 impl ChatView {
-    /// Another room is shown: the one left keeps its scroll position and draft (an edit in
-    /// progress ends), the one shown gets back its own.
-    pub fn switch_room(&mut self, left: Option<String>, shown: &str) {
+    /// The session shows `shown` now: if that is another room, the one left keeps its scroll
+    /// position and draft (an edit in progress ends), the one shown gets back its own. A
+    /// draft never goes out into another room than the one it was written in.
+    pub fn follow_room(&mut self, shown: Option<String>) {
+        if shown == self.room {
+            return;
+        }
+        let (Some(left), Some(room)) = (self.room.take(), shown.clone()) else {
+            // Its id just became known (what is on screen is that room's); or no room at all
+            // (another account): nothing parked is of use any more.
+            if shown.is_none() {
+                self.parked.clear();
+            }
+            self.room = shown;
+            return;
+        };
         if self.composer.editing.is_some() {
             self.composer.done();
         }
-        let (list, draft) = self.parked.remove(shown).unwrap_or_default();
+        let (list, draft) = self.parked.remove(&room).unwrap_or_default();
         let list = std::mem::replace(&mut self.list, list);
         let draft = std::mem::replace(&mut self.composer.text, draft);
         self.composer.error = None;
-        if let Some(left) = left {
-            self.parked.insert(left, (list, draft));
-        }
+        self.parked.insert(left, (list, draft));
+        self.room = shown;
     }
 }
 
@@ -94,6 +109,9 @@ pub fn show(
                 }
             });
         });
+        if let Some(asked) = room_header(ui, session, &mut view.dialogs) {
+            action = Some(asked);
+        }
         if let Some(asked) = banner(ui, session) {
             action = Some(asked);
         }
@@ -108,12 +126,16 @@ pub fn show(
     if session.rooms().known() {
         egui::Panel::left("rooms")
             .resizable(true)
-            .default_size(160.0)
+            .default_size(170.0)
             .show(ui, |ui| {
-                if let Some(asked) = super::room_list::show(ui, session) {
+                if let Some(asked) = super::room_list::show(ui, session, &mut view.dialogs) {
                     action = Some(asked);
                 }
             });
+        view.dialogs.shortcuts(ui.ctx());
+        if let Some(asked) = view.dialogs.show(ui.ctx(), session) {
+            action = Some(asked);
+        }
     }
     egui::Panel::bottom("composer").show(ui, |ui| {
         if let Some(asked) = pending(ui, session) {
@@ -141,6 +163,38 @@ pub fn show(
     if view.confirm_logout && confirm_logout(ui.ctx(), session, view) {
         action = Some(Action::LogOut);
     }
+    action
+}
+
+/// The shown room's name, with Leave (not `general`: everybody is in it) and, in a private
+/// channel the user created, Add people.
+fn room_header(
+    ui: &mut egui::Ui,
+    session: &Session,
+    dialogs: &mut super::room_dialogs::RoomDialogs,
+) -> Option<Action> {
+    let room = session.rooms().shown_room()?;
+    let mine = session.me().and_then(|m| m.id.as_deref());
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let title = match room.kind {
+            crate::core::protocol::rooms::RoomKind::Channel => format!("# {}", room.title()),
+            crate::core::protocol::rooms::RoomKind::Dm => room.title().to_owned(),
+        };
+        ui.heading(title);
+        if !room.is_default() && ui.button(format!("Leave {}", room.title())).clicked() {
+            action = Some(Action::Leave(room.id.clone()));
+        }
+        if room.private
+            && room.kind == crate::core::protocol::rooms::RoomKind::Channel
+            && mine.is_some()
+            && room.creator.as_deref() == mine
+            && ui.button("Add people").clicked()
+        {
+            dialogs.open(super::room_dialogs::Dialog::People(Some(room.id.clone())));
+            action = Some(Action::ListPeople);
+        }
+    });
     action
 }
 

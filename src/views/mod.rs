@@ -4,6 +4,7 @@ pub mod chat;
 pub mod login;
 pub mod message_list;
 pub mod message_row;
+pub mod room_dialogs;
 pub mod room_list;
 pub mod row_heights;
 
@@ -36,6 +37,22 @@ pub enum Action {
     Discard(String),
     /// Show this room (by id).
     ShowRoom(String),
+    /// Read the public channels (the Browse dialog lists them).
+    BrowseChannels,
+    Join(String),
+    Leave(String),
+    CreateChannel {
+        name: String,
+        private: bool,
+    },
+    /// Read who is there (the people dialog lists them).
+    ListPeople,
+    /// Show the DM with this person (started if there is none).
+    StartDm(String),
+    AddToRoom {
+        room: String,
+        person: String,
+    },
 }
 
 /// The app's look. The text cursor does not blink: a blinking cursor repaints the window

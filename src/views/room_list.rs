@@ -1,9 +1,11 @@
 //! The room list beside the chat: channels, then DMs named after the other person, each with
-//! its unread count (bold while it has one). A click shows the room.
+//! its unread count (bold while it has one). A click shows the room; below, what opens the
+//! room dialogs (quick switcher, new channel, browse channels, new direct message).
 
 use egui::RichText;
 
 use super::Action;
+use super::room_dialogs::{Dialog, RoomDialogs};
 use crate::core::protocol::rooms::RoomKind;
 use crate::core::session::Session;
 
@@ -20,9 +22,25 @@ pub fn room_label(title: &str, kind: RoomKind, unread: u32) -> String {
     }
 }
 
-pub fn show(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
+pub fn show(ui: &mut egui::Ui, session: &Session, dialogs: &mut RoomDialogs) -> Option<Action> {
     let rooms = session.rooms();
     let mut action = None;
+    egui::Panel::bottom("room-actions").show(ui, |ui| {
+        if ui.button("Go to room (Ctrl+K)").clicked() {
+            dialogs.open(Dialog::Switcher);
+        }
+        if ui.button("Browse channels").clicked() {
+            dialogs.open(Dialog::Browse);
+            action = Some(Action::BrowseChannels);
+        }
+        if ui.button("New channel").clicked() {
+            dialogs.open(Dialog::NewChannel);
+        }
+        if ui.button("New message").clicked() {
+            dialogs.open(Dialog::People(None));
+            action = Some(Action::ListPeople);
+        }
+    });
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (heading, kind) in [
             ("Channels", RoomKind::Channel),

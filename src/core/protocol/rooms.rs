@@ -17,6 +17,7 @@ const MEMBERSHIP_FIELDS: &[&str] = &[
     "room.name",
     "room.kind",
     "room.private",
+    "room.user_created",
 ];
 
 /// The user's own memberships, live: joins, leaves, new DMs and read markers from other
@@ -24,7 +25,13 @@ const MEMBERSHIP_FIELDS: &[&str] = &[
 pub fn subscribe_my_rooms(uid: &str) -> String {
     json!({
         "type": "subscribe", "collection": MEMBERSHIPS,
-        "query": { "fields": MEMBERSHIP_FIELDS, "filter": { "user": { "_eq": "$CURRENT_USER" } } },
+        // Every one: Directus answers 100 rows unless told otherwise, and a room missing from
+        // the first answer counts as left.
+        "query": {
+            "fields": MEMBERSHIP_FIELDS,
+            "filter": { "user": { "_eq": "$CURRENT_USER" } },
+            "limit": -1,
+        },
         "uid": uid,
     })
     .to_string()
@@ -83,6 +90,97 @@ pub fn mark_read(membership: &str, last_read: i64, uid: &str) -> String {
     .to_string()
 }
 
+/// Public channels, to browse and join (the read rule shows them to every member).
+pub fn read_public_channels(uid: &str) -> String {
+    json!({
+        "type": "items", "action": "read", "collection": "rooms",
+        "query": {
+            "fields": ["id", "name"],
+            "filter": { "kind": { "_eq": "channel" }, "private": { "_eq": false } },
+            "sort": ["name"], "limit": -1,
+        },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// Everybody else, to start a DM with. Directus refuses reads of `directus_users` over the
+/// socket but not a subscription: its first answer is the list (then it is dropped).
+pub fn subscribe_people(uid: &str) -> String {
+    json!({
+        "type": "subscribe", "collection": "directus_users",
+        "query": {
+            "fields": ["id", "first_name", "last_name", "email"],
+            "filter": { "id": { "_neq": "$CURRENT_USER" } },
+            "sort": ["first_name"], "limit": -1,
+        },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// `user` joins `room` (oneself into a public channel, or a private channel's creator adding
+/// someone: the chat-rooms hook checks which).
+pub fn add_member(room: &str, user: &str, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "create", "collection": MEMBERSHIPS,
+        "data": { "room": room, "user": user },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// Leave a room: one's own membership goes.
+pub fn leave(membership: &str, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "delete", "collection": MEMBERSHIPS, "id": membership,
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// A new channel (its creator becomes its first member).
+pub fn create_channel(name: &str, private: bool, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "create", "collection": "rooms",
+        "data": { "name": name, "kind": "channel", "private": private },
+        "query": { "fields": ["id"] },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// A DM between two people, keyed by the pair (one per pair: the key is unique).
+pub fn create_dm(me: &str, other: &str, uid: &str) -> String {
+    let mut pair = [me, other];
+    pair.sort_unstable();
+    json!({
+        "type": "items", "action": "create", "collection": "rooms",
+        "data": { "kind": "dm", "dm_key": format!("{}:{}", pair[0], pair[1]) },
+        "query": { "fields": ["id"] },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// Rows of people (the reply of [`subscribe_people`]).
+pub fn people_from_json(data: &Value) -> Vec<Person> {
+    let Value::Array(rows) = data else {
+        return Vec::new();
+    };
+    rows.iter().filter_map(person_from_json).collect()
+}
+
+fn person_from_json(user: &Value) -> Option<Person> {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    Some(Person {
+        id: user["id"].as_str()?.to_owned(),
+        first_name: text(&user["first_name"]),
+        last_name: text(&user["last_name"]),
+        email: text(&user["email"]),
+    })
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RoomKind {
     Channel,
@@ -99,6 +197,8 @@ pub struct Membership {
     pub kind: RoomKind,
     pub private: bool,
     pub last_read: Option<i64>,
+    /// Who created the room (a private channel's creator adds its members).
+    pub creator: Option<String>,
 }
 
 impl Membership {
@@ -114,8 +214,13 @@ impl Membership {
                 Some("dm") => RoomKind::Dm,
                 _ => RoomKind::Channel,
             },
-            private: room["private"].as_bool().unwrap_or(true),
+            // A boolean, or 0/1 where the database stores it so.
+            private: room["private"]
+                .as_bool()
+                .or(room["private"].as_i64().map(|n| n != 0))
+                .unwrap_or(true),
             last_read: parse_id(&value["last_read"]),
+            creator: room["user_created"].as_str().map(str::to_owned),
         })
     }
 
@@ -164,16 +269,9 @@ pub fn dm_people_from_json(data: &Value) -> Vec<(String, Person)> {
     };
     rows.iter()
         .filter_map(|row| {
-            let user = &row["user"];
-            let text = |v: &Value| v.as_str().map(str::to_owned);
             Some((
                 row["room"].as_str()?.to_owned(),
-                Person {
-                    id: user["id"].as_str()?.to_owned(),
-                    first_name: text(&user["first_name"]),
-                    last_name: text(&user["last_name"]),
-                    email: text(&user["email"]),
-                },
+                person_from_json(&row["user"])?,
             ))
         })
         .collect()
@@ -195,11 +293,16 @@ pub fn unread_from_json(data: &Value) -> Vec<(String, u32, i64)> {
         .collect()
 }
 
-/// A row id as text (membership ids are integers, but compared as sent in delete events).
+/// A row id as text, the same however it is sent (membership ids are integers, sent as
+/// numbers or strings; room ids are UUIDs).
 pub fn id_text(value: &Value) -> Option<String> {
     match value {
         Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::String(s) => match s.trim().parse::<i64>() {
+            Ok(n) => Some(n.to_string()),
+            Err(_) if !s.is_empty() => Some(s.clone()),
+            Err(_) => None,
+        },
         _ => None,
     }
 }

@@ -220,6 +220,7 @@ impl Session {
         self.live_uid = None;
         self.profile_uid = None;
         self.rooms_uid = None;
+        self.forget_directory_asks();
         self.live_newest = None;
         self.history_loaded = false;
         self.ping_sent = None;
@@ -266,6 +267,7 @@ impl Session {
         self.live_uid = None;
         self.profile_uid = None;
         self.rooms_uid = None;
+        self.forget_directory_asks();
         self.live_newest = None;
         self.history_loaded = false;
         self.requeue_in_flight();

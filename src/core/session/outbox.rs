@@ -97,12 +97,12 @@ impl Session {
             return Ok(Vec::new());
         }
         check_length(content)?;
-        let room = match (self.rooms.shown_id(), self.rooms.wanted()) {
-            (Some(id), _) => Some(id.to_owned()),
-            (None, None) => None,
-            (None, Some(wanted)) if wanted.eq_ignore_ascii_case(proto::DEFAULT_ROOM) => None,
-            // Never into another room than the one meant: wait for the room list.
-            (None, Some(wanted)) => {
+        let room = match (self.rooms.wanted(), self.rooms.shown_id()) {
+            (None, shown) => shown.map(str::to_owned),
+            // `general` by name: the server files a message without a room there.
+            (Some(wanted), _) if wanted.eq_ignore_ascii_case(proto::DEFAULT_ROOM) => None,
+            // Never into another room than the one meant: wait until it is known.
+            (Some(wanted), _) => {
                 return Err(format!("The room \"{wanted}\" is not known yet."));
             }
         };
@@ -302,14 +302,17 @@ impl Session {
         })
     }
 
-    /// What waits to go out into the shown room (a message without a room is `general`'s).
+    /// What waits to go out into the shown room (a message without a room is `general`'s),
+    /// and what waits for a room the user is no longer in (shown everywhere, with Discard:
+    /// never stored for ever unseen).
     pub fn outbox_here(&self) -> impl Iterator<Item = &Outgoing> {
-        let shown = self.rooms.shown_room();
-        let general = shown.is_none_or(|r| {
-            r.kind == proto::rooms::RoomKind::Channel && !r.private && r.name == proto::DEFAULT_ROOM
-        });
+        let rooms = &self.rooms;
+        let shown = rooms.shown_room();
+        let general = shown.is_none_or(|r| r.is_default());
         self.outbox.iter().filter(move |o| match &o.room {
-            Some(room) => shown.is_none_or(|r| r.id == *room),
+            Some(room) => {
+                shown.is_none_or(|r| r.id == *room) || (rooms.known() && rooms.get(room).is_none())
+            }
             None => general,
         })
     }

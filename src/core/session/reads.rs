@@ -43,7 +43,11 @@ impl Session {
             if let Some(room) = messages.iter().find_map(|m| m.room.clone()) {
                 self.rooms.adopt_shown(&room, false);
             }
-            self.saved_ids = self.rooms.shown_mut().timeline.upsert_many(messages);
+            self.saved_ids = self
+                .rooms
+                .shown_history_mut()
+                .timeline
+                .upsert_many(messages);
             // New to this run's page too (the web page's ARIA log mirrors fresh messages;
             // the server's copies of them will not be fresh again).
             self.fresh.extend(self.saved_ids.iter().copied());
@@ -84,7 +88,7 @@ impl Session {
                 if self.rooms.shown_id().unwrap_or_default() == key {
                     for id in std::mem::take(&mut self.saved_ids) {
                         if !items.iter().any(|m| m.id == id) {
-                            self.rooms.shown_mut().timeline.remove(id);
+                            self.rooms.shown_history_mut().timeline.remove(id);
                         }
                     }
                 }
@@ -155,11 +159,18 @@ impl Session {
             }
             Request::Update(_) => self.add_messages(items, false),
             Request::Delete(id) => self.remove_message(id),
-            Request::People => self
-                .rooms
-                .set_people(proto::rooms::dm_people_from_json(&data)),
+            Request::People => {
+                self.rooms
+                    .set_people(proto::rooms::dm_people_from_json(&data));
+                self.rooms.people_read = true;
+                effects.extend(self.show_next(now));
+            }
             Request::Unread(rooms) => self.on_counts(&rooms, &data),
             Request::MarkRead(..) => effects.extend(self.on_memberships_changed(&data, now)),
+            Request::Channels | Request::CreateRoom | Request::RoomChange(_) => {
+                effects.extend(self.on_room_reply(&req.request, &data, now))
+            }
+            Request::Directory => {}
             Request::Auth | Request::Subscribe | Request::SubscribeRooms | Request::Ping => {}
         }
         if !scroll_back {
@@ -240,9 +251,7 @@ impl Session {
             | Request::CatchUp
             | Request::Lookup(_)
             | Request::OwnLatest
-            | Request::Older(_)
-            | Request::People
-            | Request::Unread(_) => {
+            | Request::Older(_) => {
                 // Never given up: history stays unsynced (the cursor stays before the gap) and
                 // a message being looked up stays on its way, until the read goes through.
                 self.notice = Some(format!(
@@ -253,9 +262,22 @@ impl Session {
                 Vec::new()
             }
             Request::Profile => self.fall_back_to_own_message(now).into_iter().collect(),
-            Request::MarkRead(..) => {
-                // Markers stay on this device (e.g. a server without the rule for them).
-                self.markers_refused = error.is("FORBIDDEN");
+            Request::Channels | Request::CreateRoom | Request::RoomChange(_) => {
+                self.on_room_refused(&req.request, &error);
+                Vec::new()
+            }
+            Request::Directory => Vec::new(),
+            // DMs go by "Direct message" then (e.g. a server that keeps e-mails from members).
+            Request::People => {
+                self.rooms.people_read = true;
+                Vec::new()
+            }
+            // Counts are asked again when the list comes again; meanwhile live ones count.
+            Request::Unread(_) => Vec::new(),
+            Request::MarkRead(room, _) => {
+                // Markers stay on this device (e.g. a server without the rule for them); a
+                // room just left says nothing about the others.
+                self.markers_refused = error.is("FORBIDDEN") && self.rooms.get(&room).is_some();
                 Vec::new()
             }
             Request::Auth | Request::Subscribe | Request::SubscribeRooms | Request::Ping => {
@@ -399,7 +421,10 @@ impl Session {
                 self.rooms.note_unread(room, id);
             }
             let Some(key) = self.rooms.key_for(item.room.as_deref()) else {
-                continue; // a room not opened: counted, read when opened
+                // A room not opened: counted, read when opened. Or the shown room, whose id
+                // is not known yet: held until it is.
+                self.rooms.hold_unplaced(item, KEEP_MESSAGES);
+                continue;
             };
             if item.author.first_name.is_none() {
                 // Never replace a known author by an unknown one; else ask again later.

@@ -43,6 +43,14 @@ pub(super) enum Request {
     Unread(Vec<String>),
     /// The read marker of a room moved to this id.
     MarkRead(String, i64),
+    /// Public channels, to join.
+    Channels,
+    /// Everybody else, to start a DM with (a subscription answered once).
+    Directory,
+    /// Join, leave or add someone (what, in words for a refusal).
+    RoomChange(&'static str),
+    /// A new channel or DM.
+    CreateRoom,
     Update(i64),
     Delete(i64),
 }
@@ -65,6 +73,10 @@ impl Request {
             Request::People => "people",
             Request::Unread(_) => "unread",
             Request::MarkRead(..) => "read-marker",
+            Request::Channels => "channels",
+            Request::Directory => "directory",
+            Request::RoomChange(_) => "membership",
+            Request::CreateRoom => "new-room",
             Request::Update(_) => "update",
             Request::Delete(_) => "delete",
         }

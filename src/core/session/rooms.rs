@@ -22,6 +22,7 @@ impl Session {
     /// Hold and print every room, not only the shown one (headless `--all-rooms`).
     pub fn open_all_rooms(&mut self) {
         self.all_rooms = true;
+        self.rooms.hold_all = true;
     }
 
     /// Show this room: what is held of it at once, its history read if it has none.
@@ -60,30 +61,28 @@ impl Session {
 
     /// A message written now goes to the room meant: its id is known, or it is `general`.
     pub fn room_ready(&self) -> bool {
-        self.rooms.shown_id().is_some()
-            || self
-                .rooms
-                .wanted()
-                .is_none_or(|w| w.eq_ignore_ascii_case(proto::DEFAULT_ROOM))
-    }
-
-    /// The room asked for by name is not among the user's (the list and the DMs' people are
-    /// in, and none answers to it).
-    pub fn missing_room(&self) -> Option<&str> {
-        let people_read = self.pending(|r| *r == Request::People).is_none()
-            && self
-                .rooms
-                .list()
-                .iter()
-                .all(|r| r.kind != frames::RoomKind::Dm || r.other.is_some());
         self.rooms
             .wanted()
-            .filter(|_| self.rooms.known() && people_read && self.history_loaded)
+            .is_none_or(|w| w.eq_ignore_ascii_case(proto::DEFAULT_ROOM))
+    }
+
+    /// The room asked for by name is not among the user's, or more than one answers to it
+    /// (the list and the DMs' people are in).
+    pub fn missing_room(&self) -> Option<&str> {
+        self.rooms
+            .wanted()
+            .filter(|_| self.rooms_named() && self.history_loaded)
     }
 
     /// The room list is in, DMs named after their people: rooms can be named.
     pub fn rooms_named(&self) -> bool {
-        self.rooms.known() && self.pending(|r| *r == Request::People).is_none()
+        self.rooms.known()
+            && (self.rooms.people_read
+                || self
+                    .rooms
+                    .list()
+                    .iter()
+                    .all(|r| r.kind != frames::RoomKind::Dm))
     }
 
     /// The room list is in and every room held has its history read.
@@ -187,16 +186,14 @@ impl Session {
                 effects.extend(self.on_memberships_changed(data, now));
             }
             SubscriptionEvent::Delete => {
-                let ids: Vec<String> = match data {
-                    Value::Array(ids) => ids
-                        .iter()
-                        .filter_map(|v| frames::id_text(v).or_else(|| frames::id_text(&v["id"])))
-                        .collect(),
-                    other => frames::id_text(other).into_iter().collect(),
-                };
+                let ids: Vec<String> = proto::ids_from_json(data)
+                    .into_iter()
+                    .map(|id| id.to_string())
+                    .collect();
                 self.rooms.remove_memberships(&ids);
             }
         }
+        effects.extend(self.show_next(now));
         effects.extend(self.load_rooms(now));
         effects
     }
@@ -219,6 +216,7 @@ impl Session {
         if !recount.is_empty() {
             effects.extend(self.ask_counts(Some(recount), now));
         }
+        effects.extend(self.show_next(now));
         effects.extend(self.load_rooms(now));
         effects
     }

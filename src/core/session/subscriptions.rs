@@ -24,6 +24,11 @@ impl Session {
             self.requests.remove(&uid);
             return self.on_profile(&uid, &data, now);
         }
+        if uid.is_some() && uid == self.directory.people_uid {
+            let uid = self.directory.people_uid.take().unwrap_or_default();
+            self.requests.remove(&uid);
+            return self.on_people(&uid, &data);
+        }
         let rooms_asked = self.pending(|r| *r == Request::SubscribeRooms).cloned();
         if let Some(uid) = uid.as_ref().filter(|u| Some(*u) == rooms_asked.as_ref()) {
             // Its first answer: from now on its events are the memberships'.
@@ -99,6 +104,12 @@ impl Session {
             Some(uid) => Some(uid) == self.profile_uid.as_ref(),
             None => waiting.is_none() && self.profile_uid.is_some(),
         };
+        if uid.is_some() && uid == self.directory.people_uid {
+            self.directory.people_uid = None;
+            self.requests.retain(|_, r| r.request != Request::Directory);
+            self.notice = Some(format!("Could not list people: {}", describe(&error)));
+            return Vec::new();
+        }
         if profile {
             if let Some(uid) = self.profile_uid.take() {
                 self.requests.remove(&uid);
