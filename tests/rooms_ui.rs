@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::ui::*;
+use egui_kittest::kittest::Queryable;
 use serde_json::json;
 use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
@@ -48,8 +49,10 @@ fn post(rest: &Rest, room: &str, text: &str) {
         .unwrap();
 }
 
+/// A click where the widget is once the window has come to rest (a dialog whose content just
+/// grew is centred again on the next frame).
 fn click(h: &mut App, label: &str) {
-    use egui_kittest::kittest::Queryable;
+    h.run_steps(3);
     h.get_by_label(label).click();
     h.run_steps(2);
 }
@@ -145,4 +148,119 @@ fn reading_a_room_on_one_device_clears_its_count_on_the_other_live() {
         0,
         "nothing unread"
     );
+}
+
+fn member_of(server: &TestDirectus, room: &str, member: &xtask::provision::Member) -> bool {
+    let rest = server.as_member(member);
+    let me = rest.get("/users/me?fields=id").unwrap().data("me").unwrap()["id"].clone();
+    let rows = server
+        .admin()
+        .get(&format!(
+            "/items/room_members?filter[room][_eq]={room}&filter[user][_eq]={}&fields=id",
+            me.as_str().unwrap()
+        ))
+        .unwrap()
+        .data("membership")
+        .unwrap();
+    rows.as_array().is_some_and(|r| !r.is_empty())
+}
+
+fn type_and_enter(h: &mut App, text: &str) {
+    h.event(egui::Event::Text(text.to_owned()));
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+}
+
+#[test]
+fn carol_browses_and_joins_a_channel_goes_there_with_ctrl_k_starts_a_dm_and_creates_one() {
+    let server = TestDirectus::shared();
+    let pid = std::process::id();
+    // A public channel of Alice's with some history; Carol is not in it.
+    let lobby = format!("lobby-{pid}");
+    let alice = server.as_member(&server.alice);
+    let room = alice
+        .post(
+            "/items/rooms",
+            &json!({"name": lobby, "kind": "channel", "private": false}),
+        )
+        .unwrap()
+        .data("create")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(&alice, &room, "welcome to the lobby");
+    let mut h = app(&server.url(), &temp_store("rooms-carol"));
+    log_in(&mut h, &server.carol.email, &server.carol.password);
+    wait_until(&mut h, "the room list", |h| shows(h, "# general"));
+    assert!(!shows(&h, &format!("# {lobby}")), "not hers yet");
+
+    // Browse and join: the channel shows with its history.
+    click(&mut h, "Browse channels");
+    let join = format!("Join {lobby}");
+    wait_until(&mut h, "the channel to join", |h| shows(h, &join));
+    click(&mut h, &join);
+    wait_until(&mut h, "joined and shown", |h| {
+        shows(h, "welcome to the lobby")
+    });
+    assert!(member_of(server, &room, &server.carol));
+
+    // Ctrl+K, a few letters, Enter: general.
+    click(&mut h, "# general");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::K);
+    h.run_steps(2);
+    type_and_enter(&mut h, &format!("lobby-{pid}")[..8]);
+    wait_until(&mut h, "back in the lobby", |h| {
+        shows(h, "welcome to the lobby")
+    });
+
+    // Leave it: gone from the list and from the server.
+    click(&mut h, &format!("Leave {lobby}"));
+    wait_until(&mut h, "left", |h| !shows(h, &format!("# {lobby}")));
+    assert!(!member_of(server, &room, &server.carol));
+
+    // A DM with Bob from the people list; what she types there reaches him alone.
+    click(&mut h, "New message");
+    wait_until(&mut h, "the people", |h| shows(h, "Bob ("));
+    let bob_label = format!("{} ({})", server.bob.first_name, server.bob.email);
+    click(&mut h, &bob_label);
+    wait_until(&mut h, "the DM shown", |h| {
+        h.state()
+            .session()
+            .rooms()
+            .shown_room()
+            .is_some_and(|r| r.title() == "Bob")
+    });
+    let said = format!("psst bob {pid}");
+    fill(&mut h, "Message", &said);
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "sent", |h| shows(h, &said) && !shows(h, "sending…"));
+    let dm = h.state().session().rooms().shown_id().unwrap().to_owned();
+    assert!(member_of(server, &dm, &server.bob), "Bob is in it");
+    assert!(!member_of(server, &dm, &server.alice), "Alice is not");
+
+    // A private channel of her own, and Bob added to it.
+    let mine = format!("carols-{pid}");
+    click(&mut h, "New channel");
+    fill(&mut h, "Channel name", &mine);
+    click(&mut h, "Private (only people you add)");
+    click(&mut h, "Create channel");
+    wait_until(&mut h, "her channel shown", |h| {
+        h.state()
+            .session()
+            .rooms()
+            .shown_room()
+            .is_some_and(|r| r.name == mine && r.private)
+    });
+    click(&mut h, "Add people");
+    wait_until(&mut h, "the people", |h| shows(h, "Bob ("));
+    click(&mut h, &bob_label);
+    let channel = h.state().session().rooms().shown_id().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !member_of(server, &channel, &server.bob) {
+        assert!(std::time::Instant::now() < deadline, "Bob was never added");
+        h.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

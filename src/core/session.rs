@@ -23,7 +23,8 @@
 //! `subscriptions.rs` (what the subscriptions bring, and which is which), `profile.rs` (who
 //! the user is), `outbox.rs` (what the user wrote), `pending_delete.rs` (a delete's Undo time),
 //! `requests.rs` (uids, resends, backoff of refused requests), `rooms.rs` (the user's rooms,
-//! which one is shown, unread counts and read markers).
+//! which one is shown, unread counts and read markers), `room_actions.rs` (joining, leaving,
+//! new channels and DMs), `changes.rs` (editing and deleting one's own messages).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -99,6 +100,7 @@ pub enum Phase {
     },
 }
 
+mod changes;
 mod connection;
 mod outbox;
 mod pending_delete;
@@ -109,7 +111,6 @@ mod room_actions;
 mod rooms;
 mod subscriptions;
 
-use outbox::check_length;
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
 pub use pending_delete::UNDO_DELETE;
 pub use reads::{KEEP_BYTES, KEEP_MESSAGES, SETTLE};
@@ -520,62 +521,6 @@ impl Session {
     /// The shown room's first message is loaded.
     pub fn reached_start(&self) -> bool {
         self.rooms.shown_history().reached_start
-    }
-
-    /// Editing and deleting are offered for this message.
-    pub fn can_change(&self, message: &MessageItem) -> bool {
-        self.edits_refused.is_none() && self.is_mine(message)
-    }
-
-    /// Why editing and deleting are not offered at all.
-    pub fn edits_refused(&self) -> Option<&str> {
-        self.edits_refused.as_deref()
-    }
-
-    /// The newest message of mine (what Up in an empty composer edits).
-    pub fn last_own(&self) -> Option<&MessageItem> {
-        self.timeline().iter().rev().find(|m| self.can_change(m))
-    }
-
-    /// Change the text of one of my messages; Err says why not (the text stays with the user).
-    pub fn edit(&mut self, id: i64, content: &str, now: Instant) -> Result<Vec<Effect>, String> {
-        let content = content.trim_end();
-        self.check_change(id)?;
-        if content.trim().is_empty() {
-            return Err("An edit cannot be empty: delete the message instead.".into());
-        }
-        check_length(content)?;
-        if self.message(id).is_some_and(|m| m.content == content) {
-            return Ok(Vec::new()); // nothing changed
-        }
-        let content = content.to_owned();
-        Ok(vec![self.request(
-            Request::Update(id),
-            |uid| proto::update_message(id, &content, uid),
-            now,
-        )])
-    }
-
-    pub fn delete(&mut self, id: i64, now: Instant) -> Result<Vec<Effect>, String> {
-        self.check_change(id)?;
-        Ok(vec![self.request(
-            Request::Delete(id),
-            |uid| proto::delete_message(id, uid),
-            now,
-        )])
-    }
-
-    pub(super) fn check_change(&self, id: i64) -> Result<(), String> {
-        if let Some(why) = &self.edits_refused {
-            return Err(why.clone());
-        }
-        if !self.message(id).is_some_and(|m| self.is_mine(m)) {
-            return Err("Only your own messages can be changed.".into());
-        }
-        if self.phase != Phase::Online {
-            return Err("You are offline: edits and deletions need a connection.".into());
-        }
-        Ok(())
     }
 
     /// Close the socket, revoke the refresh token on the server, forget the stored session.

@@ -103,7 +103,10 @@ impl RoomDialogs {
         let mut action = None;
         for (n, room) in found.iter().enumerate() {
             let label = room_label(room.title(), room.kind, rooms.unread(&room.id));
-            if ui.selectable_label(n == self.selected, label).clicked() {
+            let row = ui.push_id(&room.id, |ui| {
+                ui.selectable_label(n == self.selected, label)
+            });
+            if row.inner.clicked() {
                 action = Some(Action::ShowRoom(room.id.clone()));
             }
         }
@@ -150,11 +153,15 @@ impl RoomDialogs {
         }
         let mut action = None;
         for (n, (id, name)) in found.iter().enumerate() {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new(format!("# {name}")).strong_if(n == self.selected));
-                if ui.button(format!("Join {name}")).clicked() {
-                    action = Some(Action::Join(id.to_string()));
-                }
+            // Ids follow the room, not the row: a list that changes between two frames must
+            // not move a click onto another room.
+            ui.push_id(id, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(format!("# {name}")).strong_if(n == self.selected));
+                    if ui.button(format!("Join {name}")).clicked() {
+                        action = Some(Action::Join(id.to_string()));
+                    }
+                })
             });
         }
         if enter && let Some((id, _)) = found.get(self.selected) {
@@ -193,7 +200,10 @@ impl RoomDialogs {
                 Some(email) if email != person.name() => format!("{} ({email})", person.name()),
                 _ => person.name().to_owned(),
             };
-            if ui.selectable_label(n == self.selected, label).clicked() {
+            let row = ui.push_id(&person.id, |ui| {
+                ui.selectable_label(n == self.selected, label)
+            });
+            if row.inner.clicked() {
                 action = Some(act(&person.id));
             }
         }

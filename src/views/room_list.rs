@@ -60,7 +60,8 @@ pub fn show(ui: &mut egui::Ui, session: &Session, dialogs: &mut RoomDialogs) -> 
                     RichText::new(label)
                 };
                 let shown = rooms.shown_id() == Some(room.id.as_str());
-                if ui.selectable_label(shown, text).clicked() && !shown {
+                let row = ui.push_id(&room.id, |ui| ui.selectable_label(shown, text));
+                if row.inner.clicked() && !shown {
                     action = Some(Action::ShowRoom(room.id.clone()));
                 }
             }
