@@ -70,10 +70,22 @@ pub fn title(session: &Session, unread: usize) -> String {
 }
 
 /// One line per message for assistive technology: "Alice, 14:32: hello".
-pub fn spoken_line(author: &str, time: Option<&str>, content: &str) -> String {
+/// "Bob, 10:00, #general: hi" (`room`: where it was said, as [`room_spoken`] names it).
+pub fn spoken_line(author: &str, time: Option<&str>, room: &str, content: &str) -> String {
     match time {
-        Some(time) => format!("{author}, {}: {content}", local_time(time)),
-        None => format!("{author}: {content}"),
+        Some(time) => format!("{author}, {}, {room}: {content}", local_time(time)),
+        None => format!("{author}, {room}: {content}"),
+    }
+}
+
+/// A room as the live region names it: "#general", or "DM with Bob".
+pub fn room_spoken(session: &Session, room: Option<&str>) -> String {
+    let name = session.room_name(room);
+    match room.and_then(|id| session.rooms().get(id)) {
+        Some(r) if r.kind == crate::core::protocol::rooms::RoomKind::Dm => {
+            format!("DM with {name}")
+        }
+        _ => format!("#{name}"),
     }
 }
 
@@ -103,8 +115,8 @@ fn set_title(_ctx: &egui::Context, title: &str) {
 
 #[cfg(target_arch = "wasm32")]
 mod web {
-    use super::spoken_line;
-    use crate::core::session::Session;
+    use super::{room_spoken, spoken_line};
+    use crate::core::session::{Phase, Session};
     use crate::views::chat::status_text;
 
     /// At most this many messages stay in the live region (the canvas shows them all).
@@ -131,13 +143,14 @@ mod web {
             let Some(log) = document.get_element_by_id("chat-log") else {
                 return;
             };
-            if session.timeline().is_empty() && self.shown > 0 {
+            if session.phase() == Phase::LoggedOut && self.shown > 0 {
                 log.set_text_content(None); // logged out: nothing of the chat stays in the page
                 self.shown = 0;
             }
             let mut ids = fresh.to_vec();
             ids.sort_unstable();
-            for message in ids.iter().filter_map(|id| session.timeline().get(*id)) {
+            // Of every room held, each line naming its room.
+            for message in ids.iter().filter_map(|id| session.message(*id)) {
                 let Ok(item) = document.create_element("li") else {
                     continue;
                 };
@@ -145,6 +158,7 @@ mod web {
                 item.set_text_content(Some(&spoken_line(
                     author,
                     message.date_created.as_deref(),
+                    &room_spoken(session, message.room.as_deref()),
                     &message.content,
                 )));
                 let _ = log.append_child(&item);

@@ -93,6 +93,10 @@ pub fn show(
     divider: Option<i64>,
 ) -> Option<Action> {
     let mut action = None;
+    // Before any widget: the composer must not take Ctrl+K as typing.
+    if session.rooms().known() {
+        view.dialogs.shortcuts(ui.ctx());
+    }
     egui::Panel::top("chat-header").show(ui, |ui| {
         ui.horizontal(|ui| {
             let who = match (session.display_name(), session.email()) {
@@ -132,7 +136,6 @@ pub fn show(
                     action = Some(asked);
                 }
             });
-        view.dialogs.shortcuts(ui.ctx());
         if let Some(asked) = view.dialogs.show(ui.ctx(), session) {
             action = Some(asked);
         }

@@ -175,6 +175,36 @@ try {
   await page.mouse.move(200, 200);
   check('back on the tab the unread count clears', await waitFor('title', async () => (await page.title()) === 'directus-chat — Alice'), await page.title());
 
+  // Rooms: a private channel of Alice's. Ctrl+K and its name show it; what she types goes
+  // there; the live region names every message's room.
+  const roomName = `web-${Date.now()}`;
+  const aliceToken = await login(env.ALICE_EMAIL, env.ALICE_PASSWORD);
+  const roomId = (await rest(aliceToken, 'POST', '/items/rooms', { name: roomName, kind: 'channel', private: true })).data?.id;
+  const already = `said in ${roomName} before`;
+  await rest(aliceToken, 'POST', '/items/messages', { content: already, room: roomId });
+  check("Bob's message is named with its room", (await chatLog()).includes(`#general: ${theirs}`), await chatLog());
+  await page.keyboard.press('Control+K');
+  await page.keyboard.type(roomName);
+  await page.keyboard.press('Enter');
+  check('Ctrl+K and a room name show that room, its history named with it',
+    await waitFor('the room', async () => (await chatLog()).includes(`#${roomName}: ${already}`)), await chatLog());
+  const typed = `typed in ${roomName}`;
+  await page.mouse.click(450, 623);
+  await page.keyboard.type(typed);
+  await page.keyboard.press('Enter');
+  const storedIn = async () => (await rest(admin, 'GET', `/items/messages?filter[content][_eq]=${encodeURIComponent(typed)}&fields=room`)).data ?? [];
+  check('what is typed there is stored in that room', await waitFor('stored in the room', async () => {
+    const rows = await storedIn();
+    return rows.length === 1 && rows[0].room === roomId;
+  }), JSON.stringify(await storedIn()));
+  await page.keyboard.press('Control+K');
+  await page.keyboard.type('general');
+  await page.keyboard.press('Enter');
+  const inGeneral = `Bob in general ${Date.now()}`;
+  await rest(bob, 'POST', '/items/messages', { content: inGeneral });
+  check('back in general, a new message there is named with general',
+    await waitFor('general', async () => (await chatLog()).includes(`#general: ${inGeneral}`)), await chatLog());
+
   const shot = await page.screenshot({ path: path.join(env.ARTIFACTS, 'chat.png') });
   const share = nonBlankShare(shot);
   check('the screenshot is not blank', share > 0.01, `non-zero share ${share.toFixed(4)}`);
