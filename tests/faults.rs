@@ -1,8 +1,9 @@
 //! Faults against a real Directus: nothing lost, nothing doubled, nobody impersonated.
 //!
-//! Each scenario runs two headless clients (Alice and Bob) that keep sending while something
-//! breaks, then checks that each client printed every message exactly once with the right
-//! author, and that Directus stored each exactly once with its author set. Each writes a row of
+//! Each scenario runs four headless clients in three rooms (Alice and Bob in `general`, Alice
+//! in the private `design`, Bob in their DM) that keep sending while something breaks, then
+//! checks that each client printed every message of its rooms exactly once with the right
+//! author and room, and that Directus stored each exactly once with its author, in its room. Each writes a row of
 //! the table `cargo xtask test` prints (tests/artifacts/faults.txt).
 
 mod common;
@@ -19,8 +20,23 @@ use common::{Client, wait_for};
 use serde_json::Value;
 use xtask::testing::TestDirectus;
 
-/// Send `per_client` messages from each of Alice and Bob through `url`, calling `fault(n)`
-/// before message n; then check both clients' output and the database.
+/// One headless client of the exchange: who, into which room it writes, what it prints.
+struct Sender {
+    client: Client,
+    /// What its messages say after the tag ("alice design 7").
+    says: &'static str,
+    author: &'static str,
+    /// Where its messages go (`room` of the stored row: name, or kind for the DM).
+    room: &'static str,
+    /// It prints every room (`--all-rooms`), else only its own.
+    sees_all: bool,
+}
+
+/// Send `per_client` messages from each of four clients in three rooms through `url`: Alice
+/// and Bob in `general` (printing every room), Alice in the private `design`, Bob in their DM;
+/// calling `fault(n)` before message n. Then check every client's output (each message of the
+/// rooms it prints exactly once, in id order, with its author and its own room) and the
+/// database (each once, with its author, in its room).
 fn exchange(
     server: &TestDirectus,
     url: &str,
@@ -31,28 +47,59 @@ fn exchange(
     fault: impl Fn(usize) + Sync,
 ) -> Outcome {
     let tag = format!("{scenario}-{}", std::process::id());
-    let mut alice = Client::start_at(url, &server.alice);
-    let mut bob = Client::start_at(url, &server.bob);
+    let start = |member, args: &[&str]| Client::start_args(url, member, &[], args);
+    let mut senders = vec![
+        Sender {
+            client: start(&server.alice, &["--all-rooms"]),
+            says: "alice",
+            author: "Alice",
+            room: "general",
+            sees_all: true,
+        },
+        Sender {
+            client: start(&server.bob, &["--all-rooms"]),
+            says: "bob",
+            author: "Bob",
+            room: "general",
+            sees_all: true,
+        },
+        Sender {
+            client: start(&server.alice, &["--room", "design"]),
+            says: "alice design",
+            author: "Alice",
+            room: "design",
+            sees_all: false,
+        },
+        Sender {
+            client: start(&server.bob, &["--room", "Alice"]),
+            says: "bob dm",
+            author: "Bob",
+            room: "dm",
+            sees_all: false,
+        },
+    ];
     if wait_online {
-        // Both are in the conversation before it starts (a client joining later gets the
-        // newest 50 as history, not everything).
-        for client in [&alice, &bob] {
+        // All are in the conversation before it starts (a client joining later gets the
+        // newest 50 of a room as history, not everything).
+        for sender in &senders {
+            let stderr = &sender.client.stderr;
             let online = wait_for(Duration::from_secs(60), || {
-                client.stderr.lock().unwrap().contains("status: Online")
+                stderr.lock().unwrap().contains("status: Online")
             });
             assert!(
                 online,
                 "{scenario}: not online:\n{}",
-                client.stderr.lock().unwrap()
+                stderr.lock().unwrap()
             );
         }
     }
-    let expected: HashMap<String, &str> = (0..per_client)
+    // Content -> (author, room).
+    let expected: HashMap<String, (&str, &str)> = (0..per_client)
         .flat_map(|n| {
-            [
-                (format!("{tag} alice {n}"), "Alice"),
-                (format!("{tag} bob {n}"), "Bob"),
-            ]
+            senders
+                .iter()
+                .map(|s| (format!("{tag} {} {n}", s.says), (s.author, s.room)))
+                .collect::<Vec<_>>()
         })
         .collect();
     std::thread::scope(|scope| {
@@ -60,47 +107,58 @@ fn exchange(
         for n in 0..per_client {
             let fault = &fault;
             faults.push(scope.spawn(move || fault(n)));
-            alice.send(&format!("{tag} alice {n}"));
-            bob.send(&format!("{tag} bob {n}"));
+            for sender in &mut senders {
+                let text = format!("{tag} {} {n}", sender.says);
+                sender.client.send(&text);
+            }
             std::thread::sleep(pause);
         }
     });
-    for client in [&alice, &bob] {
+    // What each prints: every room's messages, or its own room's.
+    let visible = |sender: &Sender| -> HashSet<String> {
+        expected
+            .iter()
+            .filter(|(_, (_, room))| sender.sees_all || *room == sender.room)
+            .map(|(content, _)| content.clone())
+            .collect()
+    };
+    for sender in &senders {
+        let client = &sender.client;
+        let wanted = visible(sender);
         let all = wait_for(Duration::from_secs(90), || {
             let seen: HashSet<String> = client.contents().into_iter().collect();
-            expected.keys().all(|k| seen.contains(k))
+            wanted.iter().all(|k| seen.contains(k))
         });
         if !all {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
             std::fs::create_dir_all(&dir).unwrap();
-            for (name, c) in [("alice", &alice), ("bob", &bob)] {
-                std::fs::write(
-                    dir.join(format!("{scenario}-{name}.log")),
-                    c.stderr.lock().unwrap().as_bytes(),
-                )
-                .unwrap();
-            }
+            std::fs::write(
+                dir.join(format!("{scenario}-{}.log", sender.says.replace(' ', "-"))),
+                client.stderr.lock().unwrap().as_bytes(),
+            )
+            .unwrap();
             let seen: HashSet<String> = client.contents().into_iter().collect();
-            let mut missing: Vec<&String> =
-                expected.keys().filter(|k| !seen.contains(*k)).collect();
+            let mut missing: Vec<&String> = wanted.iter().filter(|k| !seen.contains(*k)).collect();
             missing.sort();
             let stderr = client.stderr.lock().unwrap().clone();
-            let tail: String = stderr
-                .lines()
-                .rev()
-                .take(40)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n");
+            let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
             panic!(
-                "{scenario}: missing {} e.g. {:?}\nstderr tail:\n{tail}",
+                "{scenario} ({}): missing {} e.g. {:?}\nstderr tail:\n{}",
+                sender.says,
                 missing.len(),
-                &missing[..missing.len().min(5)]
+                &missing[..missing.len().min(5)],
+                tail.join("\n")
             );
         }
     }
+    // What Directus stored: each message once, none without an author, each in its room.
+    let admin = server.admin();
+    let rows = admin
+        .get(&format!("/items/messages?limit=-1&fields=content,room.id,room.name,room.kind,user_created.first_name&filter[content][_starts_with]={}", xtask::rest::encode(&tag)))
+        .unwrap()
+        .data("read back")
+        .unwrap();
     let mut outcome = Outcome {
         sent: expected.len(),
         lost: 0,
@@ -108,19 +166,55 @@ fn exchange(
         out_of_order: 0,
         anonymous: 0,
     };
-    for (name, client) in [("alice", alice), ("bob", bob)] {
-        let printed: Vec<Value> = client.finish();
-        let mine: Vec<&Value> = printed
-            .iter()
-            .filter(|l| expected.contains_key(l["content"].as_str().unwrap_or("")))
-            .collect();
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    let mut room_of: HashMap<String, String> = HashMap::new();
+    for row in rows.as_array().unwrap() {
+        let content = row["content"].as_str().unwrap().to_owned();
+        *stored.entry(content.clone()).or_default() += 1;
+        let (author, room) = expected[&content];
+        if row["user_created"].is_null() {
+            outcome.anonymous += 1;
+        } else {
+            assert_eq!(
+                row["user_created"]["first_name"], author,
+                "stored author of {content}"
+            );
+        }
+        let stored_room = match row["room"]["kind"].as_str() {
+            Some("dm") => "dm",
+            _ => row["room"]["name"].as_str().unwrap_or_default(),
+        };
+        assert_eq!(stored_room, room, "stored room of {content}");
+        room_of.insert(
+            content,
+            row["room"]["id"].as_str().unwrap_or_default().to_owned(),
+        );
+    }
+    outcome.duplicated += stored.values().map(|n| n - 1).sum::<usize>();
+    outcome.lost += expected.keys().filter(|k| !stored.contains_key(*k)).count();
+    for sender in senders {
+        let name = sender.says;
+        let wanted = visible(&sender);
+        let printed: Vec<Value> = sender.client.finish();
         let mut seen = HashSet::new();
         let mut last_id = i64::MIN;
-        for line in &mine {
+        for line in printed
+            .iter()
+            .filter(|l| expected.contains_key(l["content"].as_str().unwrap_or("")))
+        {
             let content = line["content"].as_str().unwrap().to_owned();
             assert_eq!(
-                line["author"], expected[&content],
+                line["author"], expected[&content].0,
                 "{scenario}/{name}: {line}"
+            );
+            assert_eq!(
+                line["room_id"].as_str(),
+                room_of.get(&content).map(String::as_str),
+                "{scenario}/{name}: printed in its own room: {line}"
+            );
+            assert!(
+                wanted.contains(&content),
+                "{scenario}/{name}: not of its room: {line}"
             );
             if !seen.insert(content) {
                 outcome.duplicated += 1;
@@ -131,32 +225,8 @@ fn exchange(
             }
             last_id = last_id.max(id);
         }
-        outcome.lost += expected.len() - seen.len();
+        outcome.lost += wanted.len() - seen.len();
     }
-    // What Directus stored: each message once, none without an author.
-    let admin = server.admin();
-    let rows = admin
-        .get(&format!("/items/messages?limit=-1&fields=content,user_created.first_name&filter[content][_starts_with]={}", xtask::rest::encode(&tag)))
-        .unwrap()
-        .data("read back")
-        .unwrap();
-    let mut stored: HashMap<String, usize> = HashMap::new();
-    for row in rows.as_array().unwrap() {
-        *stored
-            .entry(row["content"].as_str().unwrap().to_owned())
-            .or_default() += 1;
-        if row["user_created"].is_null() {
-            outcome.anonymous += 1;
-        } else {
-            let content = row["content"].as_str().unwrap();
-            assert_eq!(
-                row["user_created"]["first_name"], expected[content],
-                "stored author of {content}"
-            );
-        }
-    }
-    outcome.duplicated += stored.values().map(|n| n - 1).sum::<usize>();
-    outcome.lost += expected.keys().filter(|k| !stored.contains_key(*k)).count();
     outcome
 }
 
