@@ -16,8 +16,9 @@ use super::timeline::Timeline;
 /// Live unread ids kept per room; past this a room shows at least this many.
 const UNREAD_IDS_MAX: usize = 10_000;
 /// Rooms not shown lose their messages (read again when shown) once all rooms together hold
-/// more than this many times one room's bound.
-const ROOMS_IN_MEMORY: usize = 3;
+/// more than this many times one room's bound: 200,000 ordinary messages (some 50 MB), so 200
+/// rooms of 1,000 each stay loaded and switching to any of them is instant.
+const ROOMS_IN_MEMORY: usize = 20;
 
 /// One of the user's rooms.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -545,13 +546,9 @@ impl Rooms {
     fn bound(&mut self, keep: usize, bytes: usize) {
         let over = |h: &HashMap<String, RoomHistory>| {
             let count: usize = h.values().map(|r| r.timeline.len()).sum();
-            let text: usize = h
-                .values()
-                .flat_map(|r| r.timeline.iter())
-                .map(|m| m.content.len())
-                .sum();
-            count > keep.saturating_mul(ROOMS_IN_MEMORY)
-                || text > bytes.saturating_mul(ROOMS_IN_MEMORY)
+            let text: usize = h.values().map(|r| r.timeline.text_bytes()).sum();
+            // Text: 4 rooms' worth of the largest messages (128 MiB), whatever the count.
+            count > keep.saturating_mul(ROOMS_IN_MEMORY) || text > bytes.saturating_mul(4)
         };
         while over(&self.histories) {
             let oldest = self

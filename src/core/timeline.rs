@@ -13,6 +13,9 @@ pub struct Timeline {
     layout: u64,
     /// Bumped on every change, edits too (what a copy of the timeline compares).
     changes: u64,
+    /// The text the messages hold, in bytes (kept as they come and go: bounding memory must
+    /// not walk every message on every event).
+    text_bytes: usize,
 }
 
 impl Timeline {
@@ -33,6 +36,8 @@ impl Timeline {
             match self.position(message.id) {
                 Ok(at) if self.messages[at] == message => {}
                 Ok(at) => {
+                    self.text_bytes =
+                        self.text_bytes - self.messages[at].content.len() + message.content.len();
                     self.messages[at] = message;
                     self.changes += 1;
                 }
@@ -52,6 +57,7 @@ impl Timeline {
             return fresh;
         }
         self.changes += 1;
+        self.text_bytes += new.iter().map(|m| m.content.len()).sum::<usize>();
         let newest = self.newest_id();
         new.sort_by_key(|m| m.id);
         let appends = newest.is_none_or(|n| new[0].id > n);
@@ -67,7 +73,8 @@ impl Timeline {
     pub fn remove(&mut self, id: i64) -> bool {
         match self.position(id) {
             Ok(at) => {
-                self.messages.remove(at);
+                let gone = self.messages.remove(at);
+                self.text_bytes -= gone.content.len();
                 self.layout += 1;
                 self.changes += 1;
                 true
@@ -111,8 +118,14 @@ impl Timeline {
         self.messages.iter()
     }
 
+    /// The text held, in bytes.
+    pub fn text_bytes(&self) -> usize {
+        self.text_bytes
+    }
+
     pub fn clear(&mut self) {
         self.messages.clear();
+        self.text_bytes = 0;
         self.layout += 1;
         self.changes += 1;
     }
@@ -121,6 +134,9 @@ impl Timeline {
     /// `max_bytes` of text (the newest one always stays); how many went. Scroll-back reads
     /// them again when the user goes there.
     pub fn evict_oldest(&mut self, max_messages: usize, max_bytes: usize) -> usize {
+        if self.messages.len() <= max_messages && self.text_bytes <= max_bytes {
+            return 0; // within bounds: nothing to walk
+        }
         let mut keep = 0;
         let mut bytes = 0;
         for message in self.messages.iter().rev() {
@@ -132,7 +148,12 @@ impl Timeline {
         }
         let evicted = self.messages.len() - keep;
         if evicted > 0 {
-            self.messages.drain(..evicted);
+            let gone: usize = self
+                .messages
+                .drain(..evicted)
+                .map(|m| m.content.len())
+                .sum();
+            self.text_bytes -= gone;
             self.layout += 1;
             self.changes += 1;
         }
@@ -194,6 +215,21 @@ mod tests {
         assert_eq!((t.oldest_id(), t.len()), (Some(8), 3));
         assert_eq!(t.evict_oldest(100, 1), 2, "the newest always stays");
         assert_eq!(t.newest_id(), Some(10));
+    }
+
+    #[test]
+    fn the_text_held_is_counted_as_messages_come_change_and_go() {
+        let mut t = Timeline::default();
+        t.upsert_many((1..=4).map(|id| message(id, "0123456789")).collect());
+        assert_eq!(t.text_bytes(), 40);
+        t.upsert(message(2, "ab"));
+        assert_eq!(t.text_bytes(), 32, "an edit");
+        t.remove(3);
+        assert_eq!(t.text_bytes(), 22);
+        t.evict_oldest(1, usize::MAX);
+        assert_eq!(t.text_bytes(), 10, "the newest left");
+        t.clear();
+        assert_eq!(t.text_bytes(), 0);
     }
 
     #[test]
