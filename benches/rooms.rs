@@ -209,7 +209,7 @@ fn switching(loaded: &mut Loaded, count: usize, rooms: usize) -> (usize, Duratio
         samples.push(started.elapsed());
         let shown = loaded.session.timeline();
         assert!(
-            shown.len() > 0
+            !shown.is_empty()
                 && shown
                     .iter()
                     .all(|m| m.room.as_deref() == Some(room.as_str())),

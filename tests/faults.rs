@@ -1,7 +1,8 @@
 //! Faults against a real Directus: nothing lost, nothing doubled, nobody impersonated.
 //!
 //! Each scenario runs four headless clients in three rooms (Alice and Bob in `general`, Alice
-//! in the private `design`, Bob in their DM) that keep sending while something breaks, then
+//! in the private `design` that both are in, Bob in their DM) that keep sending while something
+//! breaks, then
 //! checks that each client printed every message of its rooms exactly once with the right
 //! author and room, and that Directus stored each exactly once with its author, in its room. Each writes a row of
 //! the table `cargo xtask test` prints (tests/artifacts/faults.txt).
@@ -20,6 +21,37 @@ use common::{Client, wait_for};
 use serde_json::Value;
 use xtask::testing::TestDirectus;
 
+/// The id of the DM of Alice and Bob (keyed by the pair of their ids).
+fn alice_bob_dm(server: &TestDirectus) -> String {
+    let admin = server.admin();
+    let id = |email: &str| {
+        admin
+            .get(&format!(
+                "/users?filter[email][_eq]={}&fields=id",
+                xtask::rest::encode(email)
+            ))
+            .unwrap()
+            .data("user")
+            .unwrap()[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut pair = [id(&server.alice.email), id(&server.bob.email)];
+    pair.sort();
+    admin
+        .get(&format!(
+            "/items/rooms?filter[dm_key][_eq]={}:{}&fields=id",
+            pair[0], pair[1]
+        ))
+        .unwrap()
+        .data("the DM")
+        .unwrap()[0]["id"]
+        .as_str()
+        .expect("the demo DM of Alice and Bob")
+        .to_owned()
+}
+
 /// One headless client of the exchange: who, into which room it writes, what it prints.
 struct Sender {
     client: Client,
@@ -33,10 +65,11 @@ struct Sender {
 }
 
 /// Send `per_client` messages from each of four clients in three rooms through `url`: Alice
-/// and Bob in `general` (printing every room), Alice in the private `design`, Bob in their DM;
-/// calling `fault(n)` before message n. Then check every client's output (each message of the
-/// rooms it prints exactly once, in id order, with its author and its own room) and the
-/// database (each once, with its author, in its room).
+/// and Bob in `general` (printing every room), Alice in the private `design` (Bob is in it
+/// too), Bob in their DM; calling `fault(n)` before message n. Then check every client's output
+/// (each message of the rooms it prints exactly once, with its author and its own room; how
+/// many came out of id order is counted for the table) and the database (each once, with its
+/// author, in its room: `design`, `general`, and the DM of Alice and Bob, by its id).
 fn exchange(
     server: &TestDirectus,
     url: &str,
@@ -154,6 +187,7 @@ fn exchange(
     }
     // What Directus stored: each message once, none without an author, each in its room.
     let admin = server.admin();
+    let dm = alice_bob_dm(server);
     let rows = admin
         .get(&format!("/items/messages?limit=-1&fields=content,room.id,room.name,room.kind,user_created.first_name&filter[content][_starts_with]={}", xtask::rest::encode(&tag)))
         .unwrap()
@@ -181,7 +215,8 @@ fn exchange(
             );
         }
         let stored_room = match row["room"]["kind"].as_str() {
-            Some("dm") => "dm",
+            Some("dm") if row["room"]["id"].as_str() == Some(dm.as_str()) => "dm",
+            Some("dm") => "another DM",
             _ => row["room"]["name"].as_str().unwrap_or_default(),
         };
         assert_eq!(stored_room, room, "stored room of {content}");

@@ -425,8 +425,10 @@ impl Rooms {
         }
         self.wanted = None;
         if self.shown.is_empty() {
-            // The messages held under "" were of a room not yet named: not this one.
+            // The messages held under "" (and for want of an id) were of a room not yet
+            // named: not this one.
             self.histories.remove("");
+            self.unplaced.clear();
         }
         self.shown = room.to_owned();
         self.histories.entry(room.to_owned()).or_default();
@@ -446,6 +448,15 @@ impl Rooms {
             return;
         }
         if let Some(wanted) = self.wanted.clone() {
+            // Not before every DM has its person: until then a private channel someone named
+            // after that person (and added you to) would answer alone.
+            let unnamed = self
+                .list
+                .iter()
+                .any(|r| r.kind == RoomKind::Dm && r.other.is_none());
+            if unnamed && !self.people_read {
+                return;
+            }
             // A public channel's name is unique (the hook); anything else must answer alone:
             // anyone can name a private channel after a person and add you to it.
             let public = |r: &&Room| r.kind == RoomKind::Channel && !r.private;
@@ -505,9 +516,11 @@ impl Rooms {
     }
 
     fn sort(&mut self) {
+        // `general` first: a private channel someone else named "general" sorts after it.
         self.list.sort_by(|a, b| {
-            (a.kind, a.title().to_lowercase(), &a.id).cmp(&(
+            (a.kind, !a.is_default(), a.title().to_lowercase(), &a.id).cmp(&(
                 b.kind,
+                !b.is_default(),
                 b.title().to_lowercase(),
                 &b.id,
             ))

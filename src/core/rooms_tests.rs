@@ -72,7 +72,7 @@ fn id_of(rig: &Rig, name: &str) -> String {
 fn rooms_are_listed_channels_then_dms_named_after_the_other_person() {
     let rig = alice_in_three_rooms();
     let titles: Vec<&str> = rig.s.rooms().list().iter().map(|r| r.title()).collect();
-    assert_eq!(titles, ["design", "general", "Bob"]);
+    assert_eq!(titles, ["general", "design", "Bob"], "general first");
     assert_eq!(rig.s.rooms().shown_id(), Some("r-general"));
     assert_eq!(rig.s.rooms().unread("r-design"), 2, "the server's count");
     assert_eq!(ids(&rig.s), [1, 2]);
@@ -275,4 +275,65 @@ fn a_room_named_after_a_person_by_someone_else_is_never_taken_for_their_dm() {
     assert_ne!(rig.s.rooms().shown_id(), Some("r-trap"));
     assert!(!rig.s.room_ready());
     assert!(rig.s.send("for bob", rig.now).is_err(), "into neither");
+}
+
+#[test]
+fn before_the_dms_have_their_people_no_room_is_taken_for_a_persons_name() {
+    // Bob's headless `--room bob`; Mallory named a private channel "bob" and added Bob to it.
+    let mut rig = Rig::known();
+    rig.s.want_room("bob");
+    rig.rooms = json!([
+        membership(1, "r-general", "general", None),
+        membership(3, "r-dm", "", None),
+        membership(7, "r-trap", "bob", None),
+    ]);
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    rig.live = sent[0]["uid"].clone();
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":rig.live})));
+    let after = frames(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
+    let rooms = find_uid(&after, "rooms").unwrap().clone();
+    let data = rig.rooms.clone();
+    let asked = frames(&rig.frame(
+        json!({"type":"subscription","event":"init","data":data,"uid":rooms["uid"]}),
+    ));
+    assert_eq!(rig.s.rooms().shown_id(), None, "the trap alone answers: not taken");
+    assert!(rig.s.send("for bob", rig.now).is_err());
+    let people = find_uid(&asked, "people").unwrap();
+    rig.frame(json!({"type":"items","uid":people["uid"],"data":[
+        {"room":"r-dm","user":{"id":"u-Bob","first_name":"Bob"}}]}));
+    assert_eq!(rig.s.missing_room(), Some("bob"), "two answer: neither");
+    assert_eq!(rig.s.rooms().shown_id(), None);
+}
+
+#[test]
+fn a_room_change_is_never_sent_twice_and_a_later_choice_wins() {
+    let mut rig = alice_in_three_rooms();
+    let create = only(&rig.s.create_channel("plans", true, rig.now).unwrap());
+    let again = frames(&rig.advance(REQUEST_TIMEOUT + std::time::Duration::from_secs(1)));
+    assert!(
+        again.iter().all(|f| f["collection"] != "rooms"),
+        "not created twice: {again:?}"
+    );
+    // The user went to design meanwhile; the reply comes late: design stays shown.
+    rig.s.show_room("r-design", rig.now);
+    rig.frame(json!({"type":"items","uid":create["uid"],"data":{"id":"r-plans"}}));
+    let uid = rig.rooms_live.clone();
+    let mut row = membership_row(50, "r-plans", "plans", 0);
+    row["room"]["private"] = json!(true);
+    rig.frame(json!({"type":"subscription","event":"create","uid":uid,"data":[row]}));
+    assert!(rig.s.rooms().get("r-plans").is_some(), "listed");
+    assert_eq!(
+        rig.s.rooms().shown_id(),
+        Some("r-design"),
+        "the user's choice meanwhile stands"
+    );
+    // A join answered only after the user picked another room: that choice stands.
+    let join = only(&rig.s.join("r-random", rig.now).unwrap());
+    rig.s.show_room("r-general", rig.now);
+    rig.frame(json!({"type":"items","uid":join["uid"],"data":{"id":51}}));
+    rig.frame(json!({"type":"subscription","event":"create","uid":uid,
+                     "data":[membership_row(51, "r-random", "random", 0)]}));
+    assert_eq!(rig.s.rooms().shown_id(), Some("r-general"));
 }

@@ -410,6 +410,7 @@ impl Session {
             // Another account: its messages stay with their owner (shown as waiting, never
             // sent as this one); what it saw goes.
             self.rooms.clear();
+            self.directory = Default::default();
             self.saved_ids.clear();
             self.cursor = None;
             self.cursor_log.clear();

@@ -67,6 +67,7 @@ impl ChatView {
             // (another account): nothing parked is of use any more.
             if shown.is_none() {
                 self.parked.clear();
+                self.composer.done();
             }
             self.room = shown;
             return;

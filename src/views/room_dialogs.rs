@@ -210,7 +210,12 @@ impl RoomDialogs {
         if found.is_empty() {
             ui.weak("Nobody matches.");
         }
-        if enter && let Some(person) = found.get(self.selected) {
+        // Enter with nothing typed adds nobody to a channel (a stray Enter is not a choice).
+        let typed = !self.filter.trim().is_empty() || add_to.is_none();
+        if enter
+            && typed
+            && let Some(person) = found.get(self.selected)
+        {
             action = Some(act(&person.id));
         }
         action

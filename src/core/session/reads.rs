@@ -160,9 +160,9 @@ impl Session {
             Request::Update(_) => self.add_messages(items, false),
             Request::Delete(id) => self.remove_message(id),
             Request::People => {
+                self.rooms.people_read = true;
                 self.rooms
                     .set_people(proto::rooms::dm_people_from_json(&data));
-                self.rooms.people_read = true;
                 effects.extend(self.show_next(now));
             }
             Request::Unread(rooms) => self.on_counts(&rooms, &data),
@@ -270,6 +270,7 @@ impl Session {
             // DMs go by "Direct message" then (e.g. a server that keeps e-mails from members).
             Request::People => {
                 self.rooms.people_read = true;
+                self.rooms.set_people(Vec::new()); // settles a room wanted by name
                 Vec::new()
             }
             // Counts are asked again when the list comes again; meanwhile live ones count.

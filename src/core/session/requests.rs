@@ -153,6 +153,11 @@ impl Session {
             };
             match req.request {
                 Request::Ping => {} // the pong timeout handles it
+                // Not twice: a second create makes a second private channel, a second join or
+                // leave a false refusal. What happened shows in the memberships subscription.
+                Request::CreateRoom | Request::RoomChange(_) => {
+                    self.notice = Some("The server did not answer in time; try again.".into());
+                }
                 _ => {
                     req.due = now + REQUEST_TIMEOUT;
                     effects.push(Effect::Send(req.frame.clone()));

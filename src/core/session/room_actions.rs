@@ -196,9 +196,8 @@ impl Session {
                 Vec::new()
             }
             Request::CreateRoom => {
-                if let Some(id) = frames::id_text(&data["id"])
-                    && !matches!(self.directory.show_next, Some(ShowNext::DmWith(_)))
-                {
+                // The new room, by its id (a DM's person may never be read).
+                if let Some(id) = frames::id_text(&data["id"]) {
                     self.directory.show_next = Some(ShowNext::Room(id));
                 }
                 self.show_next(now)
@@ -235,13 +234,18 @@ impl Session {
         match found {
             Some(room) => {
                 self.directory.show_next = None;
-                self.show_room(&room, now)
+                self.switch_to(&room, now)
             }
             None => Vec::new(),
         }
     }
 
-    /// Forget what was read of people and channels (another connection may see others).
+    /// The user went elsewhere: nothing is shown later by itself.
+    pub(super) fn forget_show_next(&mut self) {
+        self.directory.show_next = None;
+    }
+
+    /// A new connection: the people subscription asked on the old one is gone with it.
     pub(super) fn forget_directory_asks(&mut self) {
         self.directory.people_uid = None;
     }

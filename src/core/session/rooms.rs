@@ -26,7 +26,13 @@ impl Session {
     }
 
     /// Show this room: what is held of it at once, its history read if it has none.
+    /// The user's choice: a room waiting to be shown once joined or created no longer is.
     pub fn show_room(&mut self, room: &str, now: Instant) -> Vec<Effect> {
+        self.forget_show_next();
+        self.switch_to(room, now)
+    }
+
+    pub(super) fn switch_to(&mut self, room: &str, now: Instant) -> Vec<Effect> {
         if self.rooms.get(room).is_none() {
             return Vec::new();
         }
