@@ -295,10 +295,14 @@ fn before_the_dms_have_their_people_no_room_is_taken_for_a_persons_name() {
     let after = frames(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
     let rooms = find_uid(&after, "rooms").unwrap().clone();
     let data = rig.rooms.clone();
-    let asked = frames(&rig.frame(
-        json!({"type":"subscription","event":"init","data":data,"uid":rooms["uid"]}),
-    ));
-    assert_eq!(rig.s.rooms().shown_id(), None, "the trap alone answers: not taken");
+    let asked = frames(
+        &rig.frame(json!({"type":"subscription","event":"init","data":data,"uid":rooms["uid"]})),
+    );
+    assert_eq!(
+        rig.s.rooms().shown_id(),
+        None,
+        "the trap alone answers: not taken"
+    );
     assert!(rig.s.send("for bob", rig.now).is_err());
     let people = find_uid(&asked, "people").unwrap();
     rig.frame(json!({"type":"items","uid":people["uid"],"data":[

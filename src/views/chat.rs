@@ -128,18 +128,22 @@ pub fn show(
             ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
         }
     });
-    if session.rooms().known() {
-        egui::Panel::left("rooms")
-            .resizable(true)
-            .default_size(170.0)
-            .show(ui, |ui| {
-                if let Some(asked) = super::room_list::show(ui, session, &mut view.dialogs) {
-                    action = Some(asked);
-                }
-            });
-        if let Some(asked) = view.dialogs.show(ui.ctx(), session) {
-            action = Some(asked);
-        }
+    // From the start, not once the rooms are known: the messages keep the width they were
+    // laid out for (a list that narrows later re-wraps every row).
+    egui::Panel::left("rooms")
+        .resizable(true)
+        .default_size(170.0)
+        .show(ui, |ui| {
+            if !session.rooms().known() {
+                ui.weak("Rooms…");
+            } else if let Some(asked) = super::room_list::show(ui, session, &mut view.dialogs) {
+                action = Some(asked);
+            }
+        });
+    if session.rooms().known()
+        && let Some(asked) = view.dialogs.show(ui.ctx(), session)
+    {
+        action = Some(asked);
     }
     egui::Panel::bottom("composer").show(ui, |ui| {
         if let Some(asked) = pending(ui, session) {

@@ -25,7 +25,9 @@ pub fn room_label(title: &str, kind: RoomKind, unread: u32) -> String {
 pub fn show(ui: &mut egui::Ui, session: &Session, dialogs: &mut RoomDialogs) -> Option<Action> {
     let rooms = session.rooms();
     let mut action = None;
-    egui::Panel::bottom("room-actions").show(ui, |ui| {
+    // Above the list (a panel nested in the side panel would redo its sizing on every
+    // resize and take the message list's second pass, which keeps the newest in view).
+    ui.vertical(|ui| {
         if ui.button("Go to room (Ctrl+K)").clicked() {
             dialogs.open(Dialog::Switcher);
         }
@@ -41,6 +43,7 @@ pub fn show(ui: &mut egui::Ui, session: &Session, dialogs: &mut RoomDialogs) -> 
             action = Some(Action::ListPeople);
         }
     });
+    ui.separator();
     // One row per heading and room; only the rows in view are drawn (200 rooms cost what 20 do).
     enum Row<'a> {
         Heading(&'static str),
