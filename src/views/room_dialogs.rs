@@ -196,9 +196,9 @@ impl RoomDialogs {
         };
         let mut action = None;
         for (n, person) in found.iter().enumerate() {
-            let label = match &person.email {
-                Some(email) if email != person.name() => format!("{} ({email})", person.name()),
-                _ => person.name().to_owned(),
+            let label = match add_to {
+                Some(_) => format!("Add {}", person.name()),
+                None => format!("Message {}", person.name()),
             };
             let row = ui.push_id(&person.id, |ui| {
                 ui.selectable_label(n == self.selected, label)

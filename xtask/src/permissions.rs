@@ -123,7 +123,7 @@ const RULES: &[Rule] = &[
     Rule {
         collection: "directus_users",
         action: "read",
-        fields: &["id", "first_name", "last_name", "email"],
+        fields: &["id", "first_name", "last_name"],
         rows: None,
         validation: None,
         room_preset: false,

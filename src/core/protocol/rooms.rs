@@ -42,7 +42,9 @@ pub fn read_dm_people(uid: &str) -> String {
     json!({
         "type": "items", "action": "read", "collection": MEMBERSHIPS,
         "query": {
-            "fields": ["room", "user.id", "user.first_name", "user.last_name", "user.email"],
+            // No e-mail: members never read each other's (where a server lets them, a DM
+            // still goes by name).
+            "fields": ["room", "user.id", "user.first_name", "user.last_name"],
             "filter": { "_and": [
                 { "room": { "kind": { "_eq": "dm" } } },
                 { "user": { "_neq": "$CURRENT_USER" } },
@@ -110,7 +112,7 @@ pub fn subscribe_people(uid: &str) -> String {
     json!({
         "type": "subscribe", "collection": "directus_users",
         "query": {
-            "fields": ["id", "first_name", "last_name", "email"],
+            "fields": ["id", "first_name", "last_name"],
             "filter": { "id": { "_neq": "$CURRENT_USER" } },
             "sort": ["first_name"], "limit": -1,
         },
