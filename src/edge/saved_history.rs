@@ -95,8 +95,8 @@ impl SavedHistory {
     }
 }
 
-/// Which state of the timeline was saved ([`Timeline::version`]: edits count too).
-type SavedState = u64;
+/// Which room and state of its timeline was saved ([`Timeline::version`]: edits count too).
+type SavedState = (Option<String>, u64);
 
 /// When the timeline is worth saving again.
 #[derive(Default)]
@@ -115,12 +115,14 @@ impl HistorySaver {
         if session.phase() != Phase::Online || !session.history_loaded() {
             return None;
         }
-        let timeline = session.timeline();
-        let state = timeline.version();
+        let room = session.rooms().shown_id().map(str::to_owned);
+        let state = (room, session.timeline().version());
         self.held = false;
-        match self.last {
-            Some((saved, _)) if saved == state => return None,
-            Some((_, at)) if now < at + EVERY => {
+        match &self.last {
+            Some((saved, _)) if *saved == state => return None,
+            // The same room changed: at most every few seconds. Another room shown is saved
+            // at once: the next start opens the room the user was in, with its messages.
+            Some(((room, _), at)) if *room == state.0 && now < *at + EVERY => {
                 self.held = true;
                 return None;
             }
