@@ -12,26 +12,19 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use directus_chat::core::server_url::ServerUrl;
-use directus_chat::core::session::{Effect, Session};
+use directus_chat::core::session::Session;
 use directus_chat::views::chat::{self, ChatView};
 use serde_json::{Value, json};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "support/frames.rs"]
+mod frames;
 use counting_alloc::LIVE_BYTES;
+use frames::sent;
 
 #[global_allocator]
 static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
-
-fn sent(effects: &[Effect]) -> Vec<Value> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send(text) => serde_json::from_str(text).ok(),
-            _ => None,
-        })
-        .collect()
-}
 
 fn row(id: i64) -> Value {
     let author = if id % 3 == 0 { "Bob" } else { "Alice" };

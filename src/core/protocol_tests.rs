@@ -273,3 +273,28 @@ fn client_frames_carry_what_directus_expects() {
     assert_eq!(v(ping("p"))["type"], "ping");
     assert_eq!(v(pong())["type"], "pong");
 }
+
+#[test]
+fn room_frames_are_read_as_any_database_sends_them() {
+    use super::protocol::rooms::*;
+    // PostgreSQL sends counts as strings; SQLite may store booleans as 0/1; ids come as
+    // numbers or numeric strings (a delete event's "07" is membership 7).
+    let rows = json!([{"id": "7", "last_read": "12",
+                       "room": {"id": "r1", "name": "general", "kind": "channel", "private": 0}}]);
+    let m = &Membership::list_from_json(&rows)[0];
+    assert_eq!(
+        (m.id.as_str(), m.last_read, m.private),
+        ("7", Some(12), false)
+    );
+    assert_eq!(id_text(&json!("07")), id_text(&json!(7)));
+    assert_eq!(id_text(&json!("r-uuid")).as_deref(), Some("r-uuid"));
+    let counts = json!([{"room": "r1", "count": {"id": "3"}, "max": {"id": 41}}]);
+    assert_eq!(unread_from_json(&counts), [("r1".to_owned(), 3, 41)]);
+    let kind = json!({"id": 1, "room": {"id": "r2", "kind": "dm"}});
+    let dm = Membership::from_json(&kind).unwrap();
+    assert_eq!(
+        (dm.kind, dm.private),
+        (RoomKind::Dm, true),
+        "a room with no private flag is private"
+    );
+}

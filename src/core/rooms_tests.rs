@@ -14,6 +14,24 @@ fn in_room(id: i64, room: &str, author: &str) -> Value {
     m
 }
 
+/// Log in as Alice and answer the first read (the room wanted, general unless said, by name:
+/// the room list comes after it)
+/// with `rows`; what the session sends then (the profile and rooms subscriptions among it).
+fn first_page(rig: &mut Rig, rows: Value) -> Vec<Value> {
+    rig.s.login(server(), "alice@example.com", "pw", rig.now);
+    let auth = only(&rig.s.opened(rig.now));
+    let sent = rig.auth_ok(&auth, "r1");
+    rig.live = sent[0]["uid"].clone();
+    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":rig.live})));
+    let wanted = rig.s.rooms().wanted().map(str::to_owned);
+    assert_eq!(
+        read["query"]["filter"]["room"]["name"]["_eq"].as_str(),
+        wanted.as_deref(),
+        "before the room list: by name"
+    );
+    frames(&rig.frame(json!({"type":"items","data":rows,"uid":read["uid"]})))
+}
+
 /// Alice, online, in general (shown, messages 1 and 2, read), design (marker at 5, 2 unread)
 /// and a DM with Bob.
 fn alice_in_three_rooms() -> Rig {
@@ -23,20 +41,11 @@ fn alice_in_three_rooms() -> Rig {
         membership(2, "r-design", "design", Some(5)),
         membership(3, "r-dm", "", None),
     ]);
-    rig.s.login(server(), "alice@example.com", "pw", rig.now);
-    let auth = only(&rig.s.opened(rig.now));
-    let sent = rig.auth_ok(&auth, "r1");
-    rig.live = sent[0]["uid"].clone();
-    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":rig.live})));
-    assert_eq!(
-        read["query"]["filter"]["room"]["name"]["_eq"], "general",
-        "before the room list: general by name"
-    );
     let history = json!([
         in_room(2, "r-general", "Bob"),
         in_room(1, "r-general", "Alice")
     ]);
-    let sent = frames(&rig.frame(json!({"type":"items","data":history,"uid":read["uid"]})));
+    let sent = first_page(&mut rig, history);
     let profile = find_uid(&sent, "profile").unwrap().clone();
     rig.frame(
         json!({"type":"subscription","event":"init","uid":profile["uid"],
@@ -241,12 +250,7 @@ fn membership_row(id: i64, room: &str, name: &str, last_read: i64) -> Value {
 fn a_message_for_the_shown_room_before_its_id_is_known_is_placed_not_lost() {
     // An empty general: its first page names no room, so its id comes with the room list.
     let mut rig = Rig::known();
-    rig.s.login(server(), "alice@example.com", "pw", rig.now);
-    let auth = only(&rig.s.opened(rig.now));
-    let sent = rig.auth_ok(&auth, "r1");
-    rig.live = sent[0]["uid"].clone();
-    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":rig.live})));
-    let after = frames(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
+    let after = first_page(&mut rig, json!([]));
     // Bob's first message arrives before the list does.
     let live = rig.live.clone();
     rig.frame(json!({"type":"subscription","event":"create","uid":live,
@@ -287,12 +291,7 @@ fn before_the_dms_have_their_people_no_room_is_taken_for_a_persons_name() {
         membership(3, "r-dm", "", None),
         membership(7, "r-trap", "bob", None),
     ]);
-    rig.s.login(server(), "alice@example.com", "pw", rig.now);
-    let auth = only(&rig.s.opened(rig.now));
-    let sent = rig.auth_ok(&auth, "r1");
-    rig.live = sent[0]["uid"].clone();
-    let read = only(&rig.frame(json!({"type":"subscription","event":"init","uid":rig.live})));
-    let after = frames(&rig.frame(json!({"type":"items","data":[],"uid":read["uid"]})));
+    let after = first_page(&mut rig, json!([]));
     let rooms = find_uid(&after, "rooms").unwrap().clone();
     let data = rig.rooms.clone();
     let asked = frames(
