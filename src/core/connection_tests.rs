@@ -14,7 +14,7 @@ fn token_expired_reauthenticates_and_holds_sends() {
     rig.online(&[1]);
     let create = only(&rig.s.send("in the window", rig.now).unwrap());
     // No uid on TOKEN_EXPIRED; the socket stays open but is demoted to Public.
-    let reauth = only(&rig.frame(json!({"type":"auth","status":"error","error":{"code":"TOKEN_EXPIRED","message":"Token expired."}})));
+    let reauth = rig.token_expired();
     assert_eq!(reauth["type"], "auth");
     assert_eq!(reauth["refresh_token"], "r1");
     assert!(matches!(rig.s.phase(), Phase::Authenticating { .. }));
@@ -26,10 +26,12 @@ fn token_expired_reauthenticates_and_holds_sends() {
         rig.s.send("held", rig.now).unwrap().is_empty(),
         "sends are held until auth ok"
     );
-    let sent = rig.auth_ok(&reauth, "r2");
+    let sent = rig.back_after_expiry(&reauth, "r2", vec![]);
     assert!(
-        find(&sent, "subscribe", None).is_none(),
-        "the subscription survives re-auth"
+        !sent
+            .iter()
+            .any(|f| f["type"] == "subscribe" && f["collection"] == "messages"),
+        "the subscription to messages survives re-auth"
     );
     let retry = find(&sent, "items", Some("create")).unwrap();
     assert_eq!(retry["data"]["client_key"], create["data"]["client_key"]);
@@ -39,6 +41,29 @@ fn token_expired_reauthenticates_and_holds_sends() {
             .iter()
             .all(|o| !matches!(o.state, OutgoingState::Failed(_)))
     );
+}
+
+#[test]
+fn what_happened_in_the_token_expiry_window_is_read_after_re_auth() {
+    // Demoted to Public, the socket's events are refused (FORBIDDEN, no uid) instead of sent:
+    // the messages and membership changes of those seconds come by reading again.
+    let mut rig = Rig::new();
+    rig.online(&[1, 2]);
+    rig.s.take_fresh();
+    assert!(rig.rooms_live.is_string(), "subscribed to the memberships");
+    let reauth = rig.token_expired();
+    for _ in 0..2 {
+        rig.frame(json!({"type":"subscribe","status":"error","error":{"code":"FORBIDDEN"}}));
+    }
+    assert_eq!(rig.s.notice(), None, "no alarm for the refused events");
+    let sent = rig.auth_ok(&reauth, "r2");
+    let read = find_uid(&sent, "catch-up").expect("a catch-up read");
+    assert_eq!(read["query"]["filter"]["id"]["_gt"], 2);
+    let sent = frames(&rig.frame(json!({"type":"items","data":[msg(3)],"uid":read["uid"]})));
+    let rooms = find_uid(&sent, "rooms").expect("the memberships asked for again");
+    assert_eq!(rooms["type"], "subscribe");
+    assert_eq!(ids(&rig.s), [1, 2, 3]);
+    assert_eq!(rig.s.take_fresh(), [3]);
 }
 
 #[test]

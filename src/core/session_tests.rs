@@ -126,6 +126,36 @@ impl Rig {
         frames(&effects)
     }
 
+    /// TOKEN_EXPIRED on a live socket: the re-auth it sends. The memberships' subscription is
+    /// ended (renewed once caught up).
+    pub(super) fn token_expired(&mut self) -> Value {
+        let mut sent = frames(&self.frame(json!({"type":"auth","status":"error",
+            "error":{"code":"TOKEN_EXPIRED","message":"Token expired."}})));
+        let auth = sent.pop().expect("a re-auth");
+        assert_eq!(auth["type"], "auth");
+        for other in sent {
+            assert_eq!(other, json!({"type":"unsubscribe","uid":self.rooms_live}));
+        }
+        auth
+    }
+
+    /// Auth ok after TOKEN_EXPIRED, then the catch-up read it asks for answered with `rows`:
+    /// everything sent meanwhile.
+    pub(super) fn back_after_expiry(
+        &mut self,
+        reauth: &Value,
+        token: &str,
+        rows: Vec<Value>,
+    ) -> Vec<Value> {
+        let mut sent = self.auth_ok(reauth, token);
+        if let Some(read) = find_uid(&sent, "catch-up").cloned() {
+            sent.extend(frames(
+                &self.frame(json!({"type":"items","data":rows,"uid":read["uid"]})),
+            ));
+        }
+        sent
+    }
+
     /// Subscription init for `subscribe`, then the read it triggers, answered with `rows`.
     pub(super) fn sync(&mut self, subscribe: &Value, rows: Vec<Value>) -> Value {
         assert_eq!(subscribe["type"], "subscribe");
@@ -504,14 +534,13 @@ fn a_persistent_session_keeps_trying_a_server_that_is_not_up_yet() {
 fn authors_missing_in_the_token_expiry_window_are_read_again() {
     let mut rig = Rig::new();
     rig.online(&[1]);
-    let reauth =
-        only(&rig.frame(json!({"type":"auth","status":"error","error":{"code":"TOKEN_EXPIRED"}})));
+    let reauth = rig.token_expired();
     // Demoted to Public, the socket still gets events, read without the right to see users.
     let mut anonymous = msg(2);
     anonymous["user_created"] = Value::Null;
     rig.frame(json!({"type":"subscription","event":"create","data":[anonymous]}));
     assert!(rig.s.author_pending(2));
-    let sent = rig.auth_ok(&reauth, "r2");
+    let sent = rig.back_after_expiry(&reauth, "r2", vec![]);
     let resolve = find_uid(&sent, "resolve").expect("asks again");
     assert_eq!(resolve["query"]["filter"]["id"]["_in"], json!([2]));
     rig.frame(json!({"type":"items","data":[msg(2)],"uid":resolve["uid"]}));
@@ -542,9 +571,8 @@ fn a_reply_read_just_as_the_token_expired_is_asked_for_again() {
     );
     assert!(rig.s.author_pending(5));
     assert_eq!(rig.s.notice(), None, "no alarm for a refused re-read");
-    let reauth =
-        only(&rig.frame(json!({"type":"auth","status":"error","error":{"code":"TOKEN_EXPIRED"}})));
-    let sent = rig.auth_ok(&reauth, "r2");
+    let reauth = rig.token_expired();
+    let sent = rig.back_after_expiry(&reauth, "r2", vec![]);
     let again = find_uid(&sent, "resolve").expect("asked again");
     rig.frame(json!({"type":"items","data":[msg(5)],"uid":again["uid"]}));
     assert_eq!(author_of(&rig.s, 5), Some("Alice"));

@@ -75,9 +75,8 @@ fn a_profile_answered_as_a_read_or_refused_as_one_falls_back() {
 fn a_profile_answer_after_token_expired_is_stale_and_the_profile_is_asked_again() {
     let mut rig = Rig::new();
     let first = asking_profile(&mut rig);
-    let reauth = only(&rig.frame(json!({"type":"auth","status":"error",
-        "error":{"code":"TOKEN_EXPIRED","message":"Token expired."}})));
-    let again = rig.auth_ok(&reauth, "r2");
+    let reauth = rig.token_expired();
+    let again = rig.back_after_expiry(&reauth, "r2", vec![]);
     let second = find(&again, "subscribe", None)
         .expect("asked again")
         .clone();
@@ -105,8 +104,7 @@ fn a_stale_messages_subscription_is_ended_and_its_events_count_once() {
     let auth = only(&rig.s.opened(rig.now));
     let first = rig.auth_ok(&auth, "r1")[0].clone();
     // Demoted before the subscribe was answered: it is sent again after auth ok.
-    let reauth = only(&rig.frame(json!({"type":"auth","status":"error",
-        "error":{"code":"TOKEN_EXPIRED","message":"Token expired."}})));
+    let reauth = rig.token_expired();
     let second = find(&rig.auth_ok(&reauth, "r2"), "subscribe", None)
         .unwrap()
         .clone();

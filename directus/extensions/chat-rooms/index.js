@@ -14,6 +14,9 @@
 // - Nobody leaves `general` (the public channel everyone is in; the chat posts there), and
 //   whoever is given the chat policy in the admin app (directly, or through a role, also a
 //   user given such a role later) joins it at once.
+// - A socket whose token expired (or whose re-authentication failed) has Public rights, that
+//   is none: Directus 11.x sets its accountability to null, which its services take for the
+//   system itself, until AUTH_TIMEOUT closes it 10 s later (12.x demotes it to Public).
 // Requests by the system (no accountability: the tooling's inserts, this hook's own) and by
 // admins skip the membership rules (their memberships still get their member_key); anonymous
 // ones are refused.
@@ -194,5 +197,29 @@ export default ({ filter, action }, { services, getSchema, database }) => {
 				}
 			}
 		}
+	});
+
+	// See the header: null on a live socket becomes Public rights (what 12.x sets), keeping
+	// where the connection came from. Every later assignment goes through this setter.
+	action('websocket.connect', ({ client }) => {
+		const publicRights = (was) => ({
+			role: null,
+			user: null,
+			roles: [],
+			admin: false,
+			app: false,
+			ip: was?.ip ?? null,
+			userAgent: was?.userAgent,
+			origin: was?.origin,
+		});
+		let current = client.accountability ?? publicRights(null);
+		Object.defineProperty(client, 'accountability', {
+			configurable: true,
+			enumerable: true,
+			get: () => current,
+			set: (value) => {
+				current = value ?? publicRights(current);
+			},
+		});
 	});
 };

@@ -352,12 +352,25 @@ impl Session {
             // A profile answer still due is dropped as stale; it is asked for again.
             self.profile_uid = None;
             self.ping_sent = None;
+            // Events are refused too until we are back (FORBIDDEN, no uid): what they would
+            // have brought is read after auth ok, the messages from the settled cursor (as after
+            // a reconnect) and the memberships by subscribing to them afresh.
+            self.note_cut();
+            self.live_newest = None;
+            self.history_loaded = false;
+            let mut effects: Vec<Effect> = self
+                .rooms_uid
+                .take()
+                .map(|uid| Effect::Send(proto::unsubscribe(&uid)))
+                .into_iter()
+                .collect();
             self.using = if self.refresh_token.is_some() {
                 Credential::RefreshToken
             } else {
                 Credential::Password
             };
-            return self.authenticate(now);
+            effects.extend(self.authenticate(now));
+            return effects;
         }
         if error.is("AUTH_TIMEOUT") {
             return self.schedule_reconnect(now); // the server closes the socket next
