@@ -18,6 +18,8 @@ mod history_tests;
 #[cfg(test)]
 mod protocol_tests;
 #[cfg(test)]
+mod recheck_tests;
+#[cfg(test)]
 mod rooms_tests;
 #[cfg(test)]
 mod session_tests;

@@ -377,6 +377,16 @@ pub fn read_after(newest: i64, limit: u32, uid: &str) -> String {
     )
 }
 
+/// Only the ids of the messages after `after` (oldest first): a recheck for events the server
+/// never sent (see `session/recheck.rs`).
+pub fn read_ids_after(after: i64, limit: u32, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "read", "collection": COLLECTION, "uid": uid,
+        "query": { "fields": ["id"], "filter": { "id": { "_gt": after } }, "sort": ["id"], "limit": limit },
+    })
+    .to_string()
+}
+
 /// A create with the client's own unique key, so a retry can never post twice. Without a
 /// room (written before rooms were known) the server files it under `general`.
 pub fn create_message(content: &str, client_key: &str, room: Option<&str>, uid: &str) -> String {

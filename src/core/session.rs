@@ -106,6 +106,7 @@ mod outbox;
 mod pending_delete;
 mod profile;
 mod reads;
+mod recheck;
 mod requests;
 mod room_actions;
 mod rooms;
@@ -114,6 +115,7 @@ mod subscriptions;
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
 pub use pending_delete::UNDO_DELETE;
 pub use reads::{KEEP_BYTES, KEEP_MESSAGES, SETTLE};
+pub use recheck::{RECHECK_EVERY, RECHECK_SPAN};
 use requests::{InFlight, Request};
 pub use requests::{RETRY_FIRST, RETRY_MAX};
 
@@ -154,6 +156,8 @@ pub struct Session {
     cursor: Option<i64>,
     /// Where the cursor stood when (see `settled_cursor`): at most one entry per 100 ms.
     cursor_log: std::collections::VecDeque<(Instant, i64)>,
+    /// Looks again at recent history for events the server never sent (see `recheck.rs`).
+    recheck: recheck::Recheck,
     /// The logged-in user as an author (id and first name), once known.
     me: Option<Author>,
     /// Who-am-I was answered (asked again after a reconnect until it is).
@@ -232,6 +236,7 @@ impl Session {
             history_loaded: false,
             cursor: None,
             cursor_log: Default::default(),
+            recheck: Default::default(),
             me: None,
             who_answered: false,
             profile_refused: false,
@@ -387,6 +392,7 @@ impl Session {
         }
         deadlines.extend(self.requests.values().map(|r| r.due));
         deadlines.extend(self.resend_at);
+        deadlines.extend(self.recheck.due());
         deadlines.extend(self.probe_at);
         deadlines.extend(self.pending_delete_due());
         deadlines.into_iter().min()

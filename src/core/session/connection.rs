@@ -189,6 +189,7 @@ impl Session {
             return effects;
         }
         effects.extend(self.resend_due(now, due_all));
+        effects.extend(self.recheck_due(now));
         effects.extend(self.send_due_delete(now));
         effects
     }

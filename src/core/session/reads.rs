@@ -140,6 +140,10 @@ impl Session {
                 // (harmless: the key guards it); refused and not found twice, it is re-keyed.
                 None => self.not_found_under(&key),
             },
+            Request::Recheck(_) => {
+                let ids = proto::ids_from_json(&data);
+                effects.extend(self.on_recheck(ids, now));
+            }
             Request::Resolve(ids) => {
                 self.add_messages(items, false);
                 // Asked once: what is still unknown stays so (e.g. no read right on users).
@@ -275,6 +279,8 @@ impl Session {
             }
             // Counts are asked again when the list comes again; meanwhile live ones count.
             Request::Unread(_) => Vec::new(),
+            // Asked again at the next recheck.
+            Request::Recheck(_) => Vec::new(),
             Request::MarkRead(room, _) => {
                 // Markers stay on this device (e.g. a server without the rule for them); a
                 // room just left says nothing about the others.
@@ -377,6 +383,7 @@ impl Session {
         let Some(cursor) = self.cursor else {
             return;
         };
+        self.recheck.note_cursor(now, cursor);
         match self.cursor_log.back_mut() {
             Some((_, id)) if *id == cursor => return,
             // Many moves within one bucket: one entry, keeping the bucket's start (at most
@@ -404,6 +411,7 @@ impl Session {
         for mut item in items {
             self.confirm_row(&item);
             let id = item.id;
+            self.recheck.saw(id);
             if live {
                 match self.history_loaded {
                     true => self.cursor = self.cursor.max(Some(id)),

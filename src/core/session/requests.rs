@@ -53,6 +53,8 @@ pub(super) enum Request {
     CreateRoom,
     Update(i64),
     Delete(i64),
+    /// The ids after this one (see `recheck.rs`).
+    Recheck(i64),
 }
 
 impl Request {
@@ -78,6 +80,7 @@ impl Request {
             Request::RoomChange(_) => "membership",
             Request::CreateRoom => "new-room",
             Request::Update(_) => "update",
+            Request::Recheck(_) => "recheck",
             Request::Delete(_) => "delete",
         }
     }
@@ -99,6 +102,8 @@ pub(super) struct InFlight {
     pub due: Instant,
     /// Refusals in a row (for the backoff).
     pub refusals: u32,
+    /// Waiting out a refusal's backoff (answered), not for an answer.
+    pub backing_off: bool,
 }
 
 impl Session {
@@ -118,6 +123,7 @@ impl Session {
                 frame: frame.clone(),
                 due: now + REQUEST_TIMEOUT,
                 refusals: 0,
+                backing_off: false,
             },
         );
         Effect::Send(frame)
@@ -134,6 +140,7 @@ impl Session {
             .min(RETRY_MAX);
         req.refusals += 1;
         req.due = now + wait;
+        req.backing_off = true;
         self.requests.insert(uid, req);
     }
 
@@ -159,6 +166,11 @@ impl Session {
                     self.notice = Some("The server did not answer in time; try again.".into());
                 }
                 _ => {
+                    if !all && !req.backing_off {
+                        // Unanswered: the server is in trouble and may drop events too.
+                        self.recheck.soon(now);
+                    }
+                    req.backing_off = false;
                     req.due = now + REQUEST_TIMEOUT;
                     effects.push(Effect::Send(req.frame.clone()));
                     self.requests.insert(uid, req);
