@@ -2,6 +2,8 @@
 //! integration tests (which need a real, provisioned Directus of their own).
 
 pub mod bench;
+pub mod cluster;
+pub mod debian;
 pub mod display;
 pub mod install;
 pub mod paths;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use xtask::cluster::local::LocalCluster;
 use xtask::provision::{self, Member};
 use xtask::server::{self, Installation, ServerConfig};
 use xtask::testing::TestDirectus;
@@ -27,6 +28,15 @@ cargo xtask <command>
   directus reset          stop it and wipe its database
   directus status         say whether it runs
   directus env            print DIRECTUS_URL, ADMIN_*, ALICE_*, BOB_*, CAROL_* as KEY=VALUE lines
+  cluster up [--instances N]
+                          PostgreSQL + Redis + N Directus instances (default 2) + HAProxy
+                          (127.0.0.1:8060, CLUSTER_PORT moves it), from Debian's packages, under
+                          .directus-cluster/; starts what is not running, provisions
+  cluster down            stop every part of it
+  cluster status          say which parts run
+  cluster env             like `directus env` (DIRECTUS_URL = the balancer), plus INSTANCE_URLS
+                          and INSTANCE_PIDS
+  cluster run             `cluster up`, then open the desktop chat against the balancer
   directus provision [--url URL] [--admin-email E] [--admin-password P] [--user EMAIL:PASSWORD:FIRSTNAME]...
                           provision ANY reachable Directus for the chat (idempotent); the
                           options default to DIRECTUS_URL, ADMIN_EMAIL, ADMIN_PASSWORD
@@ -59,6 +69,26 @@ fn main() -> ExitCode {
         ["directus", "status"] => status(),
         ["directus", "env"] => print_env(),
         ["directus", "provision", rest @ ..] => provision_cmd(rest),
+        ["cluster", "up"] => cluster_up(None).map(|_| ()),
+        ["cluster", "up", "--instances", n] => match n.parse::<usize>() {
+            Ok(n) if (1..=16).contains(&n) => cluster_up(Some(n)).map(|_| ()),
+            _ => Err(format!("--instances takes 1 to 16, not {n:?}")),
+        },
+        ["cluster", "down"] => LocalCluster::load_or_create(None).map(|c| c.down()),
+        ["cluster", "status"] => LocalCluster::load_or_create(None).map(|c| {
+            for line in c.status() {
+                println!("{line}");
+            }
+        }),
+        ["cluster", "env"] => LocalCluster::load_or_create(None).map(|c| {
+            for (key, value) in c.env() {
+                println!("{key}={value}");
+            }
+        }),
+        ["cluster", "run", rest @ ..] => match xtask::display::missing() {
+            Some(why) => Err(why),
+            None => cluster_up(None).and_then(|c| open_window(&c.config.url(), rest)),
+        },
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -360,6 +390,25 @@ fn run(rest: &[&str]) -> Result<()> {
     }
     let local = up()?;
     let url = local.config.url();
+    let result = open_window(&url, &rest);
+    if stop_after {
+        eprintln!("The window is closed: stopping Directus.");
+        down()?;
+    } else {
+        eprintln!(
+            "The window is closed; Directus keeps running at {url} (the admin app too).\n\
+             Stop it with `cargo xtask directus down`, or start with `cargo xtask run \
+             --stop-after` next time."
+        );
+    }
+    result
+}
+
+/// Build the release app and open its window on `url` (the extra arguments passed on).
+fn open_window(url: &str, rest: &[&str]) -> Result<()> {
+    if let Some(why) = xtask::display::missing() {
+        return Err(why);
+    }
     eprintln!("\nBuilding the app (the first time takes about 2 minutes)…");
     let mut build = cargo();
     build.args([
@@ -374,19 +423,40 @@ fn run(rest: &[&str]) -> Result<()> {
     run_status(build)?;
     eprintln!("Opening the chat window for {url}");
     let mut app = Command::new(target_dir().join("release/directus-chat"));
-    app.arg("--server").arg(&url).args(&rest);
-    let result = run_status(app);
-    if stop_after {
-        eprintln!("The window is closed: stopping Directus.");
-        down()?;
-    } else {
-        eprintln!(
-            "The window is closed; Directus keeps running at {url} (the admin app too).\n\
-             Stop it with `cargo xtask directus down`, or start with `cargo xtask run \
-             --stop-after` next time."
-        );
+    app.arg("--server").arg(url).args(rest);
+    run_status(app)
+}
+
+/// `cargo xtask cluster up`: everything not running started, then provisioned.
+fn cluster_up(instances: Option<usize>) -> Result<LocalCluster> {
+    let stored = LocalCluster::load_or_create(None)?;
+    if let Some(n) = instances.filter(|n| *n != stored.config.instance_ports.len())
+        && stored.any_running()
+    {
+        return Err(format!(
+            "the cluster runs with {} instances; `cargo xtask cluster down` first to run {n}",
+            stored.config.instance_ports.len()
+        ));
     }
-    result
+    let cluster = LocalCluster::load_or_create(instances)?;
+    let programs = xtask::cluster::programs()?;
+    let report = cluster.up(&programs)?;
+    print_report(&report);
+    let [alice, bob, _] = &cluster.members;
+    eprintln!(
+        "\nChat server (balancer): {url}\n    log in as {} / {}  or  {} / {}\n\
+         Instances: {}\n(`cargo xtask cluster env` prints all of this.)",
+        alice.email,
+        alice.password,
+        bob.email,
+        bob.password,
+        (0..cluster.config.instance_ports.len())
+            .map(|n| cluster.config.instance_url(n))
+            .collect::<Vec<_>>()
+            .join(", "),
+        url = cluster.config.url(),
+    );
+    Ok(cluster)
 }
 
 fn test(rest: &[&str]) -> Result<()> {

@@ -150,33 +150,10 @@ fn cargo_install(
         .ok_or_else(|| format!("cargo install {package} {version} failed"))
 }
 
-/// Debian's Chromium (the only browser that installs here); apt-get when missing and root.
+/// Debian's Chromium (the only browser that installs here).
 fn ensure_chromium() -> Result<PathBuf> {
-    let chromium = PathBuf::from("/usr/bin/chromium");
-    if chromium.exists() {
-        return Ok(chromium);
-    }
-    if unsafe { libc::geteuid() } != 0 {
-        return Err(
-            "Chromium is missing: run `sudo apt-get install chromium` (needed by the browser test)"
-                .into(),
-        );
-    }
-    eprintln!("Installing Debian's chromium (once)...");
-    for args in [
-        &["update", "-qq"][..],
-        &["install", "-y", "-qq", "chromium"][..],
-    ] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .map_err(|e| format!("apt-get: {e}"))?;
-        if !status.success() {
-            return Err(format!("apt-get {} failed", args.join(" ")));
-        }
-    }
-    Ok(chromium)
+    let found = crate::debian::ensure(&[("/usr/bin/chromium", "chromium")], "the browser test")?;
+    Ok(found.into_iter().next().unwrap_or_default())
 }
 
 /// Sizes of the release wasm: raw and gzip-compressed, in bytes.

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+pub mod cluster;
 pub mod ws;
 
 use crate::install;
@@ -31,7 +32,7 @@ pub struct TestDirectus {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// Run `job` on the keeper thread (see the module comment) and wait for its result.
-fn on_keeper<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn on_keeper<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
     static KEEPER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
     let keeper = KEEPER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<Job>();
@@ -57,7 +58,7 @@ fn on_keeper<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
     rx.recv().expect("keeper thread answers")
 }
 
-fn installation(version: &str) -> &'static Installation {
+pub(crate) fn installation(version: &str) -> &'static Installation {
     static INSTALLS: Mutex<Vec<(String, &'static Installation)>> = Mutex::new(Vec::new());
     let mut installs = INSTALLS.lock().unwrap();
     if let Some((_, found)) = installs.iter().find(|(v, _)| v == version) {
@@ -70,7 +71,7 @@ fn installation(version: &str) -> &'static Installation {
 }
 
 /// Temporary server folders live under one root; folders of test runs that died are removed.
-fn fresh_dir() -> PathBuf {
+pub(crate) fn fresh_dir() -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let root = std::env::temp_dir().join("directus-chat-tests");
     if let Ok(entries) = std::fs::read_dir(&root) {
@@ -84,6 +85,26 @@ fn fresh_dir() -> PathBuf {
     }
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     root.join(format!("{}-{n}", std::process::id()))
+}
+
+/// A provisioned chat deployment a test talks to: one Directus, or a cluster.
+pub trait Deployment: Sync {
+    fn alice(&self) -> &Member;
+    fn bob(&self) -> &Member;
+    /// REST as the admin (reading back what was stored).
+    fn admin(&self) -> crate::rest::Rest;
+}
+
+impl Deployment for TestDirectus {
+    fn alice(&self) -> &Member {
+        &self.alice
+    }
+    fn bob(&self) -> &Member {
+        &self.bob
+    }
+    fn admin(&self) -> crate::rest::Rest {
+        TestDirectus::admin(self)
+    }
 }
 
 impl TestDirectus {
@@ -220,7 +241,7 @@ impl Drop for TestDirectus {
     }
 }
 
-fn member(email: &str, first_name: &str) -> Member {
+pub(crate) fn member(email: &str, first_name: &str) -> Member {
     Member {
         email: email.into(),
         password: server::random_token(10),

@@ -1,0 +1,351 @@
+//! The cluster of `cargo xtask cluster up|down|status|env`: settings and secrets made once and
+//! kept owner-only in `.directus-cluster/cluster.env`, each part a detached process whose PID
+//! file is trusted only while that PID runs the same program from the same folder (PIDs are
+//! reused). `up` starts whatever is not running and leaves the rest alone.
+//!
+//! Not under `.directus-local/` (owner-only, 0700): PostgreSQL runs as its own user, which
+//! must pass through the folder to reach its data.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use super::{ClusterConfig, Programs};
+use crate::provision::{self, Member, Report};
+use crate::server::{self, Installation};
+use crate::{Result, paths, process};
+
+/// `.directus-cluster/` in the repository; `DIRECTUS_CLUSTER_DIR` moves it.
+pub fn dir() -> PathBuf {
+    match std::env::var_os("DIRECTUS_CLUSTER_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => paths::repo_root().join(".directus-cluster"),
+    }
+}
+
+pub struct LocalCluster {
+    pub config: ClusterConfig,
+    pub members: [Member; 3],
+}
+
+/// One process of the cluster, as `status` names it.
+struct Part {
+    name: String,
+    /// What /proc/<pid>/comm starts with.
+    comm: &'static str,
+    /// Its working folder (/proc/<pid>/cwd).
+    cwd: PathBuf,
+    port: u16,
+}
+
+impl LocalCluster {
+    /// The stored settings, made on first use (`instances` only then, or when nothing runs).
+    pub fn load_or_create(instances: Option<usize>) -> Result<LocalCluster> {
+        let dir = dir();
+        super::make_dir(&dir)?;
+        let mut stored = Stored::read(&dir.join("cluster.env"));
+        let fresh = ClusterConfig::new(&dir, &crate::install::selected_version(), 0);
+        let balancer = std::env::var("CLUSTER_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(8060);
+        let mut config = ClusterConfig {
+            balancer_port: stored.port("BALANCER_PORT", balancer)?,
+            postgres_port: stored.port("POSTGRES_PORT", server::free_port())?,
+            redis_port: stored.port("REDIS_PORT", server::free_port())?,
+            version: stored.get("DIRECTUS_VERSION", &fresh.version),
+            admin_email: stored.get("ADMIN_EMAIL", &fresh.admin_email),
+            admin_password: stored.get("ADMIN_PASSWORD", &fresh.admin_password),
+            key: stored.get("KEY", &fresh.key),
+            secret: stored.get("SECRET", &fresh.secret),
+            db_password: stored.get("DB_PASSWORD", &fresh.db_password),
+            ..fresh.clone()
+        };
+        let ports: Vec<u16> = stored
+            .get("INSTANCE_PORTS", "")
+            .split(',')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let wanted = instances.unwrap_or(ports.len().max(2));
+        config.instance_ports = ports.into_iter().take(wanted).collect();
+        while config.instance_ports.len() < wanted {
+            config.instance_ports.push(server::free_port());
+        }
+        let ports: Vec<String> = config.instance_ports.iter().map(u16::to_string).collect();
+        stored.set("INSTANCE_PORTS", &ports.join(","));
+        let mut member = |name: &str, first: &str| Member {
+            email: stored.get(
+                &format!("{name}_EMAIL"),
+                &format!("{}@example.com", first.to_lowercase()),
+            ),
+            password: stored.get(&format!("{name}_PASSWORD"), &server::random_token(8)),
+            first_name: first.into(),
+        };
+        let members = [
+            member("ALICE", "Alice"),
+            member("BOB", "Bob"),
+            member("CAROL", "Carol"),
+        ];
+        stored.write()?;
+        Ok(LocalCluster { config, members })
+    }
+
+    fn parts(&self) -> Vec<Part> {
+        let c = &self.config;
+        let mut parts = vec![
+            Part {
+                name: "postgres".into(),
+                comm: "postgres",
+                // It works in its data folder.
+                cwd: c.dir.join("postgres").join("data"),
+                port: c.postgres_port,
+            },
+            Part {
+                name: "redis".into(),
+                comm: "redis-server",
+                cwd: c.dir.clone(),
+                port: c.redis_port,
+            },
+        ];
+        for n in 0..c.instance_ports.len() {
+            parts.push(Part {
+                name: format!("instance-{}", n + 1),
+                comm: "node",
+                cwd: c.instance(n).dir,
+                port: c.instance_ports[n],
+            });
+        }
+        parts.push(Part {
+            name: "haproxy".into(),
+            comm: "haproxy",
+            cwd: c.dir.clone(),
+            port: c.balancer_port,
+        });
+        parts
+    }
+
+    fn pid_path(&self, part: &Part) -> PathBuf {
+        self.config.dir.join(format!("{}.pid", part.name))
+    }
+
+    /// The part's PID, if that process runs the part's program from its folder.
+    fn running(&self, part: &Part) -> Option<u32> {
+        let pid: u32 = std::fs::read_to_string(self.pid_path(part))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+        (process::is_alive(pid) && comm.starts_with(part.comm) && cwd == part.cwd).then_some(pid)
+    }
+
+    fn started(&self, part: &Part, child: &Child) -> Result<()> {
+        std::fs::write(self.pid_path(part), child.id().to_string()).map_err(|e| e.to_string())?;
+        eprintln!(
+            "{}: started (pid {}, port {})",
+            part.name,
+            child.id(),
+            part.port
+        );
+        Ok(())
+    }
+
+    /// Start every part that is not running, in order; provision through the balancer.
+    pub fn up(&self, programs: &Programs) -> Result<Report> {
+        let c = &self.config;
+        let parts = self.parts();
+        let is_up = |part: &Part| {
+            let pid = self.running(part);
+            if let Some(pid) = pid {
+                eprintln!("{}: running (pid {pid}, port {})", part.name, part.port);
+            }
+            pid.is_some()
+        };
+        let postgres = c.postgres(programs);
+        if !is_up(&parts[0]) {
+            server::ensure_port_free(c.postgres_port)?;
+            postgres.init()?;
+            let child = spawn_detached(postgres.command()?, &c.log("postgres"))?;
+            self.started(&parts[0], &child)?;
+        }
+        postgres.prepare(&c.db_password)?;
+        if !is_up(&parts[1]) {
+            server::ensure_port_free(c.redis_port)?;
+            let cmd = super::redis::command(&programs.redis, c.redis_port, &c.dir);
+            let child = spawn_detached(cmd, &c.log("redis"))?;
+            self.started(&parts[1], &child)?;
+            super::wait_listening(c.redis_port, Duration::from_secs(10), "Redis")?;
+        }
+        let install = Installation::ensure(&c.version)?;
+        let marker = c.dir.join("bootstrapped");
+        if !marker.exists() {
+            // Once for the whole cluster: bootstrap takes no lock (Directus issue #23707).
+            install.bootstrap(&c.instance(0))?;
+            std::fs::write(&marker, c.version.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        for (n, part) in parts[2..parts.len() - 1].iter().enumerate() {
+            if !is_up(part) {
+                let child = install.start(&c.instance(n), true)?;
+                self.started(part, &child)?;
+            }
+        }
+        let balancer_part = &parts[parts.len() - 1];
+        let balancer = c.balancer(programs);
+        let config_changed =
+            std::fs::read_to_string(&balancer.config).ok() != Some(balancer.config_text());
+        if let (true, Some(pid)) = (config_changed, self.running(balancer_part)) {
+            process::terminate(pid, Duration::from_secs(5)); // other instances now
+        }
+        if !is_up(balancer_part) {
+            server::ensure_port_free(c.balancer_port)?;
+            let mut cmd = balancer.command()?;
+            cmd.current_dir(&c.dir);
+            let child = spawn_detached(cmd, &c.log("haproxy"))?;
+            self.started(balancer_part, &child)?;
+        }
+        server::wait_ready(&c.url(), Duration::from_secs(30), || true)?;
+        let [alice, bob, carol] = &self.members;
+        provision::provision_demo(
+            &c.url(),
+            &c.admin_email,
+            &c.admin_password,
+            [alice, bob, carol],
+        )
+    }
+
+    /// Stop every part that runs (the balancer first, PostgreSQL last).
+    pub fn down(&self) {
+        for part in self.parts().iter().rev() {
+            match self.running(part) {
+                Some(pid) => {
+                    process::terminate(pid, Duration::from_secs(15));
+                    eprintln!("{}: stopped (pid {pid})", part.name);
+                }
+                None => eprintln!("{}: not running", part.name),
+            }
+            let _ = std::fs::remove_file(self.pid_path(part));
+        }
+    }
+
+    /// A line per part.
+    pub fn status(&self) -> Vec<String> {
+        self.parts()
+            .iter()
+            .map(|part| match self.running(part) {
+                Some(pid) => format!(
+                    "{}: running (pid {pid}) on 127.0.0.1:{}",
+                    part.name, part.port
+                ),
+                None => format!("{}: not running", part.name),
+            })
+            .collect()
+    }
+
+    /// The same keys as `cargo xtask directus env` (DIRECTUS_URL is the balancer), plus
+    /// INSTANCE_URLS and INSTANCE_PIDS (same order; empty where one is not running).
+    pub fn env(&self) -> Vec<(String, String)> {
+        let c = &self.config;
+        let parts = self.parts();
+        let instances = &parts[2..parts.len() - 1];
+        let mut env = vec![
+            ("DIRECTUS_URL".to_owned(), c.url()),
+            ("ADMIN_EMAIL".into(), c.admin_email.clone()),
+            ("ADMIN_PASSWORD".into(), c.admin_password.clone()),
+        ];
+        for (name, m) in ["ALICE", "BOB", "CAROL"].iter().zip(&self.members) {
+            env.push((format!("{name}_EMAIL"), m.email.clone()));
+            env.push((format!("{name}_PASSWORD"), m.password.clone()));
+        }
+        let urls: Vec<String> = (0..instances.len()).map(|n| c.instance_url(n)).collect();
+        let pids: Vec<String> = instances
+            .iter()
+            .map(|p| {
+                self.running(p)
+                    .map(|pid| pid.to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        env.push(("INSTANCE_URLS".into(), urls.join(",")));
+        env.push(("INSTANCE_PIDS".into(), pids.join(",")));
+        env
+    }
+
+    /// Whether any part runs.
+    pub fn any_running(&self) -> bool {
+        self.parts().iter().any(|p| self.running(p).is_some())
+    }
+}
+
+/// Spawn a part into a session of its own (it outlives `cargo xtask`), its output to `log`.
+fn spawn_detached(mut cmd: Command, log: &Path) -> Result<Child> {
+    let file = super::log_file(log)?;
+    cmd.stdout(file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(file);
+    process::detach(&mut cmd);
+    cmd.spawn()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))
+}
+
+/// KEY=VALUE lines of `cluster.env`: a value missing is made once and kept.
+struct Stored {
+    path: PathBuf,
+    values: Vec<(String, String)>,
+    changed: bool,
+}
+
+impl Stored {
+    fn read(path: &Path) -> Stored {
+        let values = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Stored {
+            path: path.to_owned(),
+            values,
+            changed: false,
+        }
+    }
+
+    fn get(&mut self, key: &str, made: &str) -> String {
+        if let Some((_, v)) = self.values.iter().find(|(k, _)| k == key) {
+            return v.clone();
+        }
+        self.set(key, made);
+        made.to_owned()
+    }
+
+    fn port(&mut self, key: &str, made: u16) -> Result<u16> {
+        let text = self.get(key, &made.to_string());
+        text.parse()
+            .map_err(|_| format!("bad {key} {text:?} in {}", self.path.display()))
+    }
+
+    fn set(&mut self, key: &str, value: &str) {
+        match self.values.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) if v == value => {}
+            Some((_, v)) => {
+                *v = value.to_owned();
+                self.changed = true;
+            }
+            None => {
+                self.values.push((key.to_owned(), value.to_owned()));
+                self.changed = true;
+            }
+        }
+    }
+
+    fn write(&self) -> Result<()> {
+        if !self.changed {
+            return Ok(());
+        }
+        let text: String = self
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        server::write_private(&self.path, &text)
+    }
+}
