@@ -162,16 +162,18 @@ impl LocalCluster {
             }
             pid.is_some()
         };
+        // A busy port is said before anything starts, not after half the cluster did.
+        for part in parts.iter().filter(|p| self.running(p).is_none()) {
+            server::ensure_port_free(part.port).map_err(|e| format!("{}: {e}", part.name))?;
+        }
         let postgres = c.postgres(programs);
         if !is_up(&parts[0]) {
-            server::ensure_port_free(c.postgres_port)?;
             postgres.init()?;
             let child = spawn_detached(postgres.command()?, &c.log("postgres"))?;
             self.started(&parts[0], &child)?;
         }
         postgres.prepare(&c.db_password)?;
         if !is_up(&parts[1]) {
-            server::ensure_port_free(c.redis_port)?;
             let cmd = super::redis::command(&programs.redis, c.redis_port, &c.dir);
             let child = spawn_detached(cmd, &c.log("redis"))?;
             self.started(&parts[1], &child)?;
@@ -198,7 +200,6 @@ impl LocalCluster {
             process::terminate(pid, Duration::from_secs(5)); // other instances now
         }
         if !is_up(balancer_part) {
-            server::ensure_port_free(c.balancer_port)?;
             let mut cmd = balancer.command()?;
             cmd.current_dir(&c.dir);
             let child = spawn_detached(cmd, &c.log("haproxy"))?;
