@@ -465,6 +465,10 @@ fn test(rest: &[&str]) -> Result<()> {
     for version in [install::DEFAULT_DIRECTUS_VERSION, "12.4.0"] {
         Installation::ensure(version)?;
     }
+    // The cluster tests' PostgreSQL, Redis and HAProxy (they say SKIPPED where this fails).
+    if let Err(why) = xtask::cluster::programs() {
+        eprintln!("xtask: no cluster on this machine, its tests will be skipped: {why}");
+    }
     eprintln!("xtask: installs ready in {:.0?}", started.elapsed());
     let mut cmd = cargo();
     let faults = paths::repo_root().join("tests/artifacts/faults.txt");
