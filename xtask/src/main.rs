@@ -20,6 +20,10 @@ cargo xtask <command>
   lint                    rustfmt --check and clippy -D warnings, native and wasm32
   bench [--smoke]         floor vs directus-chat vs @directus/sdk: latency, recovery, cost,
                           fan-out (prints a table, writes tests/artifacts/bench.json)
+  bench cluster [--clients C] [--instances 1,2,3]
+                          C clients of our session core in one process on a cluster of each
+                          size: delivery latency to all, sustained rate, exactly-once, memory
+                          per client, CPU (tests/artifacts/bench-cluster.json)
   web                     bring the local Directus up and serve the web build (trunk serve, :8080)
   web build               release web build into dist/ (prints the wasm size)
   web test                only the browser test (part of `test`)
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         ["lint"] => lint(),
         ["bench"] => bench(false),
         ["bench", "--smoke"] => bench(true),
+        ["bench", "cluster", rest @ ..] => bench_cluster(rest),
         // The floor client the bench spawns (not for people).
         ["bench-floor-client", url, email] => xtask::bench::floor::run(
             url,
@@ -457,6 +462,25 @@ fn cluster_up(instances: Option<usize>) -> Result<LocalCluster> {
         url = cluster.config.url(),
     );
     Ok(cluster)
+}
+
+/// `cargo bench --bench cluster_load` with the options passed on (see benches/cluster_load.rs).
+fn bench_cluster(rest: &[&str]) -> Result<()> {
+    let mut it = rest.iter();
+    let mut args = vec!["bench", "--bench", "cluster_load", "--"];
+    while let Some(flag) = it.next() {
+        match (*flag, it.next()) {
+            ("--clients" | "--instances", Some(value)) => args.extend([*flag, *value]),
+            _ => {
+                return Err(format!(
+                    "bench cluster takes --clients C and --instances LIST\n\n{USAGE}"
+                ));
+            }
+        }
+    }
+    let mut cmd = cargo();
+    cmd.args(args);
+    run_status(cmd)
 }
 
 fn test(rest: &[&str]) -> Result<()> {

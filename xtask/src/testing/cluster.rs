@@ -120,6 +120,17 @@ impl TestCluster {
         self.config.instance_url(n)
     }
 
+    /// The PIDs of the instances, Redis and PostgreSQL's postmaster (its backends are its
+    /// children), for the load bench's CPU figures.
+    pub fn pids(&self) -> (Vec<u32>, Option<u32>, Option<u32>) {
+        let pid = |child: &Mutex<Option<Child>>| child.lock().unwrap().as_ref().map(Child::id);
+        (
+            self.instances.iter().filter_map(pid).collect(),
+            pid(&self.redis),
+            pid(&self.postgres),
+        )
+    }
+
     /// SIGKILL instance `n` (a crash).
     pub fn kill_instance(&self, n: usize) {
         stop(&self.instances[n], libc::SIGKILL);
