@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::session::*;
 use super::session_tests::*;
@@ -64,6 +64,54 @@ fn what_happened_in_the_token_expiry_window_is_read_after_re_auth() {
     assert_eq!(rooms["type"], "subscribe");
     assert_eq!(ids(&rig.s), [1, 2, 3]);
     assert_eq!(rig.s.take_fresh(), [3]);
+}
+
+#[test]
+fn authors_missing_in_the_token_expiry_window_are_read_again() {
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let reauth = rig.token_expired();
+    // Demoted to Public, the socket still gets events, read without the right to see users.
+    let mut anonymous = msg(2);
+    anonymous["user_created"] = Value::Null;
+    rig.frame(json!({"type":"subscription","event":"create","data":[anonymous]}));
+    assert!(rig.s.author_pending(2));
+    let sent = rig.back_after_expiry(&reauth, "r2", vec![]);
+    let resolve = find_uid(&sent, "resolve").expect("asks again");
+    assert_eq!(resolve["query"]["filter"]["id"]["_in"], json!([2]));
+    rig.frame(json!({"type":"items","data":[msg(2)],"uid":resolve["uid"]}));
+    assert!(!rig.s.author_pending(2));
+    assert_eq!(author_of(&rig.s, 2), Some("Alice"));
+    // A later copy without the name does not erase it.
+    let mut worse = msg(2);
+    worse["user_created"] = json!("u-alice");
+    rig.frame(json!({"type":"subscription","event":"update","data":[worse]}));
+    assert_eq!(author_of(&rig.s, 2), Some("Alice"));
+}
+
+#[test]
+fn a_reply_read_just_as_the_token_expired_is_asked_for_again() {
+    // Directus notices the expiry on a timer: a reply can lack the author's name before
+    // TOKEN_EXPIRED arrives. While that read is refused, it is asked again after re-auth.
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let create = only(&rig.s.send("edge", rig.now).unwrap());
+    let mut stored = msg(5);
+    stored["client_key"] = create["data"]["client_key"].clone();
+    stored["user_created"] = Value::Null;
+    let sent = frames(&rig.frame(json!({"type":"items","data":stored,"uid":create["uid"]})));
+    assert!(rig.s.author_pending(5));
+    let resolve = find_uid(&sent, "resolve").unwrap();
+    rig.frame(
+        json!({"type":"items","status":"error","uid":resolve["uid"],"error":{"code":"FORBIDDEN"}}),
+    );
+    assert!(rig.s.author_pending(5));
+    assert_eq!(rig.s.notice(), None, "no alarm for a refused re-read");
+    let reauth = rig.token_expired();
+    let sent = rig.back_after_expiry(&reauth, "r2", vec![]);
+    let again = find_uid(&sent, "resolve").expect("asked again");
+    rig.frame(json!({"type":"items","data":[msg(5)],"uid":again["uid"]}));
+    assert_eq!(author_of(&rig.s, 5), Some("Alice"));
 }
 
 #[test]

@@ -50,3 +50,65 @@ fn a_request_left_unanswered_brings_the_recheck_forward() {
     assert!(find_uid(&sent, "recheck").is_some(), "{sent:?}");
     assert!(REQUEST_TIMEOUT < RECHECK_EVERY && RECHECK_EVERY < RECHECK_SPAN);
 }
+
+#[test]
+fn a_recheck_due_while_it_cannot_go_never_leaves_a_deadline_in_the_past() {
+    // The app repaints and headless loops at the next deadline: one in the past spins a core.
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    // One left unanswered past its timeout brings the next forward; it still waits for it.
+    let sent = frames(&rig.advance(RECHECK_EVERY));
+    assert!(find_uid(&sent, "recheck").is_some(), "{sent:?}");
+    if let Some(ping) = find_uid(&sent, "ping") {
+        rig.frame(json!({"type":"pong","uid":ping["uid"]}));
+    }
+    let sent = frames(&rig.advance(REQUEST_TIMEOUT));
+    assert_eq!(
+        sent.iter().filter(|f| f["action"] == "read").count(),
+        1,
+        "{sent:?}"
+    );
+    assert!(rig.s.next_deadline().is_some_and(|d| d > rig.now));
+    // Offline for longer than a period: the server cannot be reached again and again.
+    let cut = rig.now;
+    rig.s.closed("connection reset", rig.now);
+    while rig.now < cut + RECHECK_EVERY * 2 {
+        let Phase::Reconnecting { at } = rig.s.phase() else {
+            panic!("{:?}", rig.s.phase());
+        };
+        rig.now = at;
+        rig.s.tick(rig.now);
+        rig.s.closed("connection refused", rig.now);
+        assert!(rig.s.next_deadline().is_some_and(|d| d > rig.now));
+    }
+}
+
+#[test]
+fn a_flood_of_ids_costs_a_bounded_number_of_reads() {
+    // A member posts thousands of messages at once (REST createMany) that never came live.
+    let mut rig = Rig::new();
+    rig.online(&[1]);
+    let mut sent = frames(&rig.advance(RECHECK_EVERY));
+    let mut pages = 0;
+    let mut missing_reads = 0;
+    let mut next = 2;
+    while let Some(recheck) = find_uid(&sent, "recheck").cloned() {
+        pages += 1;
+        assert!(pages <= 4, "at most four pages of ids per recheck");
+        let rows: Vec<_> = (next..next + 500).map(|id| json!({"id": id})).collect();
+        next += 500;
+        sent = frames(&rig.frame(json!({"type":"items","data":rows,"uid":recheck["uid"]})));
+        for read in sent
+            .iter()
+            .filter(|f| f["uid"].as_str().unwrap_or("").starts_with("missing"))
+        {
+            missing_reads += 1;
+            let asked = read["query"]["filter"]["id"]["_in"]
+                .as_array()
+                .unwrap()
+                .len();
+            assert!(asked <= 50, "{asked} whole messages in one read");
+        }
+    }
+    assert_eq!((pages, missing_reads), (4, 40));
+}

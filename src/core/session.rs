@@ -392,7 +392,9 @@ impl Session {
         }
         deadlines.extend(self.requests.values().map(|r| r.due));
         deadlines.extend(self.resend_at);
-        deadlines.extend(self.recheck.due());
+        if self.phase == Phase::Online {
+            deadlines.extend(self.recheck.due());
+        }
         deadlines.extend(self.probe_at);
         deadlines.extend(self.pending_delete_due());
         deadlines.into_iter().min()

@@ -74,9 +74,11 @@ fn main() -> ExitCode {
         ["directus", "status"] => status(),
         ["directus", "env"] => print_env(),
         ["directus", "provision", rest @ ..] => provision_cmd(rest),
-        ["cluster", "up"] => cluster_up(None).map(|_| ()),
+        ["cluster", "up"] => xtask::cluster::local::up_command(None).map(|_| ()),
         ["cluster", "up", "--instances", n] => match n.parse::<usize>() {
-            Ok(n) if (1..=16).contains(&n) => cluster_up(Some(n)).map(|_| ()),
+            Ok(n) if (1..=16).contains(&n) => {
+                xtask::cluster::local::up_command(Some(n)).map(|_| ())
+            }
             _ => Err(format!("--instances takes 1 to 16, not {n:?}")),
         },
         ["cluster", "down"] => LocalCluster::load_or_create(None).map(|c| c.down()),
@@ -92,7 +94,8 @@ fn main() -> ExitCode {
         }),
         ["cluster", "run", rest @ ..] => match xtask::display::missing() {
             Some(why) => Err(why),
-            None => cluster_up(None).and_then(|c| open_window(&c.config.url(), rest)),
+            None => xtask::cluster::local::up_command(None)
+                .and_then(|c| open_window(&c.config.url(), rest)),
         },
         _ => {
             eprintln!("{USAGE}");
@@ -231,7 +234,7 @@ fn up() -> Result<Local> {
         &config.admin_password,
         [&local.alice, &local.bob, &local.carol],
     )?;
-    print_report(&report);
+    report.print();
     eprintln!(
         "\nChat server:  {url}\n              log in as {} / {}  or  {} / {}  or  {} / {}\n\
          Admin app:    {url}/admin\n              log in as {} / {}\n\
@@ -247,18 +250,6 @@ fn up() -> Result<Local> {
         url = config.url(),
     );
     Ok(local)
-}
-
-fn print_report(report: &provision::Report) {
-    for change in &report.changes {
-        eprintln!("provision: {change}");
-    }
-    if report.changes.is_empty() {
-        eprintln!("provision: nothing to change");
-    }
-    for warning in &report.warnings {
-        eprintln!("WARNING: {warning}");
-    }
 }
 
 fn down() -> Result<()> {
@@ -356,7 +347,7 @@ fn provision_cmd(args: &[&str]) -> Result<()> {
     let email = email.ok_or_else(|| missing("--admin-email / ADMIN_EMAIL"))?;
     let password = password.ok_or_else(|| missing("--admin-password / ADMIN_PASSWORD"))?;
     let report = provision::provision(&url, &email, &password, &members)?;
-    print_report(&report);
+    report.print();
     Ok(())
 }
 
@@ -430,38 +421,6 @@ fn open_window(url: &str, rest: &[&str]) -> Result<()> {
     let mut app = Command::new(target_dir().join("release/directus-chat"));
     app.arg("--server").arg(url).args(rest);
     run_status(app)
-}
-
-/// `cargo xtask cluster up`: everything not running started, then provisioned.
-fn cluster_up(instances: Option<usize>) -> Result<LocalCluster> {
-    let stored = LocalCluster::load_or_create(None)?;
-    if let Some(n) = instances.filter(|n| *n != stored.config.instance_ports.len())
-        && stored.any_running()
-    {
-        return Err(format!(
-            "the cluster runs with {} instances; `cargo xtask cluster down` first to run {n}",
-            stored.config.instance_ports.len()
-        ));
-    }
-    let cluster = LocalCluster::load_or_create(instances)?;
-    let programs = xtask::cluster::programs()?;
-    let report = cluster.up(&programs)?;
-    print_report(&report);
-    let [alice, bob, _] = &cluster.members;
-    eprintln!(
-        "\nChat server (balancer): {url}\n    log in as {} / {}  or  {} / {}\n\
-         Instances: {}\n(`cargo xtask cluster env` prints all of this.)",
-        alice.email,
-        alice.password,
-        bob.email,
-        bob.password,
-        (0..cluster.config.instance_ports.len())
-            .map(|n| cluster.config.instance_url(n))
-            .collect::<Vec<_>>()
-            .join(", "),
-        url = cluster.config.url(),
-    );
-    Ok(cluster)
 }
 
 /// `cargo bench --bench cluster_load` with the options passed on (see benches/cluster_load.rs).

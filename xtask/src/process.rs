@@ -46,8 +46,13 @@ pub fn is_alive(pid: u32) -> bool {
 
 /// SIGTERM, then SIGKILL after `grace`. Returns once the process is gone.
 pub fn terminate(pid: u32, grace: Duration) {
+    terminate_with(pid, libc::SIGTERM, grace);
+}
+
+/// `first`, then SIGKILL after `grace`. Returns once the process is gone.
+pub fn terminate_with(pid: u32, first: i32, grace: Duration) {
     let signal = |sig| unsafe { libc::kill(pid as libc::pid_t, sig) };
-    signal(libc::SIGTERM);
+    signal(first);
     let deadline = Instant::now() + grace;
     while is_alive(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));

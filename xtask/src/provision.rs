@@ -51,6 +51,21 @@ pub struct Report {
     pub restricted: bool,
 }
 
+impl Report {
+    /// What changed (or that nothing did) and the warnings, to stderr.
+    pub fn print(&self) {
+        for change in &self.changes {
+            eprintln!("provision: {change}");
+        }
+        if self.changes.is_empty() {
+            eprintln!("provision: nothing to change");
+        }
+        for warning in &self.warnings {
+            eprintln!("WARNING: {warning}");
+        }
+    }
+}
+
 pub fn provision(
     url: &str,
     admin_email: &str,

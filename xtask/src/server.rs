@@ -53,6 +53,12 @@ impl ServerConfig {
             ("ADMIN_PASSWORD".into(), self.admin_password.clone()),
             ("WEBSOCKETS_ENABLED".into(), "true".into()),
             ("WEBSOCKETS_HEARTBEAT_ENABLED".into(), "true".into()),
+            // The chat uses the REST socket only. The GraphQL socket is on by default with
+            // WEBSOCKETS_ENABLED; on 11.x it never expires a token and a failed re-auth
+            // leaves it with null accountability (the system's rights) in some auth modes.
+            // The logs socket is for admins. Neither is opened where nothing needs it.
+            ("WEBSOCKETS_GRAPHQL_ENABLED".into(), "false".into()),
+            ("WEBSOCKETS_LOGS_ENABLED".into(), "false".into()),
             ("TELEMETRY".into(), "false".into()),
             (
                 "STORAGE_LOCAL_ROOT".into(),

@@ -21,6 +21,15 @@ fn xtask(dir: &std::path::Path, port: u16, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The value of `key` among KEY=VALUE lines.
+fn value(lines: &str, key: &str) -> String {
+    lines
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("{key} in {lines}"))
+        .to_owned()
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -50,13 +59,9 @@ fn cluster_up_status_env_down_from_the_command_line() {
 
     let up = xtask(&dir, port, &["cluster", "up"]);
     assert!(up.status.success(), "{}", text(&up));
-    let env = String::from_utf8(xtask(&dir, port, &["cluster", "env"]).stdout).unwrap();
-    let get = |key: &str| {
-        env.lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")))
-            .unwrap_or_else(|| panic!("{key} in {env}"))
-            .to_owned()
-    };
+    let env_of = || String::from_utf8(xtask(&dir, port, &["cluster", "env"]).stdout).unwrap();
+    let env = env_of();
+    let get = |key: &str| value(&env, key);
     assert_eq!(get("DIRECTUS_URL"), format!("http://127.0.0.1:{port}"));
     let urls: Vec<String> = get("INSTANCE_URLS").split(',').map(str::to_owned).collect();
     let pids: Vec<u32> = get("INSTANCE_PIDS")
@@ -120,18 +125,33 @@ fn cluster_up_status_env_down_from_the_command_line() {
 
     let status = text(&xtask(&dir, port, &["cluster", "status"]));
     assert_eq!(status.matches(": running").count(), 5, "{status}");
+    let restarted: u32 = value(&env_of(), "INSTANCE_PIDS")
+        .split(',')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("instance-1 runs again");
+    let stored = std::fs::read_to_string(dir.join("cluster.env")).unwrap();
+    let mut ports: Vec<u16> = ["POSTGRES_PORT", "REDIS_PORT"]
+        .iter()
+        .map(|k| value(&stored, k).parse().unwrap())
+        .collect();
+    ports.push(port);
+    ports.extend(
+        urls.iter()
+            .map(|u| u.rsplit(':').next().unwrap().parse::<u16>().unwrap()),
+    );
     let down = xtask(&dir, port, &["cluster", "down"]);
     assert!(down.status.success(), "{}", text(&down));
     let status = text(&xtask(&dir, port, &["cluster", "status"]));
     assert_eq!(status.matches("not running").count(), 5, "{status}");
-    for pid in pids {
+    for pid in [pids[1], restarted] {
         assert!(
             !xtask::process::is_alive(pid),
             "instance pid {pid} still runs"
         );
     }
-    assert!(
-        !server::ping(&format!("http://127.0.0.1:{port}")),
-        "the balancer still answers"
-    );
+    // Nothing listens any more: PostgreSQL, Redis, the instances, the balancer.
+    for p in ports {
+        assert!(server::ensure_port_free(p).is_ok(), "port {p} still taken");
+    }
 }

@@ -438,3 +438,22 @@ fn a_member_cannot_read_another_members_client_key() {
     // member who already knows a key can tell that it exists. Keys are 128 random bits: there
     // is none to know that its owner has not used.
 }
+
+/// Only the REST socket is open: the GraphQL one (on 11.x it never expires a token, and a failed
+/// re-auth can leave it with the system's rights) and the admins' logs socket are off. (Directus
+/// leaves an upgrade to a path nobody serves hanging: a handshake unanswered within 5 s counts
+/// as refused.)
+#[test]
+fn only_the_rest_websocket_is_open() {
+    let server = TestDirectus::shared();
+    let port = server.config.port;
+    let opens = |path: &str| {
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tungstenite::client(format!("ws://127.0.0.1:{port}{path}"), tcp).is_ok()
+    };
+    for path in ["/graphql", "/websocket/logs"] {
+        assert!(!opens(path), "{path} accepted a WebSocket");
+    }
+    assert!(opens("/websocket"));
+}

@@ -120,12 +120,21 @@ fn a_socket_whose_token_expired_can_neither_read_nor_post() {
         !text.contains(&secret),
         "the private channel leaked: {text}"
     );
+    // (A reply that serves carries `data` and no status; a refusal has status "error".)
     for uid in ["room", "one", "post0", "post1"] {
         assert!(
-            !after.iter().any(|f| f["uid"] == uid && f["status"] == "ok"),
+            !after
+                .iter()
+                .any(|f| f["uid"] == uid && f.get("data").is_some()),
             "{uid} was served: {text}"
         );
     }
+    assert!(
+        !after
+            .iter()
+            .any(|f| f["type"] == "subscription" && f.get("data").is_some()),
+        "an event reached the expired socket: {text}"
+    );
     let admin = server.admin();
     for knock in &knocks {
         assert_eq!(

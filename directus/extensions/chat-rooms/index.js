@@ -14,9 +14,11 @@
 // - Nobody leaves `general` (the public channel everyone is in; the chat posts there), and
 //   whoever is given the chat policy in the admin app (directly, or through a role, also a
 //   user given such a role later) joins it at once.
-// - A socket whose token expired (or whose re-authentication failed) has Public rights, that
-//   is none: Directus 11.x sets its accountability to null, which its services take for the
-//   system itself, until AUTH_TIMEOUT closes it 10 s later (12.x demotes it to Public).
+// - A REST socket (/websocket) whose token expired (or whose re-authentication failed) has
+//   Public rights, that is none: Directus 11.x sets its accountability to null, which its
+//   services take for the system itself, until AUTH_TIMEOUT closes it 10 s later (12.x demotes
+//   it to Public). The GraphQL socket emits no websocket.connect: the tooling turns it off
+//   (WEBSOCKETS_GRAPHQL_ENABLED=false), and so should any deployment of the chat on 11.x.
 // Requests by the system (no accountability: the tooling's inserts, this hook's own) and by
 // admins skip the membership rules (their memberships still get their member_key); anonymous
 // ones are refused.

@@ -144,6 +144,7 @@ impl Session {
                 let ids = proto::ids_from_json(&data);
                 effects.extend(self.on_recheck(ids, now));
             }
+            Request::Missing(_) => self.add_messages(items, false),
             Request::Resolve(ids) => {
                 self.add_messages(items, false);
                 // Asked once: what is still unknown stays so (e.g. no read right on users).
@@ -280,7 +281,7 @@ impl Session {
             // Counts are asked again when the list comes again; meanwhile live ones count.
             Request::Unread(_) => Vec::new(),
             // Asked again at the next recheck.
-            Request::Recheck(_) => Vec::new(),
+            Request::Recheck(_) | Request::Missing(_) => Vec::new(),
             Request::MarkRead(room, _) => {
                 // Markers stay on this device (e.g. a server without the rule for them); a
                 // room just left says nothing about the others.

@@ -55,6 +55,8 @@ pub(super) enum Request {
     Delete(i64),
     /// The ids after this one (see `recheck.rs`).
     Recheck(i64),
+    /// Messages the server never sent live, read whole.
+    Missing(Vec<i64>),
 }
 
 impl Request {
@@ -81,6 +83,7 @@ impl Request {
             Request::CreateRoom => "new-room",
             Request::Update(_) => "update",
             Request::Recheck(_) => "recheck",
+            Request::Missing(_) => "missing",
             Request::Delete(_) => "delete",
         }
     }

@@ -16,9 +16,11 @@ use crate::server::{self, Installation};
 use crate::{Result, paths, process};
 
 /// `.directus-cluster/` in the repository; `DIRECTUS_CLUSTER_DIR` moves it.
+/// Absolute: the parts are recognised by their working folder (/proc/<pid>/cwd).
 pub fn dir() -> PathBuf {
     match std::env::var_os("DIRECTUS_CLUSTER_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        Some(dir) if !dir.is_empty() => std::path::absolute(PathBuf::from(dir))
+            .unwrap_or_else(|_| paths::repo_root().join(".directus-cluster")),
         _ => paths::repo_root().join(".directus-cluster"),
     }
 }
@@ -39,7 +41,9 @@ struct Part {
 }
 
 impl LocalCluster {
-    /// The stored settings, made on first use (`instances` only then, or when nothing runs).
+    /// The stored settings, made on first use; `instances` changes how many (the caller makes
+    /// sure nothing runs then). The ports are chosen once (`CLUSTER_PORT` for the balancer's,
+    /// default 8060) and kept.
     pub fn load_or_create(instances: Option<usize>) -> Result<LocalCluster> {
         let dir = dir();
         super::make_dir(&dir)?;
@@ -59,6 +63,7 @@ impl LocalCluster {
             key: stored.get("KEY", &fresh.key),
             secret: stored.get("SECRET", &fresh.secret),
             db_password: stored.get("DB_PASSWORD", &fresh.db_password),
+            redis_password: stored.get("REDIS_PASSWORD", &fresh.redis_password),
             ..fresh.clone()
         };
         let ports: Vec<u16> = stored
@@ -141,7 +146,7 @@ impl LocalCluster {
     }
 
     fn started(&self, part: &Part, child: &Child) -> Result<()> {
-        std::fs::write(self.pid_path(part), child.id().to_string()).map_err(|e| e.to_string())?;
+        server::write_private(&self.pid_path(part), &child.id().to_string())?;
         eprintln!(
             "{}: started (pid {}, port {})",
             part.name,
@@ -174,7 +179,8 @@ impl LocalCluster {
         }
         postgres.prepare(&c.db_password)?;
         if !is_up(&parts[1]) {
-            let cmd = super::redis::command(&programs.redis, c.redis_port, &c.dir);
+            let cmd =
+                super::redis::command(&programs.redis, c.redis_port, &c.redis_password, &c.dir)?;
             let child = spawn_detached(cmd, &c.log("redis"))?;
             self.started(&parts[1], &child)?;
             super::wait_listening(c.redis_port, Duration::from_secs(10), "Redis")?;
@@ -184,7 +190,7 @@ impl LocalCluster {
         if !marker.exists() {
             // Once for the whole cluster: bootstrap takes no lock (Directus issue #23707).
             install.bootstrap(&c.instance(0))?;
-            std::fs::write(&marker, c.version.as_bytes()).map_err(|e| e.to_string())?;
+            server::write_private(&marker, &c.version)?;
         }
         for (n, part) in parts[2..parts.len() - 1].iter().enumerate() {
             if !is_up(part) {
@@ -220,7 +226,13 @@ impl LocalCluster {
         for part in self.parts().iter().rev() {
             match self.running(part) {
                 Some(pid) => {
-                    process::terminate(pid, Duration::from_secs(15));
+                    // PostgreSQL: SIGINT is its fast shutdown (SIGTERM waits for clients).
+                    let signal = if part.name == "postgres" {
+                        libc::SIGINT
+                    } else {
+                        libc::SIGTERM
+                    };
+                    process::terminate_with(pid, signal, Duration::from_secs(15));
                     eprintln!("{}: stopped (pid {pid})", part.name);
                 }
                 None => eprintln!("{}: not running", part.name),
@@ -276,6 +288,38 @@ impl LocalCluster {
     pub fn any_running(&self) -> bool {
         self.parts().iter().any(|p| self.running(p).is_some())
     }
+}
+
+/// `cargo xtask cluster up`: everything not running started, then provisioned.
+pub fn up_command(instances: Option<usize>) -> Result<LocalCluster> {
+    let stored = LocalCluster::load_or_create(None)?;
+    if let Some(n) = instances.filter(|n| *n != stored.config.instance_ports.len())
+        && stored.any_running()
+    {
+        return Err(format!(
+            "the cluster runs with {} instances; `cargo xtask cluster down` first to run {n}",
+            stored.config.instance_ports.len()
+        ));
+    }
+    let cluster = LocalCluster::load_or_create(instances)?;
+    let programs = super::programs()?;
+    let report = cluster.up(&programs)?;
+    report.print();
+    let [alice, bob, _] = &cluster.members;
+    eprintln!(
+        "\nChat server (balancer): {url}\n    log in as {} / {}  or  {} / {}\n\
+         Instances: {}\n(`cargo xtask cluster env` prints all of this.)",
+        alice.email,
+        alice.password,
+        bob.email,
+        bob.password,
+        (0..cluster.config.instance_ports.len())
+            .map(|n| cluster.config.instance_url(n))
+            .collect::<Vec<_>>()
+            .join(", "),
+        url = cluster.config.url(),
+    );
+    Ok(cluster)
 }
 
 /// Spawn a part into a session of its own (it outlives `cargo xtask`), its output to `log`.

@@ -22,8 +22,12 @@ pub struct Programs {
     pub haproxy: PathBuf,
 }
 
-/// Find (or, as root, install) PostgreSQL, Redis and HAProxy.
+/// Find (or, as root, install) PostgreSQL, Redis and HAProxy. Root is needed either way:
+/// PostgreSQL runs as its own user, which only root can switch to.
 pub fn programs() -> Result<Programs> {
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("the cluster runs PostgreSQL as the `postgres` user: run as root".into());
+    }
     let found = debian::ensure(
         &[
             ("/usr/bin/pg_ctlcluster", "postgresql"),
@@ -53,6 +57,7 @@ pub struct ClusterConfig {
     pub key: String,
     pub secret: String,
     pub db_password: String,
+    pub redis_password: String,
     /// Settings every instance gets on top (e.g. ACCESS_TOKEN_TTL for a test).
     pub extra: Vec<(String, String)>,
 }
@@ -72,6 +77,7 @@ impl ClusterConfig {
             key: server::random_token(16),
             secret: server::random_token(32),
             db_password: server::random_token(16),
+            redis_password: server::random_token(16),
             extra: Vec::new(),
         }
     }
@@ -93,8 +99,12 @@ impl ClusterConfig {
         }
     }
 
+    /// With its password: any local user can reach a loopback port.
     pub fn redis_url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.redis_port)
+        format!(
+            "redis://:{}@127.0.0.1:{}",
+            self.redis_password, self.redis_port
+        )
     }
 
     /// Instance `n` (from 0): its own folder, port and log; the database, Redis, KEY, SECRET,

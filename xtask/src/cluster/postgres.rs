@@ -104,9 +104,11 @@ impl Postgres {
         Ok(cmd)
     }
 
-    /// SQL as the superuser, over the socket.
+    /// SQL as the superuser, over the socket; on stdin, since `ps` shows arguments to every
+    /// local user and the SQL may hold a password.
     fn psql(&self, sql: &str) -> Result<String> {
-        let out = self
+        use std::io::Write;
+        let mut child = self
             .as_postgres("psql")?
             .arg("-h")
             .arg(&self.dir)
@@ -118,10 +120,18 @@ impl Postgres {
                 "-d",
                 "postgres",
             ])
-            .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
-            .stdin(Stdio::null())
-            .output()
+            .args(["-v", "ON_ERROR_STOP=1", "-tA"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("psql: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(format!("{sql};\n").as_bytes())
+                .map_err(|e| format!("psql: {e}"))?;
+        }
+        let out = child.wait_with_output().map_err(|e| format!("psql: {e}"))?;
         if !out.status.success() {
             return Err(format!("psql: {}", String::from_utf8_lossy(&out.stderr)));
         }
@@ -131,9 +141,12 @@ impl Postgres {
     /// Wait until it takes queries, then make Directus's role and database (once).
     pub fn prepare(&self, password: &str) -> Result<()> {
         self.wait_ready()?;
+        // The password is hex from the kernel's generator: nothing to quote. Set on every
+        // start: settings made afresh (their file lost) must not lock Directus out.
         if self.psql(&format!("select 1 from pg_roles where rolname = '{USER}'"))? != "1" {
-            // The password is hex from the kernel's generator: nothing to quote.
             self.psql(&format!("create user {USER} password '{password}'"))?;
+        } else {
+            self.psql(&format!("alter user {USER} password '{password}'"))?;
         }
         if self.psql(&format!(
             "select 1 from pg_database where datname = '{DATABASE}'"

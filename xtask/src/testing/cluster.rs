@@ -155,11 +155,14 @@ impl TestCluster {
     }
 
     fn start_redis(&self) {
+        let c = &self.config;
         let cmd = cluster::redis::command(
             &self.programs.redis,
-            self.config.redis_port,
-            &self.config.dir,
-        );
+            c.redis_port,
+            &c.redis_password,
+            &c.dir,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         *self.redis.lock().unwrap() = Some(spawn(cmd, self.config.log("redis")));
         cluster::wait_listening(self.config.redis_port, Duration::from_secs(10), "Redis")
             .unwrap_or_else(|e| panic!("{e}"));
