@@ -25,9 +25,7 @@ pub struct Programs {
 /// Find (or, as root, install) PostgreSQL, Redis and HAProxy. Root is needed either way:
 /// PostgreSQL runs as its own user, which only root can switch to.
 pub fn programs() -> Result<Programs> {
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("the cluster runs PostgreSQL as the `postgres` user: run as root".into());
-    }
+    // Missing packages are named first (installed when we are root).
     let found = debian::ensure(
         &[
             ("/usr/bin/pg_ctlcluster", "postgresql"),
@@ -36,6 +34,9 @@ pub fn programs() -> Result<Programs> {
         ],
         "the Directus cluster",
     )?;
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("the cluster runs PostgreSQL as the `postgres` user: run as root".into());
+    }
     Ok(Programs {
         postgres_bin: postgres::bin_dir()?,
         redis: found[1].clone(),
