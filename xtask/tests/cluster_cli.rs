@@ -55,6 +55,7 @@ fn cluster_up_status_env_down_from_the_command_line() {
     }
     let _down = Down(|| {
         xtask(&dir, port, &["cluster", "down"]);
+        let _ = std::fs::remove_dir_all(&dir);
     });
 
     let up = xtask(&dir, port, &["cluster", "up"]);

@@ -149,11 +149,18 @@ impl Session {
             ));
         }
         if ids.len() as u32 >= RECHECK_PAGE
-            && self.recheck.pages_left > 0
             && let Some(last) = ids.iter().max()
         {
-            self.recheck.pages_left -= 1;
-            effects.push(self.ask_ids_after(*last, now));
+            if self.recheck.pages_left == 0 {
+                // More than the recheck looks at in a span (a flood): the rest goes unchecked.
+                log::warn!(
+                    "recheck: more than {} ids in its span; stopped at {last}",
+                    RECHECK_PAGE * RECHECK_PAGES
+                );
+            } else {
+                self.recheck.pages_left -= 1;
+                effects.push(self.ask_ids_after(*last, now));
+            }
         }
         effects
     }

@@ -47,6 +47,8 @@ impl LocalCluster {
     pub fn load_or_create(instances: Option<usize>) -> Result<LocalCluster> {
         let dir = dir();
         super::make_dir(&dir)?;
+        // As /proc/<pid>/cwd shows it (no `..`, no symlinks), or no part is ever recognised.
+        let dir = std::fs::canonicalize(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut stored = Stored::read(&dir.join("cluster.env"));
         let fresh = ClusterConfig::new(&dir, &crate::install::selected_version(), 0);
         let balancer = std::env::var("CLUSTER_PORT")
@@ -71,7 +73,8 @@ impl LocalCluster {
             .split(',')
             .filter_map(|p| p.parse().ok())
             .collect();
-        let wanted = instances.unwrap_or(ports.len().max(2));
+        // Two unless told, or as many as it was made with.
+        let wanted = instances.unwrap_or(if ports.is_empty() { 2 } else { ports.len() });
         config.instance_ports = ports.into_iter().take(wanted).collect();
         while config.instance_ports.len() < wanted {
             config.instance_ports.push(server::free_port());
@@ -167,9 +170,17 @@ impl LocalCluster {
             }
             pid.is_some()
         };
-        // A busy port is said before anything starts, not after half the cluster did.
+        // A busy port is said before anything starts, not after half the cluster did. A part
+        // that just died may hold its port a moment longer (Node's io_uring lets go of its
+        // sockets after the process is gone): a few seconds' grace.
         for part in parts.iter().filter(|p| self.running(p).is_none()) {
-            server::ensure_port_free(part.port).map_err(|e| format!("{}: {e}", part.name))?;
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while let Err(e) = server::ensure_port_free(part.port) {
+                if std::time::Instant::now() > deadline {
+                    return Err(format!("{}: {e}", part.name));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         let postgres = c.postgres(programs);
         if !is_up(&parts[0]) {

@@ -163,6 +163,21 @@ impl ClusterConfig {
 pub fn make_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Every folder above must let others pass too (a clone under /root, 0700, does not).
+    let dir = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for above in dir.ancestors().skip(1) {
+        let mode = std::fs::metadata(above).map_or(0, |m| m.permissions().mode());
+        if mode & 0o001 == 0 {
+            return Err(format!(
+                "{} is closed to other users (mode {:o}), so PostgreSQL's own user cannot reach \
+                 its data below it: put the cluster elsewhere with DIRECTUS_CLUSTER_DIR (e.g. \
+                 /var/tmp/directus-cluster)",
+                above.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    let dir = dir.as_path();
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711))
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     server::private_dir(&dir.join("uploads"))

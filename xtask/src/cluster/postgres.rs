@@ -120,7 +120,8 @@ impl Postgres {
                 "-d",
                 "postgres",
             ])
-            .args(["-v", "ON_ERROR_STOP=1", "-tA"])
+            // -X: no ~/.psqlrc changing what is printed.
+            .args(["-X", "-v", "ON_ERROR_STOP=1", "-tA"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
