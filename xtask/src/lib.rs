@@ -13,6 +13,7 @@ pub mod provision;
 pub mod rest;
 pub mod rooms;
 pub mod server;
+pub mod settings;
 pub mod testing;
 pub mod web;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use xtask::cluster::local::LocalCluster;
 use xtask::provision::{self, Member};
 use xtask::server::{self, Installation, ServerConfig};
+use xtask::settings::Settings;
 use xtask::testing::TestDirectus;
 use xtask::web::WebTools;
 use xtask::{Result, install, paths, process};
@@ -127,59 +128,39 @@ impl Local {
     fn load_or_create() -> Result<Local> {
         let dir = paths::local_server_dir();
         server::private_dir(&dir)?;
-        let path = Self::credentials_path();
-        let mut values: Vec<(String, String)> = std::fs::read_to_string(&path)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let before = values.len();
-        let mut get = |key: &str, make: &dyn Fn() -> String| -> String {
-            if let Some((_, v)) = values.iter().find(|(k, _)| k == key) {
-                return v.clone();
-            }
-            let v = make();
-            values.push((key.to_owned(), v.clone()));
-            v
-        };
-        let token = |n| move || server::random_token(n);
+        let mut stored = Settings::read(&Self::credentials_path());
+        let token = |n| server::random_token(n);
         let port = std::env::var("DIRECTUS_PORT")
             .ok()
             .filter(|p| !p.is_empty());
-        let port_value = get("PORT", &|| port.clone().unwrap_or_else(|| "8055".into()));
+        let port_value = stored.get("PORT", &port.clone().unwrap_or_else(|| "8055".into()));
         let port_value = port.unwrap_or(port_value);
         let config = ServerConfig {
             dir: dir.clone(),
             port: port_value
                 .parse()
                 .map_err(|_| format!("bad port {port_value:?}"))?,
-            version: get("DIRECTUS_VERSION", &|| install::selected_version()),
-            admin_email: get("ADMIN_EMAIL", &|| "admin@example.com".into()),
-            admin_password: get("ADMIN_PASSWORD", &token(12)),
-            key: get("KEY", &token(16)),
-            secret: get("SECRET", &token(32)),
+            version: stored.get("DIRECTUS_VERSION", &install::selected_version()),
+            admin_email: stored.get("ADMIN_EMAIL", "admin@example.com"),
+            admin_password: stored.get("ADMIN_PASSWORD", &token(12)),
+            key: stored.get("KEY", &token(16)),
+            secret: stored.get("SECRET", &token(32)),
             extra: vec![],
         };
-        let alice = Member {
-            email: get("ALICE_EMAIL", &|| "alice@example.com".into()),
-            password: get("ALICE_PASSWORD", &token(8)),
-            first_name: "Alice".into(),
+        let mut member = |name: &str, first: &str| Member {
+            email: stored.get(
+                &format!("{name}_EMAIL"),
+                &format!("{}@example.com", first.to_lowercase()),
+            ),
+            password: stored.get(&format!("{name}_PASSWORD"), &token(8)),
+            first_name: first.into(),
         };
-        let bob = Member {
-            email: get("BOB_EMAIL", &|| "bob@example.com".into()),
-            password: get("BOB_PASSWORD", &token(8)),
-            first_name: "Bob".into(),
-        };
-        let carol = Member {
-            email: get("CAROL_EMAIL", &|| "carol@example.com".into()),
-            password: get("CAROL_PASSWORD", &token(8)),
-            first_name: "Carol".into(),
-        };
-        if values.len() != before {
-            let text: String = values.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-            server::write_private(&path, &text)?;
-        }
+        let (alice, bob, carol) = (
+            member("ALICE", "Alice"),
+            member("BOB", "Bob"),
+            member("CAROL", "Carol"),
+        );
+        stored.write()?;
         Ok(Local {
             config,
             alice,

@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::{ClusterConfig, Programs};
 use crate::provision::{self, Member, Report};
 use crate::server::{self, Installation};
+use crate::settings::Settings;
 use crate::{Result, paths, process};
 
 /// `.directus-cluster/` in the repository; `DIRECTUS_CLUSTER_DIR` moves it.
@@ -45,11 +46,14 @@ impl LocalCluster {
     /// sure nothing runs then). The ports are chosen once (`CLUSTER_PORT` for the balancer's,
     /// default 8060) and kept.
     pub fn load_or_create(instances: Option<usize>) -> Result<LocalCluster> {
-        let dir = dir();
-        super::make_dir(&dir)?;
+        Self::load_or_create_in(&dir(), instances)
+    }
+
+    fn load_or_create_in(dir: &Path, instances: Option<usize>) -> Result<LocalCluster> {
+        super::make_dir(dir)?;
         // As /proc/<pid>/cwd shows it (no `..`, no symlinks), or no part is ever recognised.
-        let dir = std::fs::canonicalize(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut stored = Stored::read(&dir.join("cluster.env"));
+        let dir = std::fs::canonicalize(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut stored = Settings::read(&dir.join("cluster.env"));
         let fresh = ClusterConfig::new(&dir, &crate::install::selected_version(), 0);
         let balancer = std::env::var("CLUSTER_PORT")
             .ok()
@@ -343,65 +347,45 @@ fn spawn_detached(mut cmd: Command, log: &Path) -> Result<Child> {
         .map_err(|e| format!("{:?}: {e}", cmd.get_program()))
 }
 
-/// KEY=VALUE lines of `cluster.env`: a value missing is made once and kept.
-struct Stored {
-    path: PathBuf,
-    values: Vec<(String, String)>,
-    changed: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Stored {
-    fn read(path: &Path) -> Stored {
-        let values = std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        Stored {
-            path: path.to_owned(),
-            values,
-            changed: false,
-        }
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("cluster-settings-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
     }
 
-    fn get(&mut self, key: &str, made: &str) -> String {
-        if let Some((_, v)) = self.values.iter().find(|(k, _)| k == key) {
-            return v.clone();
-        }
-        self.set(key, made);
-        made.to_owned()
+    #[test]
+    fn a_one_instance_cluster_stays_one_and_its_ports_are_kept() {
+        let dir = scratch("one");
+        let made = LocalCluster::load_or_create_in(&dir, Some(1)).unwrap();
+        let again = LocalCluster::load_or_create_in(&dir, None).unwrap();
+        assert_eq!(again.config.instance_ports, made.config.instance_ports);
+        assert_eq!(again.config.redis_password, made.config.redis_password);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
-    fn port(&mut self, key: &str, made: u16) -> Result<u16> {
-        let text = self.get(key, &made.to_string());
-        text.parse()
-            .map_err(|_| format!("bad {key} {text:?} in {}", self.path.display()))
+    #[test]
+    fn the_folder_is_kept_as_proc_shows_a_working_folder() {
+        let dir = scratch("canonical");
+        let roundabout = dir.join("sub").join("..");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let cluster = LocalCluster::load_or_create_in(&roundabout, None).unwrap();
+        assert_eq!(cluster.config.dir, std::fs::canonicalize(&dir).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
-    fn set(&mut self, key: &str, value: &str) {
-        match self.values.iter_mut().find(|(k, _)| k == key) {
-            Some((_, v)) if v == value => {}
-            Some((_, v)) => {
-                *v = value.to_owned();
-                self.changed = true;
-            }
-            None => {
-                self.values.push((key.to_owned(), value.to_owned()));
-                self.changed = true;
-            }
-        }
-    }
-
-    fn write(&self) -> Result<()> {
-        if !self.changed {
-            return Ok(());
-        }
-        let text: String = self
-            .values
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect();
-        server::write_private(&self.path, &text)
+    #[test]
+    fn a_closed_folder_above_is_said_before_postgresql_trips_on_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("closed");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let err = super::super::make_dir(&dir.join("cluster")).unwrap_err();
+        assert!(err.contains("DIRECTUS_CLUSTER_DIR"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
