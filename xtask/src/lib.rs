@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod debian;
 pub mod display;
 pub mod install;
+pub mod page_runs;
 pub mod paths;
 pub mod permissions;
 pub mod process;

@@ -5,10 +5,10 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use xtask::cluster::local::LocalCluster;
+use xtask::process::run_status;
 use xtask::provision::{self, Member};
 use xtask::server::{self, Installation, ServerConfig};
 use xtask::settings::Settings;
-use xtask::testing::TestDirectus;
 use xtask::web::WebTools;
 use xtask::{Result, install, paths, process};
 
@@ -25,6 +25,10 @@ cargo xtask <command>
                           C clients of our session core in one process on a cluster of each
                           size: delivery latency to all, sustained rate, exactly-once, memory
                           per client, CPU (tests/artifacts/bench-cluster.json)
+  bench web [--runs N] [--dist DIR]
+                          our release page vs a reference page of the tutorial's shape in
+                          headless Chromium: load, resume, login, live, bytes, memory (medians
+                          of N runs, default 5; tests/artifacts/bench-web.json)
   web                     bring the local Directus up and serve the web build (trunk serve, :8080)
   web build               release web build into dist/ (prints the wasm size)
   web test                only the browser test (part of `test`)
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         ["bench"] => bench(false),
         ["bench", "--smoke"] => bench(true),
         ["bench", "cluster", rest @ ..] => bench_cluster(rest),
+        ["bench", "web", rest @ ..] => bench_web(rest),
         // The floor client the bench spawns (not for people).
         ["bench-floor-client", url, email] => xtask::bench::floor::run(
             url,
@@ -66,7 +71,7 @@ fn main() -> ExitCode {
             &std::env::var("DIRECTUS_CHAT_PASSWORD").unwrap_or_default(),
         ),
         ["web"] => web_serve(),
-        ["web", "test"] => browser_test(),
+        ["web", "test"] => xtask::page_runs::browser_test(),
         ["web", "build"] => WebTools::ensure()
             .and_then(|tools| xtask::web::build_release(&tools, &paths::repo_root().join("dist"))),
         ["directus", "up"] => up().map(|_| ()),
@@ -338,22 +343,6 @@ fn cargo() -> Command {
     cmd
 }
 
-/// Run to completion. Errors name the program and arguments only: the environment may hold
-/// passwords (the browser test passes the test accounts that way).
-fn run_status(mut cmd: Command) -> Result<()> {
-    let shown = std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let status = cmd.status().map_err(|e| format!("{shown}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{shown} failed ({status})"))
-    }
-}
-
 fn run(rest: &[&str]) -> Result<()> {
     let stop_after = rest.contains(&"--stop-after");
     let rest: Vec<&str> = rest
@@ -446,7 +435,12 @@ fn test(rest: &[&str]) -> Result<()> {
         );
     }
     bench_smoke()?;
-    browser_test()
+    xtask::page_runs::browser_test()?;
+    // The web bench, once: it cannot pass without every measure of both pages.
+    xtask::page_runs::bench(&xtask::page_runs::WebBench {
+        runs: 1,
+        dist: Some(paths::repo_root().join("dist")), // as the browser test built it
+    })
 }
 
 fn target_dir() -> PathBuf {
@@ -502,6 +496,33 @@ fn bench_smoke() -> Result<()> {
     xtask::bench::check_smoke(&report)
 }
 
+/// `cargo xtask bench web [--runs N] [--dist DIR]`.
+fn bench_web(rest: &[&str]) -> Result<()> {
+    let mut plan = xtask::page_runs::WebBench {
+        runs: 5,
+        dist: None,
+    };
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match (*arg, args.next()) {
+            ("--runs", Some(n)) => {
+                plan.runs = n
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=50).contains(n))
+                    .ok_or_else(|| format!("--runs takes 1 to 50, not {n:?}"))?;
+            }
+            ("--dist", Some(dir)) => plan.dist = Some(PathBuf::from(dir)),
+            _ => {
+                return Err(format!(
+                    "bench web takes --runs N and --dist DIR\n\n{USAGE}"
+                ));
+            }
+        }
+    }
+    xtask::page_runs::bench(&plan)
+}
+
 fn web_serve() -> Result<()> {
     up()?;
     let tools = WebTools::ensure()?;
@@ -510,37 +531,6 @@ fn web_serve() -> Result<()> {
     );
     let mut cmd = tools.trunk();
     cmd.args(["serve", "index.html"]);
-    run_status(cmd)
-}
-
-/// The release web build in Debian's headless Chromium against a real Directus that only
-/// accepts the page's origin (CORS_ORIGIN), as in production.
-fn browser_test() -> Result<()> {
-    let tools = WebTools::ensure()?;
-    let dist = paths::repo_root().join("dist");
-    xtask::web::build_release(&tools, &dist)?;
-    let page_port = server::free_port();
-    let origin = format!("http://127.0.0.1:{page_port}");
-    let server = TestDirectus::start(
-        &install::selected_version(),
-        &[("CORS_ENABLED", "true"), ("CORS_ORIGIN", origin.as_str())],
-    );
-    let artifacts = paths::repo_root().join("tests/web/artifacts");
-    std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(tools.node.node());
-    cmd.arg(paths::repo_root().join("tests/web/browser.mjs"))
-        .env("DIST", &dist)
-        .env("PAGE_PORT", page_port.to_string())
-        .env("DIRECTUS_URL", server.url())
-        .env("ADMIN_EMAIL", &server.config.admin_email)
-        .env("ADMIN_PASSWORD", &server.config.admin_password)
-        .env("ALICE_EMAIL", &server.alice.email)
-        .env("ALICE_PASSWORD", &server.alice.password)
-        .env("BOB_EMAIL", &server.bob.email)
-        .env("BOB_PASSWORD", &server.bob.password)
-        .env("WEB_TOOLS", &tools.node_modules)
-        .env("CHROMIUM", &tools.chromium)
-        .env("ARTIFACTS", &artifacts);
     run_status(cmd)
 }
 

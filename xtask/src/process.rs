@@ -64,3 +64,19 @@ pub fn terminate_with(pid: u32, first: i32, grace: Duration) {
         }
     }
 }
+
+/// Runs `cmd` to its end. Errors name the program and arguments only: the environment may
+/// hold passwords (the browser test passes the test accounts that way).
+pub fn run_status(mut cmd: Command) -> crate::Result<()> {
+    let shown = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = cmd.status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
