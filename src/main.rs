@@ -124,11 +124,17 @@ fn main() {
             .expect("the page has a canvas #directus_chat_canvas")
             .dyn_into::<web_sys::HtmlCanvasElement>()
             .expect("#directus_chat_canvas is a canvas");
+        // The fonts come as files (preloaded by the page while the wasm downloads).
+        let fonts = match directus_chat::edge::web_fonts::load().await {
+            Ok(fonts) => fonts,
+            Err(e) => return cannot_start(&document, &format!("could not load a font: {e}")),
+        };
         let result = eframe::WebRunner::new()
             .start(
                 canvas,
                 eframe::WebOptions::default(),
-                Box::new(|cc| {
+                Box::new(move |cc| {
+                    cc.egui_ctx.set_fonts(fonts);
                     Ok(Box::new(directus_chat::app::ChatApp::new(
                         &cc.egui_ctx,
                         directus_chat::app::Startup::default(),
@@ -137,7 +143,16 @@ fn main() {
             )
             .await;
         if let Err(e) = result {
-            log::error!("failed to start: {e:?}");
+            cannot_start(&document, &format!("{e:?}"));
         }
     });
+}
+
+/// Said where the page's loading indicator was (the canvas stays empty).
+#[cfg(target_arch = "wasm32")]
+fn cannot_start(document: &web_sys::Document, why: &str) {
+    log::error!("failed to start: {why}");
+    if let Some(loading) = document.get_element_by_id("loading") {
+        loading.set_text_content(Some(&format!("directus-chat could not start: {why}")));
+    }
 }

@@ -126,6 +126,7 @@ mod web {
     pub struct Mirror {
         status: String,
         shown: usize,
+        started: bool,
     }
 
     impl Mirror {
@@ -133,6 +134,13 @@ mod web {
             let Some(document) = web_sys::window().and_then(|w| w.document()) else {
                 return;
             };
+            if !self.started {
+                // The app draws now: the page's own indicator (shown before the wasm ran) goes.
+                if let Some(loading) = document.get_element_by_id("loading") {
+                    loading.remove();
+                }
+                self.started = true;
+            }
             let status = status_text(session);
             if status != self.status {
                 if let Some(el) = document.get_element_by_id("chat-status") {

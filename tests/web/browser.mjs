@@ -34,7 +34,10 @@ function check(name, ok, detail = '') {
 }
 
 // --- a static server for dist/ (the page's origin) ---------------------------------------
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.css': 'text/css' };
+const types = {
+  '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.css': 'text/css',
+  '.ttf': 'font/ttf', '.png': 'image/png', '.webmanifest': 'application/manifest+json', '.txt': 'text/plain',
+};
 const server = http.createServer((req, res) => {
   let file = decodeURIComponent(new URL(req.url, pageUrl).pathname);
   if (file === '/') file = '/index.html';
@@ -90,7 +93,11 @@ const context = await browser.newContext({ viewport: { width: 900, height: 650 }
 const page = await context.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(String(e)));
-page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+const pageWarnings = [];
+page.on('console', (m) => {
+  if (m.type() === 'error') pageErrors.push(m.text());
+  if (m.type() === 'warning') pageWarnings.push(m.text());
+});
 
 const status = () => page.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
 const chatLog = () => page.evaluate(() => document.getElementById('chat-log')?.textContent ?? '');
@@ -109,6 +116,18 @@ async function waitFor(what, predicate, timeout = 30000) {
 try {
   await page.goto(pageUrl);
   check('the app starts on the login panel', await waitFor('login panel', async () => (await status()) === 'Logged out', 60000));
+  const served = await (await fetch(pageUrl)).text();
+  check('the page draws its own loading indicator before the wasm runs', served.includes('id="loading"'));
+  check('and the app removes it with its first frame', await page.evaluate(() => document.getElementById('loading') === null));
+  check('the wasm is compiled while it streams in (served as application/wasm)',
+    !pageWarnings.some((w) => w.includes('instantiateStreaming')), pageWarnings.join('\n'));
+  const cdp = await context.newCDPSession(page);
+  const installability = await cdp.send('Page.getInstallabilityErrors');
+  // Playwright's contexts are off-the-record ("in-incognito"): a fact of the browser profile,
+  // not of the page; every other reason would be the page's.
+  const notInstallable = installability.installabilityErrors.filter((e) => e.errorId !== 'in-incognito');
+  check('the page is installable as an app (manifest, icons)', notInstallable.length === 0,
+    JSON.stringify(installability));
 
   // Click into each field as a user would (the login form's layout is fixed: centred, 420 px
   // wide, rows 23 px apart). The server field holds the page's own origin (right with trunk's
@@ -229,12 +248,23 @@ try {
   await page.keyboard.press('Enter');
   const kept = () => page.evaluate(() => localStorage.getItem('directus-chat.session') ?? '');
   check('the unsent message is kept in localStorage', await waitFor('outbox', async () => (await kept()).includes(waiting)), await kept());
+  check('a service worker keeps the app shell', await page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    return Boolean(registration.active) && (await (await caches.open('directus-chat-shell')).keys()).length > 0;
+  }));
   await page.close();
-  await context.setOffline(false);
+  // Offline start: the page's server is gone too, so only the service worker can serve it.
+  await new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); });
   const next = await context.newPage();
   await next.goto(pageUrl);
   const nextLog = () => next.evaluate(() => document.getElementById('chat-log')?.textContent ?? '');
   const nextKept = () => next.evaluate(() => localStorage.getItem('directus-chat.session') ?? '');
+  const nextStatus = () => next.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
+  check('with no network and no page server, the app starts from the service worker',
+    await waitFor('offline start', async () => (await nextStatus()).startsWith('Offline'), 60000), await nextStatus());
+  check('and what waits to be sent is still waiting', (await nextKept()).includes(waiting), await nextKept());
+  await new Promise((resolve) => server.listen(pagePort, '127.0.0.1', resolve));
+  await context.setOffline(false);
   check('a new tab sends it once online', await waitFor('sent from the new tab', async () => (await nextLog()).includes(waiting) && !(await nextKept()).includes(waiting), 60000));
   const once = await rest(admin, 'GET', `/items/messages?filter[content][_eq]=${encodeURIComponent(waiting)}&fields=content,user_created.first_name`);
   check('Directus holds it exactly once, by Alice', once.data?.length === 1 && once.data[0].user_created?.first_name === 'Alice', JSON.stringify(once));
@@ -275,6 +305,43 @@ try {
   await second.reload();
   check('and a later reload still logs in by itself', await waitFor('online again', async () => (await statusOf(second)) === 'Online', 60000),
     `${await statusOf(second)}\n${tabLogs.slice(-30).join('\n')}`);
+
+  // The development loop (`cargo xtask web`): trunk serve with the repository's Trunk.toml,
+  // whose proxies carry /auth and /websocket to Directus; the login form's server field
+  // holds the page's own origin, so a developer types only an email and a password.
+  const devUrl = env.DEV_URL;
+  const built = await waitFor('trunk serve to build (its log: ' + env.DEV_LOG + ')', async () => {
+    try {
+      const res = await fetch(devUrl);
+      return res.ok && (await res.text()).includes('_bg.wasm');
+    } catch { return false; }
+  }, 15 * 60000);
+  check('trunk serve builds and serves the page', built, fs.existsSync(env.DEV_LOG) ? fs.readFileSync(env.DEV_LOG, 'utf8').slice(-2000) : '');
+  const devContext = await browser.newContext({ viewport: { width: 900, height: 650 } });
+  const dev = await devContext.newPage();
+  const devStatus = () => dev.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
+  await dev.goto(devUrl);
+  check('the development page starts on the login panel', await waitFor('dev login panel', async () => (await devStatus()) === 'Logged out', 120000), await devStatus());
+  await dev.waitForTimeout(500);
+  await dev.mouse.click(500, field.email);
+  await dev.waitForTimeout(200);
+  await dev.keyboard.type(env.BOB_EMAIL);
+  await dev.mouse.click(500, field.password);
+  await dev.waitForTimeout(200);
+  await dev.keyboard.type(env.BOB_PASSWORD);
+  await dev.keyboard.press('Enter');
+  check('Bob logs in through trunk serve\'s proxies of /auth and /websocket',
+    await waitFor('dev online', async () => (await devStatus()) === 'Online', 60000), await devStatus());
+  const viaProxy = `through the dev proxy ${Date.now()}`;
+  await dev.mouse.click(450, 623);
+  await dev.waitForTimeout(200);
+  await dev.keyboard.type(viaProxy);
+  await dev.keyboard.press('Enter');
+  const storedViaProxy = async () => (await rest(admin, 'GET', `/items/messages?filter[content][_eq]=${encodeURIComponent(viaProxy)}&fields=user_created.first_name`)).data ?? [];
+  check('and what he sends there is stored once, by Bob', await waitFor('stored via proxy', async () => {
+    const rows = await storedViaProxy();
+    return rows.length === 1 && rows[0].user_created?.first_name === 'Bob';
+  }), JSON.stringify(await storedViaProxy()));
 } catch (e) {
   failed += 1;
   console.log(`FAILED: ${e.stack ?? e}`);

@@ -1,0 +1,72 @@
+//! The web page's fonts are files beside it (`fonts/`, copied by trunk and preloaded by
+//! index.html) rather than bytes inside the wasm: they download alongside the code, and a
+//! new release that changes only the code leaves them cached. Natively egui's own fonts are
+//! compiled in (the `default_fonts` feature).
+
+use std::sync::Arc;
+
+use egui::{FontData, FontDefinitions, FontFamily, FontTweak};
+
+/// Every letter of the chat (egui's default proportional font).
+pub const TEXT: &str = "fonts/Ubuntu-Light.ttf";
+/// The few icons egui's widgets draw.
+pub const ICONS: &str = "fonts/egui-icons.ttf";
+
+/// Both fonts, arranged as egui's defaults arrange them; the chat uses no monospace text, so
+/// that family falls back to the text font instead of costing a third download. index.html
+/// starts reading them before the wasm has arrived; without its promise they are fetched here.
+pub async fn load() -> Result<FontDefinitions, String> {
+    let (text, icons) = match from_page().await {
+        Some(fonts) => fonts?,
+        None => (fetch(TEXT).await?, fetch(ICONS).await?),
+    };
+    Ok(definitions(text, icons))
+}
+
+/// `window.directusChatFonts`: a promise of the two files' ArrayBuffers, in that order.
+async fn from_page() -> Option<Result<(Vec<u8>, Vec<u8>), String>> {
+    use wasm_bindgen::JsCast as _;
+    let window = web_sys::window()?;
+    let promise = js_sys::Reflect::get(&window, &"directusChatFonts".into())
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let files = match wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(files) => js_sys::Array::from(&files),
+        Err(e) => return Some(Err(format!("{e:?}"))),
+    };
+    let bytes = |i| js_sys::Uint8Array::new(&files.get(i)).to_vec();
+    Some(Ok((bytes(0), bytes(1))))
+}
+
+pub fn definitions(text: Vec<u8>, icons: Vec<u8>) -> FontDefinitions {
+    let mut fonts = FontDefinitions::empty();
+    fonts
+        .font_data
+        .insert("Ubuntu-Light".into(), Arc::new(FontData::from_owned(text)));
+    let icons = FontData::from_owned(icons).tweak(FontTweak {
+        scale: 0.90, // as egui sizes them
+        ..Default::default()
+    });
+    fonts.font_data.insert("egui-icons".into(), Arc::new(icons));
+    for family in [FontFamily::Proportional, FontFamily::Monospace] {
+        fonts
+            .families
+            .insert(family, vec!["Ubuntu-Light".into(), "egui-icons".into()]);
+    }
+    fonts
+}
+
+async fn fetch(url: &str) -> Result<Vec<u8>, String> {
+    // Credentials as the page's `<link rel=preload crossorigin>` asks, or the browser
+    // downloads the file a second time instead of taking the preloaded one.
+    let request = ehttp::Request::get(url).with_credentials(ehttp::Credentials::SameOrigin);
+    match ehttp::fetch_async(request).await {
+        Ok(response) if response.ok => Ok(response.bytes),
+        Ok(response) => Err(format!(
+            "{url}: {} {}",
+            response.status, response.status_text
+        )),
+        Err(e) => Err(format!("{url}: {e}")),
+    }
+}
