@@ -124,7 +124,7 @@ fn main() {
             .expect("the page has a canvas #directus_chat_canvas")
             .dyn_into::<web_sys::HtmlCanvasElement>()
             .expect("#directus_chat_canvas is a canvas");
-        // The fonts come as files (preloaded by the page while the wasm downloads).
+        // The fonts come as files (fetched by the page while the wasm downloads).
         let fonts = match directus_chat::edge::web_fonts::load().await {
             Ok(fonts) => fonts,
             Err(e) => return cannot_start(&document, &format!("could not load a font: {e}")),
@@ -142,8 +142,9 @@ fn main() {
                 }),
             )
             .await;
-        if let Err(e) = result {
-            cannot_start(&document, &format!("{e:?}"));
+        match result {
+            Ok(()) => register_service_worker(),
+            Err(e) => cannot_start(&document, &format!("{e:?}")),
         }
     });
 }
@@ -155,4 +156,35 @@ fn cannot_start(document: &web_sys::Document, why: &str) {
     if let Some(loading) = document.get_element_by_id("loading") {
         loading.set_text_content(Some(&format!("directus-chat could not start: {why}")));
     }
+}
+
+/// A release build keeps its shell for an offline start (assets/sw.js), registered once the
+/// app runs so it never competes with the start. The development loop (`trunk serve`, a
+/// debug build) never registers it: no worker outlives a developer's port.
+#[cfg(target_arch = "wasm32")]
+fn register_service_worker() {
+    use eframe::wasm_bindgen::JsCast as _;
+    if cfg!(debug_assertions) {
+        return;
+    }
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return;
+    };
+    let Ok(container) = js_sys::Reflect::get(&navigator, &"serviceWorker".into()) else {
+        return;
+    };
+    let register = js_sys::Reflect::get(&container, &"register".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let Some(promise) = register
+        .and_then(|register| register.call1(&container, &"sw.js".into()).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+    else {
+        return; // no service workers here (an insecure origin, an old browser)
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = wasm_bindgen_futures::JsFuture::from(promise).await {
+            log::warn!("no offline start: the service worker was not registered: {e:?}");
+        }
+    });
 }

@@ -1,7 +1,7 @@
-//! The web page's fonts are files beside it (`fonts/`, copied by trunk and preloaded by
-//! index.html) rather than bytes inside the wasm: they download alongside the code, and a
-//! new release that changes only the code leaves them cached. Natively egui's own fonts are
-//! compiled in (the `default_fonts` feature).
+//! The web page's fonts are files beside it (`fonts/`, copied by trunk, fetched by a script
+//! in index.html as soon as the page loads) rather than bytes inside the wasm: they download
+//! alongside the code, and a new release that changes only the code leaves them cached.
+//! Natively egui's own fonts are compiled in (the `default_fonts` feature).
 
 use std::sync::Arc;
 
@@ -20,7 +20,22 @@ pub async fn load() -> Result<FontDefinitions, String> {
         Some(fonts) => fonts?,
         None => (fetch(TEXT).await?, fetch(ICONS).await?),
     };
+    // egui panics on a font it cannot parse, and a panic in wasm ends the page without a
+    // word: an HTML error page served in a font's place is refused here, with its name.
+    for (url, bytes) in [(TEXT, &text), (ICONS, &icons)] {
+        if !is_font(bytes) {
+            return Err(format!("{url} is not a font ({} bytes)", bytes.len()));
+        }
+    }
     Ok(definitions(text, icons))
+}
+
+/// TrueType or OpenType, by the first four bytes.
+pub fn is_font(bytes: &[u8]) -> bool {
+    matches!(
+        bytes.get(..4),
+        Some([0, 1, 0, 0] | b"true" | b"OTTO" | b"ttcf")
+    )
 }
 
 /// `window.directusChatFonts`: a promise of the two files' ArrayBuffers, in that order.
@@ -35,6 +50,9 @@ async fn from_page() -> Option<Result<(Vec<u8>, Vec<u8>), String>> {
         Ok(files) => js_sys::Array::from(&files),
         Err(e) => return Some(Err(format!("{e:?}"))),
     };
+    if files.length() != 2 {
+        return Some(Err("window.directusChatFonts must hold two files".into()));
+    }
     let bytes = |i| js_sys::Uint8Array::new(&files.get(i)).to_vec();
     Some(Ok((bytes(0), bytes(1))))
 }
@@ -58,8 +76,8 @@ pub fn definitions(text: Vec<u8>, icons: Vec<u8>) -> FontDefinitions {
 }
 
 async fn fetch(url: &str) -> Result<Vec<u8>, String> {
-    // Credentials as the page's `<link rel=preload crossorigin>` asks, or the browser
-    // downloads the file a second time instead of taking the preloaded one.
+    // Credentials as a same-origin `fetch()` sends them (ehttp's default omits them), so the
+    // HTTP cache serves what the page's own requests stored.
     let request = ehttp::Request::get(url).with_credentials(ehttp::Credentials::SameOrigin);
     match ehttp::fetch_async(request).await {
         Ok(response) if response.ok => Ok(response.bytes),

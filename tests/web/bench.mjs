@@ -31,7 +31,7 @@ const require = createRequire(path.join(env.WEB_TOOLS, 'noop.js'));
 const { chromium } = require('playwright-core');
 
 const api = env.DIRECTUS_URL.replace(/\/+$/, '');
-const RUNS = Math.max(1, Number(env.RUNS ?? 3));
+const RUNS = Math.max(1, Number(env.RUNS ?? 5));
 const TIMEOUT = 60_000;
 const LIVE_MESSAGES = 5;
 const BULK = { batches: 10, size: 100 };
@@ -376,7 +376,7 @@ const ROWS = [
   { key: 'transferred_gzip_kb', label: 'Transferred, gzip -9 (KiB)', digits: 1, from: (r) => r.transfer && r.transfer.gzip / 1024 },
   { key: 'transferred_brotli_kb', label: 'Transferred, brotli q11 (KiB)', digits: 1, from: (r) => r.transfer && r.transfer.brotli / 1024 },
   { key: 'js_heap_mb', label: 'JS heap after 1,000 messages (MiB)', digits: 1 },
-  { key: 'wasm_memory_mb', label: 'wasm memory (MiB)', digits: 1 },
+  { key: 'wasm_memory_mb', label: 'wasm linear memory, reserved (MiB)', digits: 1 },
   { key: 'total_mb', label: 'Total: JS heap + wasm (MiB)', digits: 1 },
   { key: 'dom_heap_mb', label: 'Blink (DOM) heap (MiB), for scale', digits: 1 },
   { key: 'total_with_dom_mb', label: 'JS + wasm + Blink heap (MiB)', digits: 1 },

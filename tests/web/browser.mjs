@@ -90,6 +90,20 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
 });
 const context = await browser.newContext({ viewport: { width: 900, height: 650 } });
+// What the page does before and while the wasm starts, recorded from inside it.
+await context.addInitScript(() => {
+  const start = (window.__start = { streamingCalls: 0, streamingResolved: 0 });
+  const streaming = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = (...args) => {
+    start.streamingCalls += 1;
+    return streaming.apply(WebAssembly, args).then((result) => { start.streamingResolved += 1; return result; });
+  };
+  addEventListener('DOMContentLoaded', () => {
+    const loading = document.getElementById('loading');
+    start.indicatorShown = Boolean(loading) && getComputedStyle(loading).display !== 'none' && loading.textContent.length > 0;
+  });
+  addEventListener('TrunkApplicationStarted', () => { start.appStartedAt = performance.now(); });
+});
 const page = await context.newPage();
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -116,11 +130,25 @@ async function waitFor(what, predicate, timeout = 30000) {
 try {
   await page.goto(pageUrl);
   check('the app starts on the login panel', await waitFor('login panel', async () => (await status()) === 'Logged out', 60000));
-  const served = await (await fetch(pageUrl)).text();
-  check('the page draws its own loading indicator before the wasm runs', served.includes('id="loading"'));
+  const started = await page.evaluate(() => ({
+    ...window.__start,
+    firstPaint: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
+  }));
+  check('the page shows its own loading indicator, painted before the wasm runs',
+    started.indicatorShown && started.firstPaint < started.appStartedAt, JSON.stringify(started));
   check('and the app removes it with its first frame', await page.evaluate(() => document.getElementById('loading') === null));
   check('the wasm is compiled while it streams in (served as application/wasm)',
-    !pageWarnings.some((w) => w.includes('instantiateStreaming')), pageWarnings.join('\n'));
+    started.streamingCalls === 1 && started.streamingResolved === 1 && !pageWarnings.some((w) => w.includes('instantiateStreaming')),
+    `${JSON.stringify(started)} ${pageWarnings.join('\n')}`);
+  // A font answered by something else (an HTML error page, a portal): said, not a blank page.
+  const broken = await browser.newContext({ viewport: { width: 900, height: 650 } });
+  const brokenPage = await broken.newPage();
+  await brokenPage.route('**/fonts/Ubuntu-Light.ttf', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<html>not found</html>' }));
+  await brokenPage.goto(pageUrl);
+  const loadingText = () => brokenPage.evaluate(() => document.getElementById('loading')?.textContent ?? '');
+  check('a font that is not a font is said in the page, naming the file',
+    await waitFor('the font refused', async () => (await loadingText()).includes('fonts/Ubuntu-Light.ttf is not a font'), 30000), await loadingText());
+  await broken.close();
   const cdp = await context.newCDPSession(page);
   const installability = await cdp.send('Page.getInstallabilityErrors');
   // Playwright's contexts are off-the-record ("in-incognito"): a fact of the browser profile,
@@ -248,10 +276,15 @@ try {
   await page.keyboard.press('Enter');
   const kept = () => page.evaluate(() => localStorage.getItem('directus-chat.session') ?? '');
   check('the unsent message is kept in localStorage', await waitFor('outbox', async () => (await kept()).includes(waiting)), await kept());
-  check('a service worker keeps the app shell', await page.evaluate(async () => {
-    const registration = await navigator.serviceWorker.ready;
-    return Boolean(registration.active) && (await (await caches.open('directus-chat-shell')).keys()).length > 0;
-  }));
+  const shell = await page.evaluate(async () => {
+    const ready = await Promise.race([navigator.serviceWorker.ready, new Promise((done) => setTimeout(done, 20000))]);
+    const names = (await caches.keys()).filter((name) => name.startsWith('directus-chat-shell'));
+    const kept = names.length === 1 ? (await (await caches.open(names[0])).keys()).map((r) => new URL(r.url).pathname) : [];
+    return { active: Boolean(ready?.active), kept };
+  });
+  check('a service worker keeps the app shell: the page, its code and its fonts',
+    shell.active && ['/', '.wasm', '.js', 'Ubuntu-Light.ttf'].every((end) => shell.kept.some((path) => path.endsWith(end))),
+    JSON.stringify(shell));
   await page.close();
   // Offline start: the page's server is gone too, so only the service worker can serve it.
   await new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); });

@@ -36,14 +36,16 @@ struct DevServer {
     pid: u32,
     url: String,
     log: PathBuf,
+    dir: PathBuf,
 }
 
 impl DevServer {
     fn start(tools: &WebTools, directus: &str) -> Result<DevServer> {
         let root = paths::repo_root();
         let port = server::free_port();
-        let dir = std::env::temp_dir().join(format!("directus-chat-dev-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // Owner-only: the Trunk.toml written there decides what trunk runs.
+        let dir = crate::testing::fresh_dir();
+        server::private_dir(&dir)?;
         let config = std::fs::read_to_string(root.join("Trunk.toml")).map_err(|e| e.to_string())?;
         let moved = |from: &str, to: String| -> Result<String> {
             if config.contains(from) {
@@ -65,11 +67,20 @@ impl DevServer {
             let to = moved(from, to)?;
             config = config.replace(from, &to);
         }
+        // Both proxies (/websocket and /auth/) must move, or one would reach a developer's
+        // own Directus.
+        if config.matches("127.0.0.1:8055").count() != 2 {
+            return Err("Trunk.toml no longer proxies exactly two paths to 127.0.0.1:8055".into());
+        }
         config = config.replace("127.0.0.1:8055", directus_host);
         let file = dir.join("Trunk.toml");
         std::fs::write(&file, config).map_err(|e| e.to_string())?;
         let log = dir.join("trunk-serve.log");
         let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        // Built first, so the browser checks never share the two cores with a debug build.
+        let mut build = tools.trunk();
+        build.arg("--config").arg(&file).arg("build");
+        process::run_status(build)?;
         let mut cmd = tools.trunk();
         cmd.arg("--config")
             .arg(&file)
@@ -77,19 +88,25 @@ impl DevServer {
             .stdin(std::process::Stdio::null())
             .stdout(out.try_clone().map_err(|e| e.to_string())?)
             .stderr(out);
+        // Its own process group: a rebuild's cargo and wasm-bindgen go with it.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         process::die_with_parent(&mut cmd);
         let child = cmd.spawn().map_err(|e| format!("trunk serve: {e}"))?;
         Ok(DevServer {
             pid: child.id(),
             url: format!("http://127.0.0.1:{port}/"),
             log,
+            dir,
         })
     }
 }
 
 impl Drop for DevServer {
     fn drop(&mut self) {
+        // SAFETY: kill(2) of the group this child leads.
+        unsafe { libc::kill(-(self.pid as libc::pid_t), libc::SIGTERM) };
         process::terminate(self.pid, std::time::Duration::from_secs(5));
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
