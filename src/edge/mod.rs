@@ -10,7 +10,6 @@ pub mod rest;
 pub mod saved_history;
 pub mod socket;
 pub mod store;
-#[cfg(target_arch = "wasm32")]
 pub mod web_fonts;
 
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! The web page's fonts are files beside it (`fonts/`, copied by trunk, fetched by a script
 //! in index.html as soon as the page loads) rather than bytes inside the wasm: they download
 //! alongside the code, and a new release that changes only the code leaves them cached.
-//! Natively egui's own fonts are compiled in (the `default_fonts` feature).
+//! Natively egui's own fonts are compiled in (the `default_fonts` feature), and only this
+//! module's pure parts are built, for their tests.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ pub const ICONS: &str = "fonts/egui-icons.ttf";
 /// Both fonts, arranged as egui's defaults arrange them; the chat uses no monospace text, so
 /// that family falls back to the text font instead of costing a third download. index.html
 /// starts reading them before the wasm has arrived; without its promise they are fetched here.
+#[cfg(target_arch = "wasm32")]
 pub async fn load() -> Result<FontDefinitions, String> {
     let (text, icons) = match from_page().await {
         Some(fonts) => fonts?,
@@ -39,6 +41,7 @@ pub fn is_font(bytes: &[u8]) -> bool {
 }
 
 /// `window.directusChatFonts`: a promise of the two files' ArrayBuffers, in that order.
+#[cfg(target_arch = "wasm32")]
 async fn from_page() -> Option<Result<(Vec<u8>, Vec<u8>), String>> {
     use wasm_bindgen::JsCast as _;
     let window = web_sys::window()?;
@@ -75,6 +78,7 @@ pub fn definitions(text: Vec<u8>, icons: Vec<u8>) -> FontDefinitions {
     fonts
 }
 
+#[cfg(target_arch = "wasm32")]
 async fn fetch(url: &str) -> Result<Vec<u8>, String> {
     // Credentials as a same-origin `fetch()` sends them (ehttp's default omits them), so the
     // HTTP cache serves what the page's own requests stored.
@@ -86,5 +90,36 @@ async fn fetch(url: &str) -> Result<Vec<u8>, String> {
             response.status, response.status_text
         )),
         Err(e) => Err(format!("{url}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_truetype_and_opentype_files_pass_for_fonts() {
+        let ubuntu = include_bytes!("../../assets/fonts/Ubuntu-Light.ttf");
+        let icons = include_bytes!("../../assets/fonts/egui-icons.ttf");
+        assert!(is_font(ubuntu) && is_font(icons));
+        assert!(is_font(b"OTTO....") && is_font(b"ttcf...."));
+        // What a server or a portal answers in a font's place.
+        for not_a_font in [
+            &b"<!DOCTYPE html><html>"[..],
+            b"{\"errors\":[]}",
+            b"",
+            b"\0\x01\0",
+        ] {
+            assert!(!is_font(not_a_font), "{not_a_font:?}");
+        }
+    }
+
+    #[test]
+    fn every_family_draws_with_the_shipped_fonts_and_icons() {
+        let fonts = definitions(vec![1], vec![2]);
+        for family in [FontFamily::Proportional, FontFamily::Monospace] {
+            assert_eq!(fonts.families[&family], ["Ubuntu-Light", "egui-icons"]);
+        }
+        assert_eq!(fonts.font_data.len(), 2);
     }
 }

@@ -377,7 +377,7 @@ const ROWS = [
   { key: 'transferred_brotli_kb', label: 'Transferred, brotli q11 (KiB)', digits: 1, from: (r) => r.transfer && r.transfer.brotli / 1024 },
   { key: 'js_heap_mb', label: 'JS heap after 1,000 messages (MiB)', digits: 1 },
   { key: 'wasm_memory_mb', label: 'wasm linear memory, reserved (MiB)', digits: 1 },
-  { key: 'total_mb', label: 'Total: JS heap + wasm (MiB)', digits: 1 },
+  { key: 'total_mb', label: 'Total: JS heap + wasm linear memory (MiB)', digits: 1 },
   { key: 'dom_heap_mb', label: 'Blink (DOM) heap (MiB), for scale', digits: 1 },
   { key: 'total_with_dom_mb', label: 'JS + wasm + Blink heap (MiB)', digits: 1 },
 ];
