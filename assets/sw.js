@@ -67,7 +67,8 @@ function keepShell(served) {
 /// not at all: the files first, the page last, then the files of older releases dropped.
 async function refreshShell(served) {
   const response = served ?? await fetch(PAGE, { cache: 'no-cache' });
-  const html = response.ok ? await response.clone().text() : '';
+  // A redirected response cannot answer a navigation later: keep only the page itself.
+  const html = response.ok && !response.redirected ? await response.clone().text() : '';
   if (!html.includes(MARKER)) return; // not the chat's page (an error page, a portal, ...)
   const named = new Set();
   // Every quoted path of a shell file: links, the loader's imports, the fonts' fetches.

@@ -73,6 +73,12 @@ impl DevServer {
             return Err("Trunk.toml no longer proxies exactly two paths to 127.0.0.1:8055".into());
         }
         config = config.replace("127.0.0.1:8055", directus_host);
+        // trunk watches the repository: what the tests write there must not start rebuilds.
+        config.push_str(&format!(
+            "\n[watch]\nignore = [{:?}, {:?}]\n",
+            root.join("tests"),
+            root.join("dist")
+        ));
         let file = dir.join("Trunk.toml");
         std::fs::write(&file, config).map_err(|e| e.to_string())?;
         let log = dir.join("trunk-serve.log");
@@ -106,6 +112,8 @@ impl Drop for DevServer {
         // SAFETY: kill(2) of the group this child leads.
         unsafe { libc::kill(-(self.pid as libc::pid_t), libc::SIGTERM) };
         process::terminate(self.pid, std::time::Duration::from_secs(5));
+        // Whatever of a rebuild outlived trunk (its unreaped pid keeps the group's id ours).
+        unsafe { libc::kill(-(self.pid as libc::pid_t), libc::SIGKILL) };
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
