@@ -25,6 +25,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
+import { typeLogin } from './login_form.mjs';
 
 const env = process.env;
 const require = createRequire(path.join(env.WEB_TOOLS, 'noop.js'));
@@ -194,23 +195,8 @@ function instrument({ watch }) {
 // --- the two pages: how a user logs in on each ----------------------------------------------
 const credentials = { email: env.ALICE_EMAIL, password: env.ALICE_PASSWORD };
 
-async function logInOurs(page, origin) {
-  // An egui canvas: click into each field (centred form, rows 23 px apart, see browser.mjs).
-  // The server field holds the page's own origin: replace it with Directus'.
-  await page.waitForTimeout(1000);
-  const field = { server: 98, email: 121, password: 144 };
-  await page.mouse.click(500, field.server);
-  await page.waitForTimeout(200);
-  await page.keyboard.press('End');
-  for (let i = 0; i < origin.length; i += 1) await page.keyboard.press('Backspace');
-  await page.keyboard.type(api);
-  await page.mouse.click(500, field.email);
-  await page.waitForTimeout(200);
-  await page.keyboard.type(credentials.email);
-  await page.mouse.click(500, field.password);
-  await page.waitForTimeout(200);
-  await page.keyboard.type(credentials.password);
-  await page.keyboard.press('Enter');
+async function logInOurs(page) {
+  await typeLogin(page, { server: api, ...credentials });
 }
 
 async function logInReference(page) {

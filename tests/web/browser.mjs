@@ -11,6 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
+import { typeLogin } from './login_form.mjs';
 
 const env = process.env;
 const require = createRequire(path.join(env.WEB_TOOLS, 'noop.js'));
@@ -157,23 +158,8 @@ try {
   check('the page is installable as an app (manifest, icons)', notInstallable.length === 0,
     JSON.stringify(installability));
 
-  // Click into each field as a user would (the login form's layout is fixed: centred, 420 px
-  // wide, rows 23 px apart). The server field holds the page's own origin (right with trunk's
-  // proxy); here Directus is elsewhere: replace it.
-  await page.waitForTimeout(1000);
-  const field = { server: 98, email: 121, password: 144 };
-  await page.mouse.click(500, field.server);
-  await page.waitForTimeout(200);
-  await page.keyboard.press('End');
-  for (let i = 0; i < `http://127.0.0.1:${pagePort}`.length; i += 1) await page.keyboard.press('Backspace');
-  await page.keyboard.type(api);
-  await page.mouse.click(500, field.email);
-  await page.waitForTimeout(200);
-  await page.keyboard.type(env.ALICE_EMAIL);
-  await page.mouse.click(500, field.password);
-  await page.waitForTimeout(200);
-  await page.keyboard.type(env.ALICE_PASSWORD);
-  await page.keyboard.press('Enter');
+  // The server field holds the page's own origin; here Directus is elsewhere: replace it.
+  await typeLogin(page, { server: api, email: env.ALICE_EMAIL, password: env.ALICE_PASSWORD });
   check('Alice logs in from the browser (WebSocket upgrade accepted for this origin)',
     await waitFor('online', async () => (await status()) === 'Online'));
   check('the title names the user', (await page.title()).startsWith('directus-chat — '), await page.title());
@@ -355,14 +341,7 @@ try {
   const devStatus = () => dev.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
   await dev.goto(devUrl);
   check('the development page starts on the login panel', await waitFor('dev login panel', async () => (await devStatus()) === 'Logged out', 120000), await devStatus());
-  await dev.waitForTimeout(500);
-  await dev.mouse.click(500, field.email);
-  await dev.waitForTimeout(200);
-  await dev.keyboard.type(env.BOB_EMAIL);
-  await dev.mouse.click(500, field.password);
-  await dev.waitForTimeout(200);
-  await dev.keyboard.type(env.BOB_PASSWORD);
-  await dev.keyboard.press('Enter');
+  await typeLogin(dev, { email: env.BOB_EMAIL, password: env.BOB_PASSWORD }); // the origin's own server field
   check('Bob logs in through trunk serve\'s proxies of /auth and /websocket',
     await waitFor('dev online', async () => (await devStatus()) === 'Online', 60000), await devStatus());
   const viaProxy = `through the dev proxy ${Date.now()}`;
