@@ -242,7 +242,7 @@ try {
   const share = nonBlankShare(shot);
   check('the screenshot is not blank', share > 0.01, `non-zero share ${share.toFixed(4)}`);
 
-  const saved = await page.evaluate(() => localStorage.getItem('directus-chat.session'));
+  const saved = await page.evaluate(() => localStorage.getItem('directus-chat.token'));
   check('localStorage keeps the server and the refresh token', saved?.includes('refresh_token') && saved.includes(api), saved);
   check('and never the password', !saved?.includes(env.ALICE_PASSWORD));
 
@@ -299,9 +299,14 @@ try {
   await second.goto(pageUrl);
   const statusOf = (tab) => tab.evaluate(() => document.getElementById('chat-status')?.textContent ?? '');
   check('a second tab resumes the same session', await waitFor('second tab online', async () => (await statusOf(second)) === 'Online', 60000), await statusOf(second));
-  await Promise.all([next.reload(), second.reload()]);
   const both = async () => `${await statusOf(next)} / ${await statusOf(second)}`;
-  check('two tabs reloaded together both come back online', await waitFor('both online', async () => (await both()) === 'Online / Online', 60000), await both());
+  // Several times: which tab wins, and when each sees the other's write, varies.
+  let together = { ok: true, round: 0 };
+  for (let round = 1; round <= 8 && together.ok; round++) {
+    await Promise.all([next.reload(), second.reload()]);
+    together = { ok: await waitFor('both online', async () => (await both()) === 'Online / Online', 60000), round };
+  }
+  check('two tabs reloaded together both come back online, 8 times', together.ok, `round ${together.round}: ${await both()}`);
   const fromTabs = [];
   for (const [tab, name] of [[next, 'one'], [second, 'two']]) {
     const text = `from tab ${name} ${Date.now()}`;
@@ -320,7 +325,8 @@ try {
     return true;
   };
   check('what each tab sends is stored exactly once, by Alice', await waitFor('both stored', storedOnce), fromTabs.join(', '));
-  check('the shared session is still stored', (await nextKept()).includes('refresh_token'), await nextKept());
+  const nextToken = () => next.evaluate(() => localStorage.getItem('directus-chat.token') ?? '');
+  check('the shared session is still stored', (await nextToken()).includes('refresh_token'), await nextToken());
   await second.reload();
   check('and a later reload still logs in by itself', await waitFor('online again', async () => (await statusOf(second)) === 'Online', 60000),
     `${await statusOf(second)}\n${tabLogs.slice(-30).join('\n')}`);
