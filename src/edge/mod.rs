@@ -1,6 +1,7 @@
 //! The IO edge: carries out the session's effects (socket, REST, storage) and turns socket
 //! callbacks into inputs. The app and headless mode both drive the session through it.
 
+mod auth_turn;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod http;
 #[cfg(not(target_arch = "wasm32"))]
@@ -42,6 +43,10 @@ pub struct Edge {
     revocations: Vec<Promise<Result<(), String>>>,
     /// The session was already refused (and storage looked at) in the last `drive`.
     refusal_seen: bool,
+    /// Authenticating takes turns with the page's other tabs (see `auth_turn`).
+    turn: auth_turn::AuthTurn,
+    /// The socket of this generation opened and waits for its turn to authenticate.
+    opened_waiting: Option<u64>,
     /// The reachability probe under way (one at a time): did the server answer?
     probe: Option<Promise<bool>>,
     /// The last problem storing the session, for the status line.
@@ -83,6 +88,8 @@ impl Edge {
             revocations: Vec::new(),
             probe: None,
             refusal_seen: false,
+            turn: Default::default(),
+            opened_waiting: None,
             store_error: None,
             logout_error: None,
         }
@@ -106,15 +113,12 @@ impl Edge {
                 }
             }
             let effects = match event {
+                SocketEvent::Opened if self.turn.ask(self.wake.clone()) => {
+                    self.authenticate(session, now)
+                }
                 SocketEvent::Opened => {
-                    // Authenticate with the newest token of this stored session (another tab
-                    // of the page may have rotated it).
-                    if let Some((stored, token)) =
-                        self.other_tabs_token(session, session.refresh_token())
-                    {
-                        session.adopt_token(&stored.server, stored.email.as_deref(), &token);
-                    }
-                    session.opened(now)
+                    self.opened_waiting = Some(generation);
+                    Vec::new()
                 }
                 SocketEvent::Frame(text) => session.frame(&text, now),
                 SocketEvent::Closed(reason) => {
@@ -150,6 +154,8 @@ impl Edge {
         if let Some(save) = session.persist() {
             self.apply(vec![save]);
         }
+        // After the save: the next tab's turn starts from the token stored just now.
+        self.take_turn(session);
         // A finished revocation that failed is worth telling: the token may still be alive.
         self.revocations.retain(|p| match p.ready() {
             None => true,
@@ -161,6 +167,32 @@ impl Edge {
                 false
             }
         });
+    }
+
+    /// The socket is open and it is this tab's turn: authenticate with the newest token of this
+    /// stored session (another tab may have rotated it just before).
+    fn authenticate(&mut self, session: &mut Session, now: Instant) -> Vec<Effect> {
+        if let Some((stored, token)) = self.other_tabs_token(session, session.refresh_token()) {
+            session.adopt_token(&stored.server, stored.email.as_deref(), &token);
+        }
+        session.opened(now)
+    }
+
+    /// An open socket got its turn: authenticate. A turn ends once the handshake has been
+    /// answered (its new token is stored by then: `persist` runs in the same `drive`).
+    fn take_turn(&mut self, session: &mut Session) {
+        if self.opened_waiting.is_some_and(|g| g != self.generation) {
+            self.opened_waiting = None; // that socket is gone
+        }
+        if self.opened_waiting.is_some() && self.turn.held() {
+            self.opened_waiting = None;
+            let effects = self.authenticate(session, Instant::now());
+            self.apply(effects);
+        }
+        let handshaking = matches!(session.phase(), Phase::Authenticating { .. });
+        if self.opened_waiting.is_none() && self.turn.held() && !handshaking {
+            self.turn.release();
+        }
     }
 
     /// This session's stored record (same server and account) if another tab of the page put
@@ -221,9 +253,11 @@ impl Edge {
                 Effect::RevokeRefreshToken {
                     http,
                     refresh_token,
-                } => self
-                    .revocations
-                    .push(rest::revoke(&http, &refresh_token, self.wake.clone())),
+                } => {
+                    self.store.drop_token(&refresh_token);
+                    self.revocations
+                        .push(rest::revoke(&http, &refresh_token, self.wake.clone()))
+                }
                 Effect::ProbeServer(http) => {
                     if self.probe.is_none() {
                         self.probe = Some(rest::ping(&http, self.wake.clone()));

@@ -184,6 +184,9 @@ mod native {
         pub fn changed_elsewhere(&self) -> bool {
             false
         }
+
+        /// Natively `forget` removes the whole file, token included.
+        pub fn drop_token(&self, _revoked: &str) {}
     }
 }
 
@@ -203,28 +206,23 @@ pub fn merge_outbox(stored: &[Unsent], ours: &[Unsent], ours_before: &[String]) 
     merged
 }
 
-/// Which refresh token a tab writes (both of one account): its own if it rotated one since it
-/// last looked (`seen`), else whatever is stored (another tab may have rotated it meanwhile:
-/// ours is spent then). Holding none (refused), it never wipes another tab's.
-pub fn newest_token(
-    stored: Option<&String>,
-    ours: Option<&String>,
-    seen: Option<&String>,
-) -> Option<String> {
-    match ours {
-        Some(_) if ours != seen => ours,
-        _ => stored.or(ours),
-    }
-    .cloned()
+/// The refresh token a tab writes: only one it got from the server itself since it last
+/// read or wrote one (`seen`). Never a copy read back from storage: another tab may have
+/// rotated it meanwhile, and this tab's copy of localStorage may not show that yet (browsers
+/// pass writes between tabs' processes with a delay), so writing it back would put a spent
+/// token over the live one.
+pub fn token_to_write<'a>(ours: Option<&'a String>, seen: Option<&String>) -> Option<&'a String> {
+    ours.filter(|ours| Some(*ours) != seen)
 }
 
 #[cfg(target_arch = "wasm32")]
 mod web {
     use std::cell::RefCell;
 
-    use super::{SavedHistory, StoredSession, merge_outbox, newest_token};
+    use super::{SavedHistory, StoredSession, merge_outbox, token_to_write};
 
     const KEY: &str = "directus-chat.session";
+    const TOKEN: &str = "directus-chat.token";
     const HISTORY: &str = "directus-chat.history";
 
     /// Another tab wrote the stored session since `changed_elsewhere` last said so.
@@ -248,14 +246,23 @@ mod web {
         on_change.forget(); // lives as long as the page
     }
 
-    /// localStorage, shared with the other tabs of this origin: see `merge_outbox` and
-    /// `newest_token` for how their writes are kept.
+    /// localStorage, shared with the other tabs of this origin. The refresh token has a key of
+    /// its own, written whole and only by the tab that got it from the server (see
+    /// `token_to_write`); the unsent messages are merged (see `merge_outbox`).
     #[derive(Clone, Debug, Default)]
     pub struct SessionStore {
         /// The refresh token this tab last read at start or wrote as its own.
         seen_token: RefCell<Option<String>>,
         /// The keys of this tab's unsent messages at its last save.
         own_keys: RefCell<Vec<String>>,
+    }
+
+    /// The session's refresh token and whose it is (under `TOKEN`).
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct StoredToken {
+        server: String,
+        email: Option<String>,
+        refresh_token: String,
     }
 
     impl SessionStore {
@@ -272,8 +279,48 @@ mod web {
             serde_json::from_str(&text).ok()
         }
 
+        fn read_token() -> Option<StoredToken> {
+            let text = Self::storage()?.get_item(TOKEN).ok()??;
+            serde_json::from_str(&text).ok()
+        }
+
+        fn write_token(token: &StoredToken) -> Result<(), String> {
+            let storage = Self::storage().ok_or("localStorage is not available")?;
+            let json = serde_json::to_string(token).map_err(|e| e.to_string())?;
+            storage.set_item(TOKEN, &json).map_err(|e| format!("{e:?}"))
+        }
+
+        /// The token decides whose session resumes; the unsent messages come along if they are
+        /// that account's (or there is no token: only unsent messages were kept).
         pub fn load(&self) -> Option<StoredSession> {
-            let stored = Self::read()?;
+            let mut stored = Self::read();
+            // Written by a version that kept the token in the session's record: move it.
+            if let Some(old) = stored.as_mut().filter(|_| Self::read_token().is_none())
+                && let Some(refresh_token) = old.refresh_token.take()
+            {
+                let _ = Self::write_token(&StoredToken {
+                    server: old.server.clone(),
+                    email: old.email.clone(),
+                    refresh_token,
+                });
+            }
+            let stored = match Self::read_token() {
+                Some(token) => {
+                    let same =
+                        |s: &StoredSession| s.server == token.server && s.email == token.email;
+                    let outbox = stored.filter(same).map(|s| s.outbox).unwrap_or_default();
+                    StoredSession {
+                        server: token.server,
+                        email: token.email,
+                        refresh_token: Some(token.refresh_token),
+                        outbox,
+                    }
+                }
+                None => StoredSession {
+                    refresh_token: None,
+                    ..stored?
+                },
+            };
             *self.seen_token.borrow_mut() = stored.refresh_token.clone();
             *self.own_keys.borrow_mut() =
                 stored.outbox.iter().map(|u| u.client_key.clone()).collect();
@@ -296,25 +343,27 @@ mod web {
 
         pub fn save(&self, session: &StoredSession) -> Result<(), String> {
             let storage = Self::storage().ok_or("localStorage is not available")?;
-            let mut merged = session.clone();
+            let ours = session.refresh_token.as_ref();
+            if let Some(token) = token_to_write(ours, self.seen_token.borrow().as_ref()) {
+                Self::write_token(&StoredToken {
+                    server: session.server.clone(),
+                    email: session.email.clone(),
+                    refresh_token: token.clone(),
+                })?;
+            }
+            *self.seen_token.borrow_mut() = ours.cloned();
+            let mut merged = StoredSession {
+                refresh_token: None,
+                ..session.clone()
+            };
             // Another account's record (a tab logged in as someone else) lends nothing.
             let same = |s: &StoredSession| s.server == session.server && s.email == session.email;
             if let Some(stored) = Self::read().filter(same) {
-                merged.refresh_token = newest_token(
-                    stored.refresh_token.as_ref(),
-                    session.refresh_token.as_ref(),
-                    self.seen_token.borrow().as_ref(),
-                );
                 merged.outbox =
                     merge_outbox(&stored.outbox, &session.outbox, &self.own_keys.borrow());
             }
             let json = serde_json::to_string(&merged).map_err(|e| e.to_string())?;
             storage.set_item(KEY, &json).map_err(|e| format!("{e:?}"))?;
-            // Only our own token counts as seen: one kept from another tab is theirs, and
-            // `forget` must not delete it when ours is refused.
-            if merged.refresh_token == session.refresh_token {
-                *self.seen_token.borrow_mut() = merged.refresh_token;
-            }
             *self.own_keys.borrow_mut() = session
                 .outbox
                 .iter()
@@ -323,9 +372,10 @@ mod web {
             Ok(())
         }
 
-        /// This tab's part goes: the token only if it is still the one this tab knows (a
-        /// session another tab rotated since is that tab's live one), and the unsent messages
-        /// this tab held; other tabs' unsent messages stay.
+        /// Logged out, or refused: this tab's unsent messages go, other tabs' stay. The token
+        /// stays too: a refused one may be stored because another tab's newer one has not
+        /// reached this tab's copy of localStorage yet (deleting it would delete that one). A
+        /// revoked one goes with `drop_token`.
         pub fn forget(&self) {
             let Some(storage) = Self::storage() else {
                 return;
@@ -334,23 +384,27 @@ mod web {
             // again within seconds).
             let _ = storage.remove_item(HISTORY);
             if let Some(mut stored) = Self::read() {
-                let theirs = stored.refresh_token.is_some()
-                    && stored.refresh_token != *self.seen_token.borrow();
-                if !theirs {
-                    stored.refresh_token = None;
-                }
                 let own = self.own_keys.borrow();
                 stored.outbox.retain(|u| !own.contains(&u.client_key));
-                let _ = match (&stored.refresh_token, stored.outbox.is_empty()) {
-                    (None, true) => storage.remove_item(KEY),
-                    _ => match serde_json::to_string(&stored) {
+                let _ = match stored.outbox.is_empty() {
+                    true => storage.remove_item(KEY),
+                    false => match serde_json::to_string(&stored) {
                         Ok(json) => storage.set_item(KEY, &json),
                         Err(_) => Ok(()),
                     },
                 };
             }
-            *self.seen_token.borrow_mut() = None;
             self.own_keys.borrow_mut().clear();
+        }
+
+        /// Logged out: the revoked token leaves storage if it is the one stored (another tab's
+        /// newer one of the same session stays: that tab is still logged in).
+        pub fn drop_token(&self, revoked: &str) {
+            if Self::read_token().is_some_and(|t| t.refresh_token == revoked)
+                && let Some(storage) = Self::storage()
+            {
+                let _ = storage.remove_item(TOKEN);
+            }
         }
 
         /// The stored session of this server and account if another tab put a token there that
@@ -362,14 +416,18 @@ mod web {
             email: Option<&str>,
             ours: Option<&str>,
         ) -> Option<StoredSession> {
-            let stored = Self::read()?;
+            let stored = Self::read_token()?;
             let seen = self.seen_token.borrow();
             let other = stored.server == server
                 && stored.email.as_deref() == email
-                && stored.refresh_token.is_some()
-                && stored.refresh_token.as_deref() != ours
-                && stored.refresh_token != *seen;
-            other.then_some(stored)
+                && Some(stored.refresh_token.as_str()) != ours
+                && Some(&stored.refresh_token) != seen.as_ref();
+            other.then(|| StoredSession {
+                server: stored.server,
+                email: stored.email,
+                refresh_token: Some(stored.refresh_token),
+                outbox: Vec::new(),
+            })
         }
 
         /// Another tab wrote the stored session since this was last asked.
@@ -409,19 +467,18 @@ mod tests {
     }
 
     #[test]
-    fn a_token_another_tab_rotated_is_not_overwritten_by_a_spent_one() {
-        let (t1, t2, t3) = (String::from("t1"), String::from("t2"), String::from("t3"));
-        // We hold t1 (spent: the other tab rotated it to t2); we only saved an outbox change.
-        assert_eq!(
-            newest_token(Some(&t2), Some(&t1), Some(&t1)),
-            Some(t2.clone())
-        );
-        // We rotated t2 to t3 ourselves: ours is the live one.
-        assert_eq!(newest_token(Some(&t2), Some(&t3), Some(&t2)), Some(t3));
-        // Nothing stored yet.
-        assert_eq!(newest_token(None, Some(&t1), None), Some(t1.clone()));
-        // Refused here (we hold none): the other tab's live token stays.
-        assert_eq!(newest_token(Some(&t2), None, Some(&t1)), Some(t2));
+    fn a_tab_writes_only_a_token_it_got_from_the_server_itself() {
+        let (t1, t2) = (String::from("t1"), String::from("t2"));
+        // We hold t1, as read or written last: another tab may have rotated it since, and our
+        // copy of storage may not show that yet. Writing it back would put a spent token over
+        // the live one.
+        assert_eq!(token_to_write(Some(&t1), Some(&t1)), None);
+        // We rotated t1 to t2 ourselves: ours is the live one.
+        assert_eq!(token_to_write(Some(&t2), Some(&t1)), Some(&t2));
+        // The first token of a login.
+        assert_eq!(token_to_write(Some(&t1), None), Some(&t1));
+        // Refused here (we hold none): nothing is written.
+        assert_eq!(token_to_write(None, Some(&t1)), None);
     }
 }
 

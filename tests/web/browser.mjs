@@ -302,11 +302,11 @@ try {
   const both = async () => `${await statusOf(next)} / ${await statusOf(second)}`;
   // Several times: which tab wins, and when each sees the other's write, varies.
   let together = { ok: true, round: 0 };
-  for (let round = 1; round <= 8 && together.ok; round++) {
+  for (let round = 1; round <= 12 && together.ok; round++) {
     await Promise.all([next.reload(), second.reload()]);
     together = { ok: await waitFor('both online', async () => (await both()) === 'Online / Online', 60000), round };
   }
-  check('two tabs reloaded together both come back online, 8 times', together.ok, `round ${together.round}: ${await both()}`);
+  check('two tabs reloaded together both come back online, 12 times', together.ok, `round ${together.round}: ${await both()}`);
   const fromTabs = [];
   for (const [tab, name] of [[next, 'one'], [second, 'two']]) {
     const text = `from tab ${name} ${Date.now()}`;
