@@ -95,7 +95,12 @@ impl ChatApp {
         let repaint = ctx.clone();
         let edge = Edge::new(startup.store, Arc::new(move || repaint.request_repaint()));
         let mut app = ChatApp {
-            session: Session::new(time_seed()),
+            // The page's tabs share the stored token (see `Session::shares_token_with_tabs`).
+            session: if cfg!(target_arch = "wasm32") {
+                Session::new(time_seed()).shares_token_with_tabs()
+            } else {
+                Session::new(time_seed())
+            },
             edge,
             login: LoginForm::default(),
             chat: ChatView::default(),

@@ -90,6 +90,27 @@ fn authors_missing_in_the_token_expiry_window_are_read_again() {
 }
 
 #[test]
+fn with_tabs_sharing_the_token_an_expiry_reconnects_to_take_its_turn() {
+    // In the browser, handshakes with the shared refresh token take turns (the edge's Web Lock,
+    // taken when a socket opens, reading the stored token first). Re-authenticating on the live
+    // socket would skip both: two tabs expiring together would send one token at once.
+    let mut rig = Rig::new();
+    rig.s = Session::new(42).shares_token_with_tabs();
+    rig.online(&[1]);
+    let effects = rig.frame(json!({"type":"auth","status":"error",
+        "error":{"code":"TOKEN_EXPIRED","message":"Token expired."}}));
+    assert!(effects.contains(&Effect::Disconnect));
+    assert!(effects.contains(&Effect::Connect("ws://127.0.0.1:8055/websocket".into())));
+    assert!(
+        !frames(&effects).iter().any(|f| f["type"] == "auth"),
+        "no handshake on the old socket"
+    );
+    // The new socket authenticates with the rotated token.
+    let auth = only(&rig.s.opened(rig.now));
+    assert_eq!(auth["refresh_token"], "r1");
+}
+
+#[test]
 fn a_reply_read_just_as_the_token_expired_is_asked_for_again() {
     // Directus notices the expiry on a timer: a reply can lack the author's name before
     // TOKEN_EXPIRED arrives. While that read is refused, it is asked again after re-auth.
@@ -268,6 +289,7 @@ fn logout_closes_revokes_the_newest_token_and_forgets() {
             Effect::Disconnect,
             Effect::RevokeRefreshToken {
                 http: "http://127.0.0.1:8055".into(),
+                email: Some("alice@example.com".into()),
                 refresh_token: "r2".into()
             },
             Effect::ForgetSession,

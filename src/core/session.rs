@@ -78,8 +78,13 @@ pub enum Effect {
     ForgetSession,
     /// GET {http}/server/ping; answer with [`Session::server_answered`] if it says pong.
     ProbeServer(String),
-    /// POST {http}/auth/logout with this refresh token, so it dies on the server too.
-    RevokeRefreshToken { http: String, refresh_token: String },
+    /// POST {http}/auth/logout with this refresh token, so it dies on the server too (and
+    /// with the one stored for this account, if another tab has rotated it since).
+    RevokeRefreshToken {
+        http: String,
+        email: Option<String>,
+        refresh_token: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,6 +192,8 @@ pub struct Session {
     notice: Option<String>,
     fresh: Vec<i64>,
     persistent: bool,
+    /// See `shares_token_with_tabs`.
+    shares_token: bool,
     /// Messages whose author's name is not known yet (see `resolve_authors`).
     unresolved: std::collections::BTreeSet<i64>,
     resolve_blocked: bool,
@@ -216,6 +223,14 @@ impl Session {
     /// server), instead of going back to the login panel.
     pub fn persistent(mut self) -> Self {
         self.persistent = true;
+        self
+    }
+
+    /// Other instances (the page's tabs) share the stored refresh token, and their handshakes
+    /// take turns on a socket's opening (see `edge::auth_turn`): an expired access token is
+    /// renewed on a fresh socket then, never on the live one.
+    pub fn shares_token_with_tabs(mut self) -> Self {
+        self.shares_token = true;
         self
     }
 
@@ -257,6 +272,7 @@ impl Session {
             notice: None,
             fresh: Vec::new(),
             persistent: false,
+            shares_token: false,
             unresolved: Default::default(),
             resolve_blocked: false,
             saved: None,
@@ -540,6 +556,7 @@ impl Session {
         if let (Some(server), Some(token)) = (&self.server, self.refresh_token.take()) {
             effects.push(Effect::RevokeRefreshToken {
                 http: server.http.clone(),
+                email: self.email.clone(),
                 refresh_token: token,
             });
         }
@@ -549,6 +566,7 @@ impl Session {
             rng: self.rng,
             next_uid: self.next_uid,
             persistent: self.persistent,
+            shares_token: self.shares_token,
             ..Session::new(self.rng)
         };
         // Keep the address on the login form; everything else goes.

@@ -46,7 +46,7 @@ pub struct Edge {
     /// Authenticating takes turns with the page's other tabs (see `auth_turn`).
     turn: auth_turn::AuthTurn,
     /// The socket of this generation opened and waits for its turn to authenticate.
-    opened_waiting: Option<u64>,
+    awaiting_turn: Option<u64>,
     /// The reachability probe under way (one at a time): did the server answer?
     probe: Option<Promise<bool>>,
     /// The last problem storing the session, for the status line.
@@ -89,7 +89,7 @@ impl Edge {
             probe: None,
             refusal_seen: false,
             turn: Default::default(),
-            opened_waiting: None,
+            awaiting_turn: None,
             store_error: None,
             logout_error: None,
         }
@@ -114,15 +114,16 @@ impl Edge {
             }
             let effects = match event {
                 SocketEvent::Opened if self.turn.ask(self.wake.clone()) => {
-                    self.authenticate(session, now)
+                    self.authenticate_with_newest_token(session, now)
                 }
                 SocketEvent::Opened => {
-                    self.opened_waiting = Some(generation);
+                    self.awaiting_turn = Some(generation);
                     Vec::new()
                 }
                 SocketEvent::Frame(text) => session.frame(&text, now),
                 SocketEvent::Closed(reason) => {
                     self.socket = None;
+                    self.awaiting_turn = None;
                     session.closed(&reason, now)
                 }
             };
@@ -148,6 +149,7 @@ impl Edge {
         if look && let Some((stored, token)) = self.other_tabs_token(session, session.spent_token())
         {
             let effects = session.rejoin(&stored.server, stored.email, &token, Instant::now());
+            self.note_adopted(session, &token);
             self.apply(effects);
         }
         // Whatever changed above (a new token, a message typed or confirmed) goes to disk now.
@@ -155,7 +157,7 @@ impl Edge {
             self.apply(vec![save]);
         }
         // After the save: the next tab's turn starts from the token stored just now.
-        self.take_turn(session);
+        self.use_or_end_turn(session);
         // A finished revocation that failed is worth telling: the token may still be alive.
         self.revocations.retain(|p| match p.ready() {
             None => true,
@@ -171,27 +173,40 @@ impl Edge {
 
     /// The socket is open and it is this tab's turn: authenticate with the newest token of this
     /// stored session (another tab may have rotated it just before).
-    fn authenticate(&mut self, session: &mut Session, now: Instant) -> Vec<Effect> {
+    fn authenticate_with_newest_token(
+        &mut self,
+        session: &mut Session,
+        now: Instant,
+    ) -> Vec<Effect> {
         if let Some((stored, token)) = self.other_tabs_token(session, session.refresh_token()) {
             session.adopt_token(&stored.server, stored.email.as_deref(), &token);
+            self.note_adopted(session, &token);
         }
         session.opened(now)
     }
 
-    /// An open socket got its turn: authenticate. A turn ends once the handshake has been
-    /// answered (its new token is stored by then: `persist` runs in the same `drive`).
-    fn take_turn(&mut self, session: &mut Session) {
-        if self.opened_waiting.is_some_and(|g| g != self.generation) {
-            self.opened_waiting = None; // that socket is gone
+    /// A socket waiting for its turn authenticates once it has it (asking again if a turn given
+    /// earlier ran out); a turn nobody waits for ends once the handshake has been answered (its
+    /// new token is stored by then: `persist` runs before this in `drive`).
+    fn use_or_end_turn(&mut self, session: &mut Session) {
+        if self.awaiting_turn.is_some_and(|g| g != self.generation) {
+            self.awaiting_turn = None; // that socket is gone
         }
-        if self.opened_waiting.is_some() && self.turn.held() {
-            self.opened_waiting = None;
-            let effects = self.authenticate(session, Instant::now());
+        if self.awaiting_turn.is_some() && self.turn.ask(self.wake.clone()) {
+            self.awaiting_turn = None;
+            let effects = self.authenticate_with_newest_token(session, Instant::now());
             self.apply(effects);
         }
         let handshaking = matches!(session.phase(), Phase::Authenticating { .. });
-        if self.opened_waiting.is_none() && self.turn.held() && !handshaking {
+        if self.awaiting_turn.is_none() && self.turn.held() && !handshaking {
             self.turn.release();
+        }
+    }
+
+    /// A token taken from another tab is not ours to write back (see `token_to_write`).
+    fn note_adopted(&self, session: &Session, token: &str) {
+        if session.refresh_token() == Some(token) {
+            self.store.adopted(token);
         }
     }
 
@@ -252,11 +267,16 @@ impl Edge {
                 Effect::ForgetSession => self.store.forget(),
                 Effect::RevokeRefreshToken {
                     http,
+                    email,
                     refresh_token,
                 } => {
-                    self.store.drop_token(&refresh_token);
-                    self.revocations
-                        .push(rest::revoke(&http, &refresh_token, self.wake.clone()))
+                    // The page's tabs share one session: logging out in one ends it, whichever
+                    // tab rotated its token last (the others are refused at their next handshake).
+                    let stored = self.store.take_token(&http, email.as_deref());
+                    for token in std::iter::once(refresh_token).chain(stored) {
+                        let wake = self.wake.clone();
+                        self.revocations.push(rest::revoke(&http, &token, wake));
+                    }
                 }
                 Effect::ProbeServer(http) => {
                     if self.probe.is_none() {

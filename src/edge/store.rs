@@ -185,8 +185,14 @@ mod native {
             false
         }
 
-        /// Natively `forget` removes the whole file, token included.
-        pub fn drop_token(&self, _revoked: &str) {}
+        /// Natively `forget` removes the whole file, token included (and no other process
+        /// rotated it: see `lock`).
+        pub fn take_token(&self, _server: &str, _email: Option<&str>) -> Option<String> {
+            None
+        }
+
+        /// Natively no other process lends a token.
+        pub fn adopted(&self, _token: &str) {}
     }
 }
 
@@ -251,7 +257,8 @@ mod web {
     /// `token_to_write`); the unsent messages are merged (see `merge_outbox`).
     #[derive(Clone, Debug, Default)]
     pub struct SessionStore {
-        /// The refresh token this tab last read at start or wrote as its own.
+        /// The refresh token this tab holds, as storage knows it: read at start, got from the
+        /// server and written, or taken from another tab. Never written (again) by this tab.
         seen_token: RefCell<Option<String>>,
         /// The keys of this tab's unsent messages at its last save.
         own_keys: RefCell<Vec<String>>,
@@ -294,15 +301,23 @@ mod web {
         /// that account's (or there is no token: only unsent messages were kept).
         pub fn load(&self) -> Option<StoredSession> {
             let mut stored = Self::read();
-            // Written by a version that kept the token in the session's record: move it.
+            // Written by a version that kept the token in the session's record: move it (and
+            // keep it where it was if it cannot be written).
             if let Some(old) = stored.as_mut().filter(|_| Self::read_token().is_none())
                 && let Some(refresh_token) = old.refresh_token.take()
             {
-                let _ = Self::write_token(&StoredToken {
+                let moved = Self::write_token(&StoredToken {
                     server: old.server.clone(),
                     email: old.email.clone(),
-                    refresh_token,
+                    refresh_token: refresh_token.clone(),
                 });
+                let rewritten = serde_json::to_string(&*old).ok();
+                match (moved, rewritten, Self::storage()) {
+                    (Ok(()), Some(json), Some(storage)) => {
+                        let _ = storage.set_item(KEY, &json);
+                    }
+                    _ => old.refresh_token = Some(refresh_token),
+                }
             }
             let stored = match Self::read_token() {
                 Some(token) => {
@@ -316,10 +331,8 @@ mod web {
                         outbox,
                     }
                 }
-                None => StoredSession {
-                    refresh_token: None,
-                    ..stored?
-                },
+                // Only unsent messages were kept (or an old token could not be moved).
+                None => stored?,
             };
             *self.seen_token.borrow_mut() = stored.refresh_token.clone();
             *self.own_keys.borrow_mut() =
@@ -397,14 +410,21 @@ mod web {
             self.own_keys.borrow_mut().clear();
         }
 
-        /// Logged out: the revoked token leaves storage if it is the one stored (another tab's
-        /// newer one of the same session stays: that tab is still logged in).
-        pub fn drop_token(&self, revoked: &str) {
-            if Self::read_token().is_some_and(|t| t.refresh_token == revoked)
-                && let Some(storage) = Self::storage()
-            {
-                let _ = storage.remove_item(TOKEN);
-            }
+        /// Logged out: the account's stored token leaves storage, and is returned if it is
+        /// another tab's newer one of the same session (to revoke it too). Another account's
+        /// token stays.
+        pub fn take_token(&self, server: &str, email: Option<&str>) -> Option<String> {
+            let stored =
+                Self::read_token().filter(|t| t.server == server && t.email.as_deref() == email)?;
+            let _ = Self::storage()?.remove_item(TOKEN);
+            let theirs = Some(&stored.refresh_token) != self.seen_token.borrow().as_ref();
+            theirs.then_some(stored.refresh_token)
+        }
+
+        /// A token taken from another tab (adopted, or rejoined with) counts as seen: writing
+        /// it back could put it over a newer one (see `token_to_write`).
+        pub fn adopted(&self, token: &str) {
+            *self.seen_token.borrow_mut() = Some(token.to_owned());
         }
 
         /// The stored session of this server and account if another tab put a token there that

@@ -342,6 +342,13 @@ impl Session {
         now: Instant,
     ) -> Vec<Effect> {
         self.take_request(uid.as_deref());
+        if error.is("TOKEN_EXPIRED") && self.shares_token && self.refresh_token.is_some() {
+            // Renewed on a fresh socket: its handshake takes its turn with the other tabs'.
+            self.using = Credential::RefreshToken;
+            let mut effects = vec![Effect::Disconnect];
+            effects.extend(self.connect(now));
+            return effects;
+        }
         if error.is("TOKEN_EXPIRED") {
             // The socket is demoted to Public rights: hold sends and re-authenticate on it.
             // Creates already sent may now be refused; they go out again after auth ok (a
