@@ -32,6 +32,8 @@ pub struct Options {
     pub room: Option<String>,
     /// Print every room's messages.
     pub all_rooms: bool,
+    /// Print the messages of the user's rooms that contain this, newest first, and exit.
+    pub search: Option<String>,
 }
 
 enum Input {
@@ -82,6 +84,57 @@ fn check_stored_session(
     Ok(())
 }
 
+/// `--search TEXT`: every message of the user's rooms containing TEXT (any case), newest
+/// first, as JSON lines; then exit (0, or 1 saying why the server refused).
+fn print_search(
+    mut edge: Edge,
+    mut session: Session,
+    rx: mpsc::Receiver<Input>,
+    text: &str,
+) -> Result<(), String> {
+    let effects = session.search(text, Instant::now());
+    if session.search_results().is_none() {
+        return Err("--search needs some text to look for".into());
+    }
+    edge.apply(effects);
+    let stdout = std::io::stdout();
+    loop {
+        edge.drive(&mut session);
+        if session.phase() == Phase::LoggedOut {
+            return Err(session.error().unwrap_or("logged out").to_owned());
+        }
+        if let Some(error) = session.search_results().and_then(|s| s.error.clone()) {
+            return Err(error);
+        }
+        // Printed once the rooms' names and who we are ("mine") are known.
+        if session.rooms_named() && session.identity_settled() {
+            let mut out = stdout.lock();
+            for message in session.take_search_hits() {
+                let room = session.room_name(message.room.as_deref());
+                let line = message_line(&message, session.is_mine(&message), &room);
+                writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            }
+            out.flush().map_err(|e| e.to_string())?;
+            match session.search_results() {
+                Some(search) if search.done => return Ok(()),
+                Some(search) if !search.loading => {
+                    let effects = session.search_more(Instant::now());
+                    edge.apply(effects);
+                }
+                _ => {}
+            }
+        }
+        let wait = session
+            .next_deadline()
+            .map_or(Duration::from_secs(1), |d| {
+                d.saturating_duration_since(Instant::now())
+            })
+            .min(Duration::from_secs(1));
+        let _ = rx.recv_timeout(wait);
+        while rx.try_recv().is_ok() {}
+    }
+}
+
 pub fn run(options: Options) -> Result<(), String> {
     let (tx, rx) = mpsc::channel::<Input>();
     let wake_tx = tx.clone();
@@ -121,6 +174,9 @@ pub fn run(options: Options) -> Result<(), String> {
         }
     };
     edge.apply(effects);
+    if let Some(text) = &options.search {
+        return print_search(edge, session, rx, text);
+    }
 
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {

@@ -9,6 +9,9 @@ directus-chat --headless [--server URL] [--email EMAIL] [--room NAME | --all-roo
     --room: the room for both (a channel's name, or the first name or e-mail of the other
     person of a DM; default general). --all-rooms: print every room's messages.
     The password comes from DIRECTUS_CHAT_PASSWORD; without it the stored session is used.
+directus-chat --headless --search TEXT [--server URL] [--email EMAIL]
+    Print the messages of your rooms that contain TEXT (any case), newest first, as JSON
+    lines, and exit.
 
 Environment: DIRECTUS_CHAT_DATA_DIR (where the session is stored; default: the OS data dir).";
 
@@ -21,6 +24,7 @@ fn main() -> std::process::ExitCode {
     let mut headless = false;
     let (mut server, mut email, mut room) = (None, None, None);
     let mut all_rooms = false;
+    let mut search = None;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -29,6 +33,7 @@ fn main() -> std::process::ExitCode {
             "--email" => email = it.next(),
             "--room" => room = it.next(),
             "--all-rooms" => all_rooms = true,
+            "--search" => search = it.next(),
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -65,6 +70,7 @@ fn main() -> std::process::ExitCode {
             store,
             room,
             all_rooms,
+            search,
         };
         return match directus_chat::headless::run(options) {
             Ok(()) => ExitCode::SUCCESS,

@@ -22,6 +22,8 @@ mod recheck_tests;
 #[cfg(test)]
 mod rooms_tests;
 #[cfg(test)]
+mod search_tests;
+#[cfg(test)]
 mod session_tests;
 #[cfg(test)]
 mod stored_tests;

@@ -347,6 +347,21 @@ pub fn read_before(room: &RoomRef, oldest: i64, limit: u32, uid: &str) -> String
     )
 }
 
+/// Search the user's rooms (the read rule keeps it to them): messages containing `text` in
+/// any case, newest first, `limit` at a time, below `before` for the next page.
+pub fn search_messages(text: &str, before: Option<i64>, limit: u32, uid: &str) -> String {
+    let contains = json!({ "content": { "_icontains": text } });
+    let filter = match before {
+        Some(before) => json!({ "_and": [contains, { "id": { "_lt": before } }] }),
+        None => contains,
+    };
+    read_messages(
+        json!({ "sort": ["-id"], "limit": limit, "filter": filter }),
+        None,
+        uid,
+    )
+}
+
 /// Edit one's own message (the server checks it is one's own).
 pub fn update_message(id: i64, content: &str, uid: &str) -> String {
     json!({

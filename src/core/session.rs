@@ -115,6 +115,7 @@ mod recheck;
 mod requests;
 mod room_actions;
 mod rooms;
+mod search;
 mod subscriptions;
 
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
@@ -123,6 +124,7 @@ pub use reads::{KEEP_BYTES, KEEP_MESSAGES, SETTLE};
 pub use recheck::{RECHECK_EVERY, RECHECK_SPAN};
 use requests::{InFlight, Request};
 pub use requests::{RETRY_FIRST, RETRY_MAX};
+pub use search::{SEARCH_PAGE, Search};
 
 /// How we authenticate the next handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,6 +196,8 @@ pub struct Session {
     persistent: bool,
     /// See `shares_token_with_tabs`.
     shares_token: bool,
+    /// The search under way or last made (see `search.rs`).
+    search: Option<Search>,
     /// Messages whose author's name is not known yet (see `resolve_authors`).
     unresolved: std::collections::BTreeSet<i64>,
     resolve_blocked: bool,
@@ -273,6 +277,7 @@ impl Session {
             fresh: Vec::new(),
             persistent: false,
             shares_token: false,
+            search: None,
             unresolved: Default::default(),
             resolve_blocked: false,
             saved: None,

@@ -331,6 +331,7 @@ impl Session {
             effects.push(self.history_read(now));
         }
         effects.extend(self.ask_who_i_am(now));
+        effects.extend(self.ask_search_page(now));
         effects.extend(self.flush(now));
         effects
     }

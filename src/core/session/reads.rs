@@ -145,6 +145,7 @@ impl Session {
                 effects.extend(self.on_recheck(ids, now));
             }
             Request::Missing(_) => self.add_messages(items, false),
+            Request::Search(text) => self.on_search_page(&text, items),
             Request::Resolve(ids) => {
                 self.add_messages(items, false);
                 // Asked once: what is still unknown stays so (e.g. no read right on users).
@@ -282,6 +283,10 @@ impl Session {
             Request::Unread(_) => Vec::new(),
             // Asked again at the next recheck.
             Request::Recheck(_) | Request::Missing(_) => Vec::new(),
+            Request::Search(text) => {
+                self.on_search_refused(&text, &error);
+                Vec::new()
+            }
             Request::MarkRead(room, _) => {
                 // Markers stay on this device (e.g. a server without the rule for them); a
                 // room just left says nothing about the others.

@@ -57,6 +57,8 @@ pub(super) enum Request {
     Recheck(i64),
     /// Messages the server never sent live, read whole.
     Missing(Vec<i64>),
+    /// A page of hits for this search text.
+    Search(String),
 }
 
 impl Request {
@@ -84,6 +86,7 @@ impl Request {
             Request::Update(_) => "update",
             Request::Recheck(_) => "recheck",
             Request::Missing(_) => "missing",
+            Request::Search(_) => "search",
             Request::Delete(_) => "delete",
         }
     }
