@@ -228,6 +228,12 @@ impl ChatApp {
             }
             // The chat view follows whichever room the session shows (see `logic`).
             Action::ShowRoom(room) => self.session.show_room(&room, now),
+            Action::Search(text) => self.session.search(&text, now),
+            Action::SearchMore => self.session.search_more(now),
+            Action::OpenMessage { room, id } => {
+                self.chat.reveal(room.clone(), id);
+                self.session.show_room(&room, now)
+            }
             Action::BrowseChannels => self.session.browse_channels(now),
             Action::ListPeople => self.session.list_people(now),
             Action::Join(room) => room_change(&mut self.chat, self.session.join(&room, now)),

@@ -52,6 +52,8 @@ pub struct ChatView {
     /// The room the list and composer are of.
     room: Option<String>,
     pub dialogs: super::room_dialogs::RoomDialogs,
+    /// A message to bring into view once its room is the one shown (a search hit).
+    reveal: Option<(String, i64)>,
 }
 
 impl ChatView {
@@ -59,6 +61,19 @@ impl ChatView {
     /// position and draft (an edit in progress ends), the one shown gets back its own. A
     /// draft never goes out into another room than the one it was written in.
     pub fn follow_room(&mut self, shown: Option<String>) {
+        self.switch_lists(shown);
+        let here = (self.reveal.as_ref()).is_some_and(|(room, _)| self.room.as_ref() == Some(room));
+        if here && let Some((_, id)) = self.reveal.take() {
+            self.list.reveal(id);
+        }
+    }
+
+    /// Show `room` at message `id` (its room is being shown).
+    pub fn reveal(&mut self, room: String, id: i64) {
+        self.reveal = Some((room, id));
+    }
+
+    fn switch_lists(&mut self, shown: Option<String>) {
         if shown == self.room {
             return;
         }

@@ -13,6 +13,8 @@ use crate::core::session::{Phase, Session};
 
 /// The row above the first message: loading, a button, or "the beginning".
 const TOP_ROW: f32 = 32.0;
+/// A revealed message's top is this far below the view's top.
+const REVEAL_MARGIN: f64 = 60.0;
 /// This close to the top, the previous page is asked for.
 const LOAD_MARGIN: f32 = 300.0;
 /// A view held in place after rows were inserted above is held at least this many frames,
@@ -58,6 +60,10 @@ pub struct MessageList {
     pointer: Option<Pos2>,
     /// The row the pointer moved onto (its actions may show).
     armed: Option<i64>,
+    /// Bring this message into view once it is loaded (older pages are read until it is).
+    reveal: Option<i64>,
+    /// The message brought into view last, marked.
+    found: Option<i64>,
 }
 
 /// What the chat marks in the list besides the messages.
@@ -85,6 +91,42 @@ impl MessageList {
             Some(index) => timeline.len() - index - 1,
             None => 0,
         }
+    }
+
+    /// Bring message `id` into view, a little below the top, and mark it; older pages are
+    /// read until it is loaded (it stays contiguous with the newest: scrolling down from it
+    /// reaches the live end).
+    pub fn reveal(&mut self, id: i64) {
+        self.reveal = Some(id);
+        self.found = Some(id);
+        self.jump = false;
+        self.jumping = 0;
+    }
+
+    /// The message marked as found, if any.
+    pub fn found(&self) -> Option<i64> {
+        self.found
+    }
+
+    /// The message to reveal is loaded: hold it in view. Not loaded yet: true if an older
+    /// page should be asked for. (Further back than the timeline keeps, it is given up.)
+    fn reveal_step(&mut self, session: &Session) -> bool {
+        let Some(id) = self.reveal else {
+            return false;
+        };
+        let timeline = session.timeline();
+        if timeline.index_of(id).is_some() {
+            self.reveal = None;
+            self.hold = Some((id, -REVEAL_MARGIN, HOLD_MAX));
+            self.settled = true;
+            return false;
+        }
+        let gone = session.history_loaded() && session.reached_start();
+        if gone || timeline.len() >= crate::core::session::KEEP_MESSAGES {
+            self.reveal = None;
+            return false;
+        }
+        session.history_loaded() && session.phase() == Phase::Online && !session.loading_older()
     }
 
     /// Scroll so that this fraction of the history is at the top on the next frame.
@@ -166,6 +208,9 @@ impl MessageList {
         let mut action = None;
         let line = ui.text_style_height(&egui::TextStyle::Body);
         let width = (ui.available_width() - ui.spacing().scroll.bar_width - 8.0).max(50.0);
+        if self.reveal_step(session) {
+            action = Some(Action::LoadOlder);
+        }
         let mut offset = self.sync(session, marks, width, line);
         let mut holding = offset.is_some();
         // The list grew or shrank while at the bottom. The scroll area draws this pass at
@@ -266,9 +311,15 @@ impl MessageList {
                     deleting: marks.deleting == Some(message.id),
                 };
                 let rect = Rect::from_min_size(origin + vec2(0.0, y), vec2(width, 100_000.0));
+                let behind = ui.painter().add(egui::Shape::Noop);
                 let drawn = ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
                     message_row::show(ui, message, &heading, &look)
                 });
+                if self.found == Some(message.id) {
+                    let fill = ui.visuals().selection.bg_fill.gamma_multiply(0.35);
+                    let shape = egui::epaint::RectShape::filled(drawn.response.rect, 4.0, fill);
+                    ui.painter().set(behind, shape);
+                }
                 if let Some(asked) = drawn.inner.action {
                     action = Some(asked);
                 }

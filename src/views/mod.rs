@@ -7,6 +7,7 @@ pub mod message_row;
 pub mod room_dialogs;
 pub mod room_list;
 pub mod row_heights;
+pub mod search_results;
 
 /// What a view asks the app to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,15 @@ pub enum Action {
     Discard(String),
     /// Show this room (by id).
     ShowRoom(String),
+    /// Search the messages of my rooms on the server.
+    Search(String),
+    /// The next page of the search.
+    SearchMore,
+    /// Show this room at this message (a search hit).
+    OpenMessage {
+        room: String,
+        id: i64,
+    },
     /// Read the public channels (the Browse dialog lists them).
     BrowseChannels,
     Join(String),

@@ -15,6 +15,8 @@ pub enum Dialog {
     Browse,
     /// The people list: start a DM, or (Some) add to this private channel.
     People(Option<String>),
+    /// Search the messages of my rooms (Ctrl+F).
+    Search,
 }
 
 #[derive(Default)]
@@ -26,21 +28,30 @@ pub struct RoomDialogs {
     private: bool,
     /// The filter field gets the keyboard when a dialog opens.
     focused: bool,
+    /// Kept while the dialogs close and open: the last search stays at hand.
+    search: super::search_results::SearchBox,
 }
 
 impl RoomDialogs {
     pub fn open(&mut self, dialog: Dialog) {
+        let mut search = std::mem::take(&mut self.search);
+        search.refocus();
         *self = RoomDialogs {
             open: Some(dialog),
+            search,
             ..RoomDialogs::default()
         };
     }
 
-    /// Ctrl+K (Cmd+K) anywhere opens the quick switcher.
+    /// Ctrl+K (Cmd+K) anywhere opens the quick switcher, Ctrl+F (Cmd+F) the search.
     pub fn shortcuts(&mut self, ctx: &egui::Context) {
-        let shortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, Key::K);
-        if ctx.input_mut(|i| i.consume_shortcut(&shortcut)) {
+        let switcher = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, Key::K);
+        if ctx.input_mut(|i| i.consume_shortcut(&switcher)) {
             self.open(Dialog::Switcher);
+        }
+        let search = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, Key::F);
+        if ctx.input_mut(|i| i.consume_shortcut(&search)) {
+            self.open(Dialog::Search);
         }
     }
 
@@ -48,19 +59,26 @@ impl RoomDialogs {
         let dialog = self.open.clone()?;
         let mut action = None;
         let modal = egui::Modal::new(egui::Id::unique("room-dialog")).show(ctx, |ui| {
-            ui.set_width(320.0);
+            ui.set_width(if dialog == Dialog::Search {
+                480.0
+            } else {
+                320.0
+            });
             action = match &dialog {
                 Dialog::Switcher => self.switcher(ui, session),
                 Dialog::NewChannel => self.new_channel(ui),
                 Dialog::Browse => self.browse(ui, session),
                 Dialog::People(add_to) => self.people(ui, session, add_to.as_deref()),
+                Dialog::Search => super::search_results::show(ui, session, &mut self.search),
             };
             ui.add_space(6.0);
             if ui.button("Close").clicked() {
                 self.open = None;
             }
         });
-        if modal.should_close() || action.is_some() {
+        // A search (or its next page) keeps the dialog open for its results.
+        let stays = matches!(action, Some(Action::Search(_) | Action::SearchMore));
+        if modal.should_close() || (action.is_some() && !stays) {
             self.open = None;
         }
         action

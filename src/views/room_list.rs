@@ -31,6 +31,9 @@ pub fn show(ui: &mut egui::Ui, session: &Session, dialogs: &mut RoomDialogs) -> 
         if ui.button("Go to room (Ctrl+K)").clicked() {
             dialogs.open(Dialog::Switcher);
         }
+        if ui.button("Search (Ctrl+F)").clicked() {
+            dialogs.open(Dialog::Search);
+        }
         if ui.button("Browse channels").clicked() {
             dialogs.open(Dialog::Browse);
             action = Some(Action::BrowseChannels);
