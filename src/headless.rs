@@ -98,8 +98,15 @@ fn print_search(
     }
     edge.apply(effects);
     let stdout = std::io::stdout();
+    let mut last_phase = None;
     loop {
         edge.drive(&mut session);
+        // Said when the state changes (not at every tick of a countdown).
+        let phase = std::mem::discriminant(&session.phase());
+        if last_phase != Some(phase) {
+            last_phase = Some(phase);
+            eprintln!("status: {}", status_text(&session));
+        }
         if session.phase() == Phase::LoggedOut {
             return Err(session.error().unwrap_or("logged out").to_owned());
         }
@@ -145,7 +152,11 @@ pub fn run(options: Options) -> Result<(), String> {
         }),
     );
     // A bot may start before its server: keep trying instead of giving up on the first login.
-    let mut session = Session::new(time_seed()).persistent();
+    // A search is asked once: a server that cannot be reached is said, not waited for.
+    let mut session = Session::new(time_seed());
+    if options.search.is_none() {
+        session = session.persistent();
+    }
     if let Some(room) = &options.room {
         session.want_room(room);
     }

@@ -33,7 +33,13 @@ fn main() -> std::process::ExitCode {
             "--email" => email = it.next(),
             "--room" => room = it.next(),
             "--all-rooms" => all_rooms = true,
-            "--search" => search = it.next(),
+            "--search" => match it.next() {
+                Some(text) => search = Some(text),
+                None => {
+                    eprintln!("--search needs the text to look for\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -43,6 +49,12 @@ fn main() -> std::process::ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if search.is_some() && (!headless || room.is_some() || all_rooms) {
+        eprintln!(
+            "--search goes with --headless, and searches all your rooms (no --room)\n\n{USAGE}"
+        );
+        return ExitCode::from(2);
     }
     let mut store = SessionStore::default_location();
     if headless {

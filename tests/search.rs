@@ -102,7 +102,7 @@ fn search_finds_every_match_of_my_rooms_newest_first_and_nothing_of_others() {
     // Asking Directus herself, with any filter, she gets no more.
     for query in [
         format!("/items/messages?filter[content][_icontains]={needle}&limit=-1&fields=id,room"),
-        format!("/items/messages?filter[room][_eq]={secret}&fields=id"),
+        format!("/items/messages?filter[room][_eq]={secret}&fields=id,room"),
         format!("/items/messages?search={needle}&limit=-1&fields=id,room"),
     ] {
         let rows = carol.get(&query).unwrap().data("carol's own read").unwrap();
@@ -114,7 +114,39 @@ fn search_finds_every_match_of_my_rooms_newest_first_and_nothing_of_others() {
         );
         assert!(rows.len() <= 60, "{query}: {} rows", rows.len());
     }
+    let direct = carol
+        .get(&format!(
+            "/items/messages?filter[room][_eq]={secret}&fields=id"
+        ))
+        .unwrap()
+        .data("the private room, asked for by id")
+        .unwrap();
+    assert_eq!(direct, json!([]), "the private room read directly");
 
     // Nothing found: nothing printed, success.
     assert!(search(server, &server.carol, &format!("absent{pid}")).is_empty());
+}
+
+#[test]
+fn search_arguments_that_make_no_sense_are_refused_with_usage() {
+    for args in [
+        &["--headless", "--search"][..],
+        &["--headless", "--search", "x", "--room", "general"],
+        &["--headless", "--search", "x", "--all-rooms"],
+        &["--search", "x"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_directus-chat"))
+            .args(args)
+            .env(
+                "DIRECTUS_CHAT_DATA_DIR",
+                std::env::temp_dir().join("dc-search-args"),
+            )
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--search"),
+            "{args:?}"
+        );
+    }
 }

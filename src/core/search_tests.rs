@@ -78,3 +78,56 @@ fn a_search_cut_by_a_reconnect_is_asked_again_and_a_refusal_is_said() {
     assert!(!found.loading);
     assert!(found.error.as_deref().unwrap().contains("Search failed"));
 }
+
+#[test]
+fn matches_are_found_in_any_case_without_overlaps() {
+    assert_eq!(
+        matches("Deploy and DEPLOY", "deploy", false),
+        [0..6, 11..17]
+    );
+    assert_eq!(matches("Deploy and DEPLOY", "deploy", true), vec![0..6]);
+    assert_eq!(matches("aaaa", "aa", false), [0..2, 2..4]);
+    assert_eq!(matches("Ärger ärgert", "ÄR", false), [0..3, 7..10]);
+    assert!(matches("nothing", "", false).is_empty());
+    // `_` is a character like any other here (the server's LIKE takes it for a wildcard).
+    assert!(matches("needle1", "needl_1", false).is_empty());
+    // 'İ' lowercases to two characters: a needle of only the first is no match of it.
+    assert!(matches("İstanbul", "i", false).is_empty());
+    assert_eq!(matches("İstanbul", "i̇s", false), vec![0..3]);
+}
+
+#[test]
+fn the_hits_kept_are_bounded_and_a_refused_search_can_be_tried_again() {
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let mut effects = rig.s.search("x", rig.now);
+    let mut next_id = 100_000;
+    let mut pages = 0;
+    while let Some(ask) = frames(&effects).into_iter().find(|f| f["type"] == "items") {
+        let page: Vec<Value> = (0..SEARCH_PAGE as i64)
+            .map(|i| hit(next_id - i, "x"))
+            .collect();
+        next_id -= SEARCH_PAGE as i64;
+        rig.frame(json!({"type":"items","data":page,"uid":ask["uid"]}));
+        pages += 1;
+        assert!(
+            pages <= SEARCH_KEEP / SEARCH_PAGE as usize,
+            "asked on past the bound"
+        );
+        effects = rig.s.search_more(rig.now);
+    }
+    let found = rig.s.search_results().unwrap();
+    assert_eq!(found.hits.len(), SEARCH_KEEP);
+    assert!(!found.done && !found.can_ask_more());
+
+    // Refused: asked again on request (the window's Try again), the same page.
+    let mut rig = Rig::new();
+    rig.online(&[]);
+    let ask = only(&rig.s.search("y", rig.now));
+    rig.frame(json!({"type":"items","status":"error","uid":ask["uid"],
+        "error":{"code":"INTERNAL_SERVER_ERROR","message":"boom"}}));
+    assert!(rig.s.search_results().unwrap().error.is_some());
+    let again = only(&rig.s.search_more(rig.now));
+    assert_eq!(again["query"], ask["query"]);
+    assert!(rig.s.search_results().unwrap().error.is_none());
+}

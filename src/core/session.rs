@@ -124,7 +124,7 @@ pub use reads::{KEEP_BYTES, KEEP_MESSAGES, SETTLE};
 pub use recheck::{RECHECK_EVERY, RECHECK_SPAN};
 use requests::{InFlight, Request};
 pub use requests::{RETRY_FIRST, RETRY_MAX};
-pub use search::{SEARCH_PAGE, Search};
+pub use search::{SEARCH_KEEP, SEARCH_PAGE, Search, matches};
 
 /// How we authenticate the next handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -62,13 +62,17 @@ impl ChatView {
     /// draft never goes out into another room than the one it was written in.
     pub fn follow_room(&mut self, shown: Option<String>) {
         self.switch_lists(shown);
-        let here = (self.reveal.as_ref()).is_some_and(|(room, _)| self.room.as_ref() == Some(room));
-        if here && let Some((_, id)) = self.reveal.take() {
+        // Once: if the room asked for is not the one shown now (unknown, or left), it is
+        // dropped rather than kept for a later visit.
+        if let Some((room, id)) = self.reveal.take()
+            && self.room.as_ref() == Some(&room)
+        {
             self.list.reveal(id);
         }
     }
 
-    /// Show `room` at message `id` (its room is being shown).
+    /// Bring message `id` of `room` into view once `follow_room` finds that room shown (the
+    /// app asks the session to show it first).
     pub fn reveal(&mut self, room: String, id: i64) {
         self.reveal = Some((room, id));
     }
@@ -91,7 +95,8 @@ impl ChatView {
             self.composer.done();
         }
         let (list, draft) = self.parked.remove(&room).unwrap_or_default();
-        let list = std::mem::replace(&mut self.list, list);
+        let mut list = std::mem::replace(&mut self.list, list);
+        list.park();
         let draft = std::mem::replace(&mut self.composer.text, draft);
         self.composer.error = None;
         self.parked.insert(left, (list, draft));

@@ -108,9 +108,18 @@ impl MessageList {
         self.found
     }
 
+    /// The list is put away (another room is shown): what it was to reveal is no longer
+    /// wanted when it comes back.
+    pub fn park(&mut self) {
+        self.reveal = None;
+    }
+
     /// The message to reveal is loaded: hold it in view. Not loaded yet: true if an older
-    /// page should be asked for. (Further back than the timeline keeps, it is given up.)
+    /// page should be asked for. Given up (the list opens where it is) when it cannot be
+    /// there: deleted (older messages are loaded and it is not among them), before the
+    /// room's beginning, or further back than the timeline keeps (messages or bytes).
     fn reveal_step(&mut self, session: &Session) -> bool {
+        use crate::core::session::{KEEP_BYTES, KEEP_MESSAGES};
         let Some(id) = self.reveal else {
             return false;
         };
@@ -121,12 +130,18 @@ impl MessageList {
             self.settled = true;
             return false;
         }
-        let gone = session.history_loaded() && session.reached_start();
-        if gone || timeline.len() >= crate::core::session::KEEP_MESSAGES {
+        let passed = timeline.oldest_id().is_some_and(|oldest| oldest < id);
+        let started = session.history_loaded() && session.reached_start();
+        let full = timeline.len() >= KEEP_MESSAGES || timeline.text_bytes() >= KEEP_BYTES;
+        if passed || started || full {
             self.reveal = None;
+            self.found = None;
             return false;
         }
-        session.history_loaded() && session.phase() == Phase::Online && !session.loading_older()
+        !timeline.is_empty()
+            && session.history_loaded()
+            && session.phase() == Phase::Online
+            && !session.loading_older()
     }
 
     /// Scroll so that this fraction of the history is at the top on the next frame.

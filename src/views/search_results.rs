@@ -8,11 +8,11 @@ use egui::text::{LayoutJob, TextFormat};
 use egui::{Key, RichText};
 
 use super::Action;
-use crate::core::session::Session;
+use crate::core::session::{Session, matches};
 
 /// Characters of a hit's text shown before its first match (the rest is cut with "…").
 const BEFORE_MATCH: usize = 40;
-/// Characters of a hit's text shown at most.
+/// Characters of a hit's text shown at most (besides a "…" at either end where cut).
 const PREVIEW: usize = 160;
 
 /// The state the dialog keeps between frames.
@@ -96,10 +96,21 @@ pub fn show(ui: &mut egui::Ui, session: &Session, search: &mut SearchBox) -> Opt
         });
     } else if let Some(error) = &found.error {
         ui.label(RichText::new(error).color(ui.visuals().warn_fg_color));
-    } else if hits.is_empty() {
+        if ui.button("Try again").clicked() {
+            action = Some(Action::SearchMore);
+        }
+    } else if found.done && hits.is_empty() {
         ui.weak("No messages found.");
-    } else if !found.done && ui.button("More results").clicked() {
-        action = Some(Action::SearchMore);
+    } else if found.can_ask_more() {
+        // (A page may hold no real hit: the server's LIKE matched `%` or `_` as wildcards.)
+        if ui.button("More results").clicked() {
+            action = Some(Action::SearchMore);
+        }
+    } else if !found.done {
+        ui.weak(format!(
+            "The first {} hits are shown: search for more words to narrow it.",
+            hits.len()
+        ));
     }
     action
 }
@@ -135,7 +146,6 @@ fn marked(ui: &egui::Ui, content: &str, needle: &str, selected: bool) -> LayoutJ
         at = range.end;
     }
     job.append(&text[at..], 0.0, plain);
-    job.wrap.max_rows = 3;
     job
 }
 
@@ -146,7 +156,7 @@ pub fn preview(content: &str, needle: &str) -> (String, Vec<Range<usize>>) {
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
         .collect();
-    let first = matches(&flat, needle).first().map_or(0, |r| r.start);
+    let first = matches(&flat, needle, true).first().map_or(0, |r| r.start);
     let before = flat[..first].chars().count();
     let skip = before.saturating_sub(BEFORE_MATCH);
     let mut text: String = flat.chars().skip(skip).take(PREVIEW).collect();
@@ -156,63 +166,13 @@ pub fn preview(content: &str, needle: &str) -> (String, Vec<Range<usize>>) {
     if skip + PREVIEW < flat.chars().count() {
         text.push('…');
     }
-    let ranges = matches(&text, needle);
+    let ranges = matches(&text, needle, false);
     (text, ranges)
-}
-
-/// Where `needle` occurs in `text`, any case, without overlaps (byte ranges of `text`).
-pub fn matches(text: &str, needle: &str) -> Vec<Range<usize>> {
-    let needle: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
-    let mut found = Vec::new();
-    if needle.is_empty() {
-        return found;
-    }
-    let mut from = 0;
-    for (start, _) in text.char_indices() {
-        if start < from {
-            continue;
-        }
-        let mut wanted = needle.iter();
-        let mut end = start;
-        let mut pending: Vec<char> = Vec::new();
-        let complete = 'scan: {
-            for (at, c) in text[start..].char_indices() {
-                pending.extend(c.to_lowercase());
-                for lower in pending.drain(..) {
-                    match wanted.next() {
-                        Some(&w) if w == lower => {}
-                        Some(_) => break 'scan false,
-                        // A character whose lowercase is longer than what was left to match.
-                        None => break 'scan false,
-                    }
-                }
-                end = start + at + c.len_utf8();
-                if wanted.len() == 0 {
-                    break 'scan true;
-                }
-            }
-            false
-        };
-        if complete {
-            found.push(start..end);
-            from = end;
-        }
-    }
-    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn matches_are_found_in_any_case_without_overlaps() {
-        assert_eq!(matches("Deploy and DEPLOY", "deploy"), [0..6, 11..17]);
-        assert_eq!(matches("aaaa", "aa"), [0..2, 2..4]);
-        assert_eq!(matches("Ärger ärgert", "ÄR"), [0..3, 7..10]);
-        assert!(matches("nothing", "").is_empty());
-        assert!(matches("needl_1", "needle1").is_empty());
-    }
 
     #[test]
     fn a_long_text_is_shown_around_its_first_match() {
