@@ -8,24 +8,7 @@ use std::collections::HashSet;
 
 use common::Client;
 use serde_json::{Value, json};
-use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
-
-fn id_of(rest: &Rest) -> String {
-    rest.get("/users/me?fields=id").unwrap().data("me").unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn create(rest: &Rest, collection: &str, body: Value) -> String {
-    let row = rest
-        .post(&format!("/items/{collection}"), &body)
-        .unwrap()
-        .data(collection)
-        .unwrap();
-    row["id"].to_string().trim_matches('"').to_owned()
-}
 
 fn run(
     server: &TestDirectus,
@@ -51,36 +34,36 @@ fn headless_reads_and_writes_the_room_it_is_given_or_every_room() {
         server.as_member(&ed),
     );
     // A DM between Alice and Ed, and a private channel of Alice's with Bob.
-    let mut pair = [id_of(&alice), id_of(&ed_rest)];
+    let mut pair = [common::user_id(&alice), common::user_id(&ed_rest)];
     pair.sort();
-    let dm = create(
+    let dm = common::create_item(
         &alice,
         "rooms",
         json!({"kind": "dm", "dm_key": pair.join(":")}),
     );
     let channel_name = format!("hl-{pid}");
-    let channel = create(
+    let channel = common::create_item(
         &alice,
         "rooms",
         json!({"name": channel_name, "kind": "channel", "private": true}),
     );
-    create(
+    common::create_item(
         &alice,
         "room_members",
-        json!({"room": channel, "user": id_of(&bob)}),
+        json!({"room": channel, "user": common::user_id(&bob)}),
     );
-    create(
+    common::create_item(
         &bob,
         "messages",
         json!({"content": format!("in channel {pid}"), "room": channel}),
     );
-    create(
+    common::create_item(
         &ed_rest,
         "messages",
         json!({"content": format!("hello alice {pid}"), "room": dm}),
     );
     // No room named: general's.
-    create(
+    common::create_item(
         &bob,
         "messages",
         json!({"content": format!("in general {pid}")}),

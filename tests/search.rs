@@ -6,24 +6,7 @@ mod common;
 
 use common::Client;
 use serde_json::{Value, json};
-use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
-
-fn id_of(rest: &Rest) -> String {
-    rest.get("/users/me?fields=id").unwrap().data("me").unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn create(rest: &Rest, collection: &str, body: Value) -> String {
-    let row = rest
-        .post(&format!("/items/{collection}"), &body)
-        .unwrap()
-        .data(collection)
-        .unwrap();
-    row["id"].to_string().trim_matches('"').to_owned()
-}
 
 fn search(server: &TestDirectus, member: &xtask::provision::Member, text: &str) -> Vec<Value> {
     let client = Client::start_args(&server.url(), member, &[], &["--search", text]);
@@ -43,15 +26,15 @@ fn search_finds_every_match_of_my_rooms_newest_first_and_nothing_of_others() {
         server.as_member(&server.carol),
     );
     // A private channel of Alice and Bob; Carol is not in it.
-    let secret = create(
+    let secret = common::create_item(
         &alice,
         "rooms",
         json!({"name": format!("search-{pid}"), "kind": "channel", "private": true}),
     );
-    create(
+    common::create_item(
         &alice,
         "room_members",
-        json!({"room": secret, "user": id_of(&bob)}),
+        json!({"room": secret, "user": common::user_id(&bob)}),
     );
     // In general: more matches than one page holds, in any case, and one with `_` in it.
     let rows: Vec<Value> = (0..60)
@@ -63,17 +46,17 @@ fn search_finds_every_match_of_my_rooms_newest_first_and_nothing_of_others() {
         .data("post many")
         .unwrap();
     let near = needle.replacen("needle", "needl_", 1);
-    create(
+    common::create_item(
         &alice,
         "messages",
         json!({"content": format!("near {near}")}),
     );
-    create(
+    common::create_item(
         &bob,
         "messages",
         json!({"content": format!("the secret {needle}"), "room": secret}),
     );
-    create(&carol, "messages", json!({"content": "no match here"}));
+    common::create_item(&carol, "messages", json!({"content": "no match here"}));
 
     // Bob: all 61, newest first, the private one first, each naming its room.
     let lines = search(server, &server.bob, &needle.replacen("needle", "NeEdLe", 1));

@@ -182,3 +182,21 @@ impl Drop for Client {
         let _ = self.child.wait();
     }
 }
+
+/// The id of the user `rest` is logged in as.
+pub fn user_id(rest: &xtask::rest::Rest) -> String {
+    rest.get("/users/me?fields=id").unwrap().data("me").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Create one item over REST as `rest`'s user; its id, as text.
+pub fn create_item(rest: &xtask::rest::Rest, collection: &str, body: Value) -> String {
+    let row = rest
+        .post(&format!("/items/{collection}"), &body)
+        .unwrap()
+        .data(collection)
+        .unwrap();
+    row["id"].to_string().trim_matches('"').to_owned()
+}
