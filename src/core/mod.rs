@@ -1,6 +1,8 @@
 //! The IO-free core: protocol types, the session state machine and the message timeline.
 
+pub mod mention;
 pub mod protocol;
+pub mod room_counts;
 pub mod rooms;
 pub mod server_url;
 pub mod session;
@@ -15,6 +17,8 @@ mod delivery_tests;
 mod everyday_tests;
 #[cfg(test)]
 mod history_tests;
+#[cfg(test)]
+mod mention_tests;
 #[cfg(test)]
 mod protocol_tests;
 #[cfg(test)]

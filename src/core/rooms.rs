@@ -2,19 +2,14 @@
 //! its messages once opened, its unread count and its read marker. IO-free: the session feeds
 //! it memberships, counts and messages, and asks it where a message belongs.
 //!
-//! Unread counts come from the server (messages of others after the read marker, one
-//! aggregate read for every room) plus the ids that arrived since, de-duplicated: a message
-//! read twice (live event and catch-up) counts once, and moving the marker anywhere (this
-//! device or another) clears what it covers.
+//! Each room counts what is unread and, apart, what mentions the user (see `room_counts.rs`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::protocol::MessageItem;
 use super::protocol::rooms::{Membership, Person, RoomKind};
+use super::room_counts::Count;
 use super::timeline::Timeline;
-
-/// Live unread ids kept per room; past this a room shows at least this many.
-const UNREAD_IDS_MAX: usize = 10_000;
 /// Rooms not shown lose their messages (read again when shown) once all rooms together hold
 /// more than this many times one room's bound: 200,000 ordinary messages (some 50 MB), so 200
 /// rooms of 1,000 each stay loaded and switching to any of them is instant.
@@ -76,17 +71,6 @@ impl Room {
     }
 }
 
-/// Messages of others a room holds after its read marker.
-#[derive(Clone, Debug, Default)]
-struct Unread {
-    /// As the server counted them ...
-    counted: u32,
-    /// ... up to this id;
-    through: i64,
-    /// and those seen since (above `through` and the marker).
-    live: BTreeSet<i64>,
-}
-
 /// What the chat holds of one room's messages.
 #[derive(Debug, Default)]
 pub struct RoomHistory {
@@ -108,7 +92,10 @@ pub struct Rooms {
     known: bool,
     /// By room id; "" holds the shown room's messages while its id is not known yet.
     histories: HashMap<String, RoomHistory>,
-    unread: HashMap<String, Unread>,
+    /// Messages of others after the read marker, by room ...
+    unread: HashMap<String, Count>,
+    /// ... and those of them that mention the user.
+    mentions: HashMap<String, Count>,
     /// The shown room's id ("" before it is known).
     shown: String,
     /// The room to show by name, until the list can say which one it is.
@@ -185,10 +172,12 @@ impl Rooms {
 
     /// Messages of others after the room's read marker.
     pub fn unread(&self, room: &str) -> u32 {
-        self.unread.get(room).map_or(0, |u| {
-            u.counted
-                .saturating_add(u32::try_from(u.live.len()).unwrap_or(u32::MAX))
-        })
+        self.unread.get(room).map_or(0, Count::total)
+    }
+
+    /// Messages of others after the room's read marker that mention the user.
+    pub fn mentions(&self, room: &str) -> u32 {
+        self.mentions.get(room).map_or(0, Count::total)
     }
 
     /// The message, in whichever room holds it.
@@ -250,20 +239,26 @@ impl Rooms {
         std::mem::take(&mut self.placed)
     }
 
-    /// A message of someone else arrived (live, caught up or read): counted unread when it
-    /// is above the room's marker and the server's count.
-    pub fn note_unread(&mut self, room: &str, id: i64) {
+    /// A message of someone else arrived (live, caught up or read, or changed): counted
+    /// unread when it is above the room's marker and the server's count; as a mention too
+    /// while it mentions the user (an edit that takes the mention out takes the count).
+    pub fn note_unread(&mut self, room: &str, id: i64, mentions_me: bool) {
         let marker = self.get(room).and_then(|r| r.last_read).unwrap_or(0);
-        let unread = self.unread.entry(room.to_owned()).or_default();
-        if id > marker && id > unread.through && unread.live.len() < UNREAD_IDS_MAX {
-            unread.live.insert(id);
+        self.unread
+            .entry(room.to_owned())
+            .or_default()
+            .note(id, marker);
+        let mentions = self.mentions.entry(room.to_owned()).or_default();
+        match mentions_me {
+            true => mentions.note(id, marker),
+            false => mentions.forget(id),
         }
     }
 
     /// Deleted messages no longer count (ids are global: whichever room held them).
     fn forget_unread(&mut self, id: i64) {
-        for unread in self.unread.values_mut() {
-            unread.live.remove(&id);
+        for count in self.unread.values_mut().chain(self.mentions.values_mut()) {
+            count.forget(id);
         }
     }
 
@@ -290,6 +285,7 @@ impl Rooms {
         self.histories
             .retain(|id, _| id.is_empty() || kept.contains(id) || *id == self.shown);
         self.unread.retain(|id, _| kept.contains(id));
+        self.mentions.retain(|id, _| kept.contains(id));
         // Ids noted before the markers were known (the first page comes first).
         for id in &kept {
             self.marker_moved(id);
@@ -338,6 +334,7 @@ impl Rooms {
         self.list.retain(|r| !gone.contains(&r.id));
         for id in &gone {
             self.unread.remove(id);
+            self.mentions.remove(id);
             if *id != self.shown {
                 self.histories.remove(id);
             }
@@ -356,20 +353,27 @@ impl Rooms {
         self.settle_shown();
     }
 
-    /// The server's counts for these rooms (rooms it did not list have none).
-    pub fn set_counts(&mut self, asked: &[String], counts: Vec<(String, u32, i64)>) {
+    /// The server's counts for these rooms (rooms it did not list have none): of unread
+    /// messages, or (`mentions`) of those that mention the user.
+    pub fn set_counts(
+        &mut self,
+        asked: &[String],
+        counts: Vec<(String, u32, i64)>,
+        mentions: bool,
+    ) {
+        let counts_of = match mentions {
+            true => &mut self.mentions,
+            false => &mut self.unread,
+        };
         for room in asked {
-            let unread = self.unread.entry(room.clone()).or_default();
-            match counts.iter().find(|(r, _, _)| r == room) {
-                Some((_, count, newest)) => {
-                    unread.counted = *count;
-                    unread.through = *newest;
-                    unread.live.retain(|id| id > newest);
-                }
-                // None then: a live id above the marker would have been counted.
-                None => unread.counted = 0,
-            }
-            // The marker may have moved while the count was on its way.
+            let counted = counts
+                .iter()
+                .find(|(r, _, _)| r == room)
+                .map(|(_, count, newest)| (*count, *newest));
+            counts_of.entry(room.clone()).or_default().set(counted);
+        }
+        // The marker may have moved while the count was on its way.
+        for room in asked {
             self.marker_moved(room);
         }
     }
@@ -396,17 +400,15 @@ impl Rooms {
         let Some(marker) = self.get(room).and_then(|r| r.last_read) else {
             return false;
         };
-        let Some(unread) = self.unread.get_mut(room) else {
-            return false;
-        };
-        unread.live.retain(|id| *id > marker);
-        if marker >= unread.through {
-            unread.counted = 0;
-            unread.through = marker;
-            false
-        } else {
-            unread.counted > 0
-        }
+        let mentions = self
+            .mentions
+            .get_mut(room)
+            .is_some_and(|c| c.marker_moved(marker));
+        let unread = self
+            .unread
+            .get_mut(room)
+            .is_some_and(|c| c.marker_moved(marker));
+        unread || mentions
     }
 
     // ---- switching -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::session::*;
 use super::session_tests::*;
 
-fn in_room(id: i64, room: &str, author: &str) -> Value {
+pub(super) fn in_room(id: i64, room: &str, author: &str) -> Value {
     let mut m = msg(id);
     m["room"] = json!(room);
     m["user_created"] = json!({"id": format!("u-{author}"), "first_name": author});
@@ -17,7 +17,7 @@ fn in_room(id: i64, room: &str, author: &str) -> Value {
 /// Log in as Alice and answer the first read (the room wanted, general unless said, by name:
 /// the room list comes after it)
 /// with `rows`; what the session sends then (the profile and rooms subscriptions among it).
-fn first_page(rig: &mut Rig, rows: Value) -> Vec<Value> {
+pub(super) fn first_page(rig: &mut Rig, rows: Value) -> Vec<Value> {
     rig.s.login(server(), "alice@example.com", "pw", rig.now);
     let auth = only(&rig.s.opened(rig.now));
     let sent = rig.auth_ok(&auth, "r1");
@@ -242,7 +242,7 @@ fn a_room_asked_for_by_a_persons_name_is_their_dm() {
     drop(rig);
 }
 
-fn membership_row(id: i64, room: &str, name: &str, last_read: i64) -> Value {
+pub(super) fn membership_row(id: i64, room: &str, name: &str, last_read: i64) -> Value {
     membership(id, room, name, Some(last_read))
 }
 

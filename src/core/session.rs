@@ -56,59 +56,12 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// Messages longer than this are refused in the composer (Directus accepts ~2 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// What the IO edge must do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Open a socket to this URL (closing any previous one).
-    Connect(String),
-    /// Send a text frame on the open socket.
-    Send(String),
-    /// Close the socket.
-    Disconnect,
-    /// Persist the server, the newest refresh token and the unsent messages (never the
-    /// password). No token: it was refused, but what the user wrote must survive a restart.
-    SaveSession {
-        server: String,
-        /// Whose session it is (a stored session is never resumed as someone else).
-        email: Option<String>,
-        refresh_token: Option<String>,
-        outbox: Vec<Unsent>,
-    },
-    /// Delete the persisted session.
-    ForgetSession,
-    /// GET {http}/server/ping; answer with [`Session::server_answered`] if it says pong.
-    ProbeServer(String),
-    /// POST {http}/auth/logout with this refresh token, so it dies on the server too (and
-    /// with the one stored for this account, if another tab has rotated it since).
-    RevokeRefreshToken {
-        http: String,
-        email: Option<String>,
-        refresh_token: String,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    LoggedOut,
-    /// Socket opening.
-    Connecting {
-        since: Instant,
-    },
-    /// Auth sent; on a live socket after TOKEN_EXPIRED too (sends are held meanwhile).
-    Authenticating {
-        since: Instant,
-    },
-    Online,
-    /// Waiting before the next connection attempt.
-    Reconnecting {
-        at: Instant,
-    },
-}
-
 mod changes;
 mod connection;
+mod effect;
 mod outbox;
 mod pending_delete;
+mod people;
 mod profile;
 mod reads;
 mod recheck;
@@ -118,6 +71,7 @@ mod rooms;
 mod search;
 mod subscriptions;
 
+pub use effect::{Effect, Phase};
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
 pub use pending_delete::UNDO_DELETE;
 pub use reads::{KEEP_BYTES, KEEP_MESSAGES, SETTLE};
@@ -182,6 +136,8 @@ pub struct Session {
     markers_refused: bool,
     /// People and public channels as read, and the room to show once it arrives.
     directory: room_actions::Directory,
+    /// Names and members, for mentions (see `people.rs`).
+    people: people::People,
     outbox: Vec<Outgoing>,
     requests: HashMap<String, InFlight>,
     next_uid: u64,
@@ -264,6 +220,7 @@ impl Session {
             all_rooms: false,
             markers_refused: false,
             directory: Default::default(),
+            people: Default::default(),
             outbox: Vec::new(),
             requests: HashMap::new(),
             next_uid: 0,
@@ -440,6 +397,7 @@ impl Session {
             // sent as this one); what it saw goes.
             self.rooms.clear();
             self.directory = Default::default();
+            self.forget_people();
             self.saved_ids.clear();
             self.cursor = None;
             self.cursor_log.clear();

@@ -58,28 +58,56 @@ pub fn read_dm_people(uid: &str) -> String {
 
 /// How many messages of others each room holds after its read marker, and the newest of them:
 /// one aggregate read for any number of rooms. Rooms with nothing unread are not in the reply.
-pub fn read_unread(markers: &[(String, i64)], uid: &str) -> String {
+/// `mentioning`: only those that mention this user (as `mention::mentions` sees it: any case).
+pub fn read_unread(markers: &[(String, i64)], mentioning: Option<&str>, uid: &str) -> String {
     let rooms: Vec<Value> = markers
         .iter()
         .map(|(room, last_read)| {
             json!({ "_and": [ { "room": { "_eq": room } }, { "id": { "_gt": last_read } } ] })
         })
         .collect();
+    let mut filter = vec![
+        json!({ "_or": rooms }),
+        json!({ "user_created": { "_neq": "$CURRENT_USER" } }),
+    ];
+    if let Some(me) = mentioning {
+        filter.push(json!({ "content": { "_icontains": crate::core::mention::token(me) } }));
+    }
     json!({
         "type": "items", "action": "read", "collection": COLLECTION,
         "query": {
             "aggregate": { "count": ["id"], "max": ["id"] },
             "groupBy": ["room"],
-            "filter": { "_and": [
-                { "_or": rooms },
-                { "user_created": { "_neq": "$CURRENT_USER" } },
-            ] },
+            "filter": { "_and": filter },
             "limit": -1,
         },
         "uid": uid,
     })
     .to_string()
 }
+
+/// People a mention may name: the members of one of the user's rooms (`room`), or (`users`)
+/// these people as the user's rooms show them. Names only; the read rule keeps it to rooms
+/// the user is in.
+pub fn read_members(room: Option<&str>, users: &[String], uid: &str) -> String {
+    let filter = match room {
+        Some(room) => json!({ "room": { "_eq": room } }),
+        None => json!({ "user": { "_in": users } }),
+    };
+    json!({
+        "type": "items", "action": "read", "collection": MEMBERSHIPS,
+        "query": {
+            "fields": ["room", "user.id", "user.first_name", "user.last_name"],
+            "filter": filter,
+            "limit": MEMBERS_MAX,
+        },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// Members read at most for the composer's @ (a room of thousands offers its first ones).
+pub const MEMBERS_MAX: u32 = 2_000;
 
 /// Move the user's read marker in one room (the rule lets members move only their own).
 pub fn mark_read(membership: &str, last_read: i64, uid: &str) -> String {

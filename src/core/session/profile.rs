@@ -37,6 +37,7 @@ impl Session {
             Some(row) if row["id"].is_string() => {
                 self.who_answered = true;
                 self.learn_me(&Author::from_json(row));
+                effects.extend(self.ask_about_people(now));
             }
             // Subscribed but shown nothing (a server whose read on users shows no row).
             _ => effects.extend(self.fall_back_to_own_message(now)),

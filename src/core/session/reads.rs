@@ -167,11 +167,14 @@ impl Session {
             Request::Delete(id) => self.remove_message(id),
             Request::People => {
                 self.rooms.people_read = true;
-                self.rooms
-                    .set_people(proto::rooms::dm_people_from_json(&data));
+                let people = proto::rooms::dm_people_from_json(&data);
+                self.learn_people(people.iter().map(|(_, p)| p));
+                self.rooms.set_people(people);
                 effects.extend(self.show_next(now));
             }
-            Request::Unread(rooms) => self.on_counts(&rooms, &data),
+            Request::Unread(rooms) => self.on_counts(&rooms, &data, false),
+            Request::Mentions(rooms) => self.on_counts(&rooms, &data, true),
+            Request::Members(_) | Request::Names(_) => self.on_members(&req.request, &data),
             Request::MarkRead(..) => effects.extend(self.on_memberships_changed(&data, now)),
             Request::Channels | Request::CreateRoom | Request::RoomChange(_) => {
                 effects.extend(self.on_room_reply(&req.request, &data, now))
@@ -183,6 +186,7 @@ impl Session {
             self.bound_memory();
         }
         effects.extend(self.ask_who_i_am(now));
+        effects.extend(self.ask_about_people(now));
         effects.extend(self.ask_rooms(now));
         effects.extend(self.flush(now));
         effects
@@ -280,7 +284,10 @@ impl Session {
                 Vec::new()
             }
             // Counts are asked again when the list comes again; meanwhile live ones count.
-            Request::Unread(_) => Vec::new(),
+            // Names not given stay "someone"; members are asked again when @ is typed again.
+            Request::Unread(_) | Request::Mentions(_) | Request::Members(_) | Request::Names(_) => {
+                Vec::new()
+            }
             // Asked again at the next recheck.
             Request::Recheck(_) | Request::Missing(_) => Vec::new(),
             Request::Search(text) => {
@@ -413,6 +420,7 @@ impl Session {
     /// Only live events move the cursor once synced: a create reply can overtake the event of
     /// someone else's earlier message.
     pub(super) fn add_messages(&mut self, items: Vec<MessageItem>, live: bool) {
+        self.learn_names(&items);
         let mut batches: std::collections::HashMap<String, Vec<MessageItem>> = Default::default();
         for mut item in items {
             self.confirm_row(&item);
@@ -433,7 +441,8 @@ impl Session {
                 && !self.is_mine(&item)
                 && !self.awaiting_confirmation(&item)
             {
-                self.rooms.note_unread(room, id);
+                let mentions_me = self.mentions_me(&item);
+                self.rooms.note_unread(room, id, mentions_me);
             }
             let Some(key) = self.rooms.key_for(item.room.as_deref()) else {
                 // A room not opened: counted, read when opened. Or the shown room, whose id

@@ -41,6 +41,12 @@ pub(super) enum Request {
     People,
     /// Unread counts of these rooms.
     Unread(Vec<String>),
+    /// How many messages mention the user in these rooms.
+    Mentions(Vec<String>),
+    /// The members of this room (whom the composer's @ offers).
+    Members(String),
+    /// The names of these people, mentioned but not known.
+    Names(Vec<String>),
     /// The read marker of a room moved to this id.
     MarkRead(String, i64),
     /// Public channels, to join.
@@ -78,6 +84,9 @@ impl Request {
             Request::SubscribeRooms => "rooms",
             Request::People => "people",
             Request::Unread(_) => "unread",
+            Request::Mentions(_) => "mentions",
+            Request::Members(_) => "members",
+            Request::Names(_) => "names",
             Request::MarkRead(..) => "read-marker",
             Request::Channels => "channels",
             Request::Directory => "directory",

@@ -171,7 +171,9 @@ impl Session {
 
     /// The people subscription's first answer: the list (the subscription goes at once).
     pub(super) fn on_people(&mut self, uid: &str, data: &Value) -> Vec<Effect> {
-        self.directory.people = Some(frames::people_from_json(data));
+        let people = frames::people_from_json(data);
+        self.learn_people(&people);
+        self.directory.people = Some(people);
         vec![Effect::Send(crate::core::protocol::unsubscribe(uid))]
     }
 

@@ -227,21 +227,25 @@ impl Session {
         effects
     }
 
-    /// Ask the server how much is unread in these rooms (None: in all of them).
-    fn ask_counts(&mut self, rooms: Option<Vec<String>>, now: Instant) -> Option<Effect> {
+    /// Ask the server how much is unread in these rooms (None: in all of them), and how much
+    /// of it mentions the user.
+    fn ask_counts(&mut self, rooms: Option<Vec<String>>, now: Instant) -> Vec<Effect> {
         let markers = self.rooms.markers(rooms.as_deref());
         if markers.is_empty() {
-            return None;
+            return Vec::new();
         }
         let asked: Vec<String> = markers.iter().map(|(room, _)| room.clone()).collect();
-        Some(self.request(
+        let mut effects = vec![self.request(
             Request::Unread(asked),
-            |uid| frames::read_unread(&markers, uid),
+            |uid| frames::read_unread(&markers, None, uid),
             now,
-        ))
+        )];
+        effects.extend(self.ask_mention_counts(rooms, now));
+        effects
     }
 
-    pub(super) fn on_counts(&mut self, asked: &[String], data: &Value) {
-        self.rooms.set_counts(asked, frames::unread_from_json(data));
+    pub(super) fn on_counts(&mut self, asked: &[String], data: &Value, mentions: bool) {
+        self.rooms
+            .set_counts(asked, frames::unread_from_json(data), mentions);
     }
 }

@@ -50,7 +50,9 @@ impl Session {
             SubscriptionEvent::Create => {
                 self.add_messages(MessageItem::list_from_json(&data), true);
                 self.bound_memory();
-                self.flush(now)
+                let mut effects = self.flush(now);
+                effects.extend(self.ask_about_people(now));
+                effects
             }
             SubscriptionEvent::Update => {
                 // Only messages we hold: an edit of one never loaded would sit in the timeline
