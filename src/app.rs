@@ -148,6 +148,11 @@ impl ChatApp {
         &self.session
     }
 
+    /// What the composer holds (as the field shows it: mentions as `@Name`).
+    pub fn composer_text(&self) -> &str {
+        &self.chat.composer.text
+    }
+
     /// The window or tab title as last set.
     pub fn title(&self) -> &str {
         self.page.title()
@@ -236,6 +241,7 @@ impl ChatApp {
             }
             Action::BrowseChannels => self.session.browse_channels(now),
             Action::ListPeople => self.session.list_people(now),
+            Action::ListMembers(room) => self.session.list_members(&room, now),
             Action::Join(room) => room_change(&mut self.chat, self.session.join(&room, now)),
             Action::Leave(room) => room_change(&mut self.chat, self.session.leave(&room, now)),
             Action::CreateChannel { name, private } => room_change(

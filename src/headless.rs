@@ -43,13 +43,16 @@ enum Input {
 }
 
 /// The JSON line printed for a message (`mine`: the logged-in user wrote it; `room`: the name
-/// of its room).
-pub fn message_line(message: &MessageItem, mine: bool, room: &str) -> String {
+/// of its room; `mentions_me`: it mentions the logged-in user). The content is as stored
+/// (mentions as `<@id>`); `mentions` lists the ids it mentions.
+pub fn message_line(message: &MessageItem, mine: bool, mentions_me: bool, room: &str) -> String {
     serde_json::json!({
         "id": message.id,
         "author": message.author.first_name,
         "mine": mine,
         "content": message.content,
+        "mentions": crate::core::mention::mentioned(&message.content),
+        "mentions_me": mentions_me,
         "date_created": message.date_created,
         "room": room,
         "room_id": message.room,
@@ -118,7 +121,12 @@ fn print_search(
             let mut out = stdout.lock();
             for message in session.take_search_hits() {
                 let room = session.room_name(message.room.as_deref());
-                let line = message_line(&message, session.is_mine(&message), &room);
+                let line = message_line(
+                    &message,
+                    session.is_mine(&message),
+                    session.mentions_me(&message),
+                    &room,
+                );
                 writeln!(out, "{line}").map_err(|e| e.to_string())?;
             }
             out.flush().map_err(|e| e.to_string())?;
@@ -303,7 +311,12 @@ pub fn run(options: Options) -> Result<(), String> {
             printed.insert(id);
             if let Some(message) = message {
                 let room = session.room_name(message.room.as_deref());
-                let line = message_line(&message, session.is_mine(&message), &room);
+                let line = message_line(
+                    &message,
+                    session.is_mine(&message),
+                    session.mentions_me(&message),
+                    &room,
+                );
                 writeln!(out, "{line}").map_err(|e| e.to_string())?;
             }
         }

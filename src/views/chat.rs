@@ -1,44 +1,13 @@
 //! The chat panel: who and how connected (a banner while not online), the messages, what is
 //! still being sent, the composer (which also edits).
 
-use egui::{Key, KeyboardShortcut, Modifiers, RichText, TextEdit};
+use egui::RichText;
 use web_time::Instant;
 
 use super::Action;
+use super::composer::{self, Composer};
 use super::message_list::{Marks, MessageList};
 use crate::core::session::{OutgoingState, Phase, Session};
-
-/// Text the composer holds between frames, and why the last send was refused.
-#[derive(Default)]
-pub struct Composer {
-    pub text: String,
-    pub error: Option<String>,
-    /// The message being edited (Up on an empty composer, or its Edit button).
-    pub editing: Option<i64>,
-    /// The composer got the keyboard when the chat appeared.
-    focused: bool,
-    /// Put the text cursor at the end (a message was just taken for editing).
-    cursor_to_end: bool,
-}
-
-impl Composer {
-    fn start_editing(&mut self, session: &Session, id: i64) {
-        if let Some(message) = session.timeline().get(id) {
-            self.text = message.content.clone();
-            self.editing = Some(id);
-            self.error = None;
-            self.focused = false; // take the keyboard
-            self.cursor_to_end = true;
-        }
-    }
-
-    /// Back to writing a new message.
-    pub fn done(&mut self) {
-        self.text.clear();
-        self.editing = None;
-        self.error = None;
-    }
-}
 
 /// What the chat panel keeps between frames.
 #[derive(Default)]
@@ -48,7 +17,7 @@ pub struct ChatView {
     /// "Log out?" is on screen: logging out is never one stray keypress away.
     confirm_logout: bool,
     /// Rooms not shown: where their list was scrolled to, and their unsent draft.
-    parked: std::collections::HashMap<String, (MessageList, String)>,
+    parked: std::collections::HashMap<String, (MessageList, composer::Draft)>,
     /// The room the list and composer are of.
     room: Option<String>,
     pub dialogs: super::room_dialogs::RoomDialogs,
@@ -97,8 +66,7 @@ impl ChatView {
         let (list, draft) = self.parked.remove(&room).unwrap_or_default();
         let mut list = std::mem::replace(&mut self.list, list);
         list.park();
-        let draft = std::mem::replace(&mut self.composer.text, draft);
-        self.composer.error = None;
+        let draft = self.composer.swap_draft(draft);
         self.parked.insert(left, (list, draft));
         self.room = shown;
     }
@@ -171,7 +139,7 @@ pub fn show(
         }
         // Esc while the logout question is open is the question's, not the edit's.
         let asking = view.confirm_logout;
-        if let Some(sent) = composer_row(ui, session, &mut view.composer, asking) {
+        if let Some(sent) = composer::show(ui, session, &mut view.composer, asking) {
             if matches!(sent, Action::Send(_)) {
                 view.list.jump_to_bottom();
             }
@@ -360,96 +328,10 @@ fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
                     }
                 }
             }
-            let preview: String = outgoing.content.chars().take(200).collect();
+            let readable = session.names().readable(&outgoing.content);
+            let preview: String = readable.chars().take(200).collect();
             ui.label(RichText::new(preview).weak());
         });
     }
-    action
-}
-
-/// The message field and its Send (or Save) button. `asking`: the logout question is open,
-/// so Esc is its answer, not the end of an edit.
-fn composer_row(
-    ui: &mut egui::Ui,
-    session: &Session,
-    composer: &mut Composer,
-    asking: bool,
-) -> Option<Action> {
-    let mut action = None;
-    ui.add_space(4.0);
-    if let Some(error) = &composer.error {
-        ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
-    }
-    if composer.editing.is_some() {
-        ui.label(RichText::new("Editing your message: Enter saves, Esc cancels").strong());
-    }
-    ui.horizontal(|ui| {
-        let label = ui.label("Message");
-        let send_width = 60.0;
-        let edit = TextEdit::multiline(&mut composer.text)
-            // A fixed id: the rows above it come and go ("sending…"), and an automatic id
-            // would change with them, taking the keyboard away after every send.
-            .id(egui::Id::unique("composer"))
-            .hint_text("Write a message (Enter sends, Shift+Enter adds a line, Up edits your last)")
-            .desired_rows(2)
-            .desired_width(ui.available_width() - send_width)
-            // Shift+Enter is the newline; plain Enter sends (below).
-            .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter));
-        let response = ui.add(edit).labelled_by(label.id);
-        if std::mem::take(&mut composer.cursor_to_end)
-            && let Some(mut state) = TextEdit::load_state(ui.ctx(), response.id)
-        {
-            let end = egui::text::CCursor::new(composer.text.chars().count());
-            state
-                .cursor
-                .set_char_range(Some(egui::text::CCursorRange::one(end)));
-            state.store(ui.ctx(), response.id);
-        }
-        let focused = response.has_focus();
-        let enter = focused && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
-        let up = focused && composer.text.is_empty() && ui.input(|i| i.key_pressed(Key::ArrowUp));
-        let escape = !asking && ui.input(|i| i.key_pressed(Key::Escape));
-        let clicked = ui
-            .button(if composer.editing.is_some() {
-                "Save"
-            } else {
-                "Send"
-            })
-            .clicked();
-        if up && let Some(last) = session.last_own() {
-            let id = last.id;
-            composer.start_editing(session, id);
-            // egui moves the focus on an arrow key at the end of this frame: take it back on
-            // the next one (start_editing asks for that).
-            ui.ctx().request_repaint();
-            return;
-        } else if escape && composer.editing.is_some() {
-            composer.done();
-            // egui drops the focus on Esc at the end of this frame: take it back on the next
-            // one, ready to type.
-            composer.focused = false;
-            ui.ctx().request_repaint();
-            return;
-        } else if enter || clicked {
-            match composer.editing {
-                Some(id) => {
-                    action = Some(Action::Edit {
-                        id,
-                        content: composer.text.clone(),
-                    })
-                }
-                None if !composer.text.trim().is_empty() => {
-                    action = Some(Action::Send(composer.text.clone()))
-                }
-                None => {}
-            }
-        }
-        // The keyboard goes to the composer when the chat appears and stays after a send.
-        if enter || clicked || !composer.focused {
-            response.request_focus();
-            composer.focused = true;
-        }
-    });
-    ui.add_space(4.0);
     action
 }

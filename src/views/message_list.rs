@@ -324,14 +324,21 @@ impl MessageList {
                     changeable: session.can_change(message),
                     armed: moved || armed_before == Some(message.id),
                     deleting: marks.deleting == Some(message.id),
+                    me: session.me().and_then(|m| m.id.as_deref()),
                 };
                 let rect = Rect::from_min_size(origin + vec2(0.0, y), vec2(width, 100_000.0));
                 let behind = ui.painter().add(egui::Shape::Noop);
                 let drawn = ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
-                    message_row::show(ui, message, &heading, &look)
+                    message_row::show(ui, message, &heading, &look, session.names())
                 });
-                if self.found == Some(message.id) {
-                    let fill = ui.visuals().selection.bg_fill.gamma_multiply(0.35);
+                let fill = if self.found == Some(message.id) {
+                    Some(ui.visuals().selection.bg_fill.gamma_multiply(0.35))
+                } else if session.mentions_me(message) {
+                    Some(ui.visuals().warn_fg_color.gamma_multiply(0.12))
+                } else {
+                    None
+                };
+                if let Some(fill) = fill {
                     let shape = egui::epaint::RectShape::filled(drawn.response.rect, 4.0, fill);
                     ui.painter().set(behind, shape);
                 }

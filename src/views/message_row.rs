@@ -2,12 +2,14 @@
 //! when a new group starts (another author, or a pause of a few minutes), a "New" divider
 //! above the first unread, the text with its links, "edited", and Edit/Delete next to one's
 //! own message while the pointer is on it (the row highlighted). A message being deleted shows
-//! "Message deleted" and Undo until the delete is sent.
+//! "Message deleted" and Undo until the delete is sent. Mentions read `@Name`, marked; one of
+//! the user stands out (and the list marks its whole row).
 
 use chrono::{DateTime, Local};
 use egui::{Align, Layout, RichText};
 
 use super::Action;
+use crate::core::mention::{self, Names, Piece};
 use crate::core::protocol::MessageItem;
 
 /// Messages of one author closer than this share one header.
@@ -84,7 +86,7 @@ pub fn estimate(message: &MessageItem, heading: &Heading, width: f32, line: f32)
     height
 }
 
-pub struct RowLook {
+pub struct RowLook<'a> {
     pub mine: bool,
     /// Edit and Delete are offered.
     pub changeable: bool,
@@ -94,6 +96,8 @@ pub struct RowLook {
     pub armed: bool,
     /// Deleted by the user, the delete not sent yet: Undo is offered instead of the text.
     pub deleting: bool,
+    /// The logged-in user's id: a mention of them stands out.
+    pub me: Option<&'a str>,
 }
 
 /// What a drawn row tells the list.
@@ -104,7 +108,13 @@ pub struct Drawn {
 }
 
 /// Draws the row; returns what the user asked for.
-pub fn show(ui: &mut egui::Ui, message: &MessageItem, heading: &Heading, look: &RowLook) -> Drawn {
+pub fn show(
+    ui: &mut egui::Ui,
+    message: &MessageItem,
+    heading: &Heading,
+    look: &RowLook,
+    names: &Names,
+) -> Drawn {
     let mut action = None;
     if let Some(day) = &heading.day {
         ui.add_space(6.0);
@@ -150,7 +160,19 @@ pub fn show(ui: &mut egui::Ui, message: &MessageItem, heading: &Heading, look: &
                 }
                 return;
             }
-            text_with_links(ui, &message.content);
+            for piece in mention::pieces(&message.content) {
+                match piece {
+                    Piece::Text(text) => text_with_links(ui, text),
+                    Piece::Mention(id) => {
+                        let me = look.me.is_some_and(|me| me.eq_ignore_ascii_case(id));
+                        let color = match me {
+                            true => ui.visuals().warn_fg_color,
+                            false => ui.visuals().hyperlink_color,
+                        };
+                        ui.label(RichText::new(names.shown(id)).strong().color(color));
+                    }
+                }
+            }
             if message.date_updated.is_some() {
                 ui.label(RichText::new(" (edited)").weak().small());
             }

@@ -1,6 +1,7 @@
 //! Views draw state and return what the user asked for; they never do IO.
 
 pub mod chat;
+pub mod composer;
 pub mod login;
 pub mod message_list;
 pub mod message_row;
@@ -57,6 +58,8 @@ pub enum Action {
     },
     /// Read who is there (the people dialog lists them).
     ListPeople,
+    /// Read who is in this room (the composer's @ offers them).
+    ListMembers(String),
     /// Show the DM with this person (started if there is none).
     StartDm(String),
     AddToRoom {

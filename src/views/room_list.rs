@@ -1,6 +1,7 @@
 //! The room list beside the chat: channels, then DMs named after the other person, each with
-//! its unread count (bold while it has one). A click shows the room; below, what opens the
-//! room dialogs (quick switcher, new channel, browse channels, new direct message).
+//! its unread count (bold while it has one) and, in red, how many of those mention the user.
+//! A click shows the room; above, what opens the room dialogs (quick switcher, search, new
+//! channel, browse channels, new direct message).
 
 use egui::RichText;
 
@@ -20,6 +21,40 @@ pub fn room_label(title: &str, kind: RoomKind, unread: u32) -> String {
         0 => name,
         n => format!("{name} ({n})"),
     }
+}
+
+/// The mention badge after a room's label: ` @2` (none without mentions).
+pub fn mention_badge(mentions: u32) -> String {
+    match mentions {
+        0 => String::new(),
+        n => format!(" @{n}"),
+    }
+}
+
+/// A room's row text: its label (strong while unread), then its mention badge in red.
+fn row_text(ui: &egui::Ui, label: String, unread: bool, mentions: u32) -> egui::WidgetText {
+    let mut job = egui::text::LayoutJob::default();
+    let style = ui.style();
+    let strong = RichText::new(label);
+    let strong = if unread { strong.strong() } else { strong };
+    strong.append_to(
+        &mut job,
+        style,
+        egui::FontSelection::Default,
+        egui::Align::Center,
+    );
+    if mentions > 0 {
+        RichText::new(mention_badge(mentions))
+            .strong()
+            .color(ui.visuals().error_fg_color)
+            .append_to(
+                &mut job,
+                style,
+                egui::FontSelection::Default,
+                egui::Align::Center,
+            );
+    }
+    job.into()
 }
 
 pub fn show(ui: &mut egui::Ui, session: &Session, dialogs: &mut RoomDialogs) -> Option<Action> {
@@ -76,11 +111,7 @@ pub fn show(ui: &mut egui::Ui, session: &Session, dialogs: &mut RoomDialogs) -> 
                 Row::Room(room) => {
                     let unread = rooms.unread(&room.id);
                     let label = room_label(room.title(), room.kind, unread);
-                    let text = if unread > 0 {
-                        RichText::new(label).strong()
-                    } else {
-                        RichText::new(label)
-                    };
+                    let text = row_text(ui, label, unread > 0, rooms.mentions(&room.id));
                     let shown = rooms.shown_id() == Some(room.id.as_str());
                     let clicked = ui
                         .push_id(&room.id, |ui| {

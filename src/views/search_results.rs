@@ -80,7 +80,12 @@ pub fn show(ui: &mut egui::Ui, session: &Session, search: &mut SearchBox) -> Opt
                 let when = when.get(..16).unwrap_or(when).replace('T', " ");
                 let row = ui.push_id(hit.id, |ui| {
                     ui.weak(format!("{room} · {author} · {when}"));
-                    let job = marked(ui, &hit.content, &found.text, n == search.selected);
+                    let job = marked(
+                        ui,
+                        &session.names().readable(&hit.content),
+                        &found.text,
+                        n == search.selected,
+                    );
                     ui.selectable_label(n == search.selected, job)
                 });
                 if row.inner.clicked() {

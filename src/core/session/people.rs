@@ -12,8 +12,8 @@ use web_time::Instant;
 use super::requests::Request;
 use super::{Effect, Phase, Session};
 use crate::core::mention::{self, Names};
-use crate::core::protocol::MessageItem;
 use crate::core::protocol::rooms::{self as frames, Person};
+use crate::core::protocol::{Author, MessageItem};
 
 /// People asked for by id in one read.
 const NAMES_PER_READ: usize = 100;
@@ -68,12 +68,17 @@ impl Session {
         me.is_some_and(|me| mention::mentions(&message.content, me))
     }
 
+    /// An author's name (the user's own too: mentions of oneself read by name).
+    pub(super) fn learn_author(&mut self, author: &Author) {
+        if let (Some(id), Some(name)) = (&author.id, &author.first_name) {
+            self.people.names.learn(id, name);
+        }
+    }
+
     /// Names of the messages' authors, and who they mention that is not known yet.
     pub(super) fn learn_names(&mut self, items: &[MessageItem]) {
         for item in items {
-            if let (Some(id), Some(name)) = (&item.author.id, &item.author.first_name) {
-                self.people.names.learn(id, name);
-            }
+            self.learn_author(&item.author);
             for id in mention::mentioned(&item.content) {
                 let known = self.people.names.knows(&id) || self.people.asked.contains(&id);
                 if !known && self.people.unknown.len() < UNKNOWN_KEPT {

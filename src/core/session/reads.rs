@@ -526,6 +526,7 @@ impl Session {
 
     pub(super) fn learn_me(&mut self, author: &Author) {
         if author.id.is_some() {
+            self.learn_author(author);
             self.me = Some(author.clone());
         }
     }
