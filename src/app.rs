@@ -7,6 +7,7 @@ use web_time::Instant;
 use crate::core::server_url::ServerUrl;
 use crate::core::session::{Effect, Phase, Session};
 use crate::edge::Edge;
+use crate::edge::notify::{self, Notifications, Notify};
 use crate::edge::page::Page;
 use crate::edge::saved_history::HistorySaver;
 use crate::edge::store::SessionStore;
@@ -23,6 +24,7 @@ pub struct ChatApp {
     form_error: Option<String>,
     page: Page,
     history: HistorySaver,
+    notifications: Notifications,
 }
 
 /// Where the app starts: the server to show on the login form, where the session is stored.
@@ -31,6 +33,8 @@ pub struct Startup {
     pub store: SessionStore,
     /// Said on the login panel (e.g. another window holds the stored session).
     pub notice: Option<String>,
+    /// Shows notifications (None: the platform's; tests record them).
+    pub notifier: Option<Box<dyn Notify>>,
 }
 
 impl Default for Startup {
@@ -45,6 +49,7 @@ impl Default for Startup {
             server,
             store: SessionStore::default_location(),
             notice: None,
+            notifier: None,
         }
     }
 }
@@ -93,7 +98,9 @@ impl ChatApp {
     pub fn new(ctx: &egui::Context, startup: Startup) -> Self {
         views::apply_style(ctx);
         let repaint = ctx.clone();
-        let edge = Edge::new(startup.store, Arc::new(move || repaint.request_repaint()));
+        let wake: crate::edge::Wake = Arc::new(move || repaint.request_repaint());
+        let edge = Edge::new(startup.store, wake.clone());
+        let notifier = startup.notifier.unwrap_or_else(|| notify::platform(wake));
         let mut app = ChatApp {
             // The page's tabs share the stored token (see `Session::shares_token_with_tabs`).
             session: if cfg!(target_arch = "wasm32") {
@@ -108,6 +115,7 @@ impl ChatApp {
             form_error: startup.notice,
             page: Page::default(),
             history: HistorySaver::default(),
+            notifications: Notifications::new(notifier),
         };
         if let Some(server) = startup.server {
             app.login.server = server;
@@ -242,6 +250,13 @@ impl ChatApp {
             Action::BrowseChannels => self.session.browse_channels(now),
             Action::ListPeople => self.session.list_people(now),
             Action::ListMembers(room) => self.session.list_members(&room, now),
+            Action::SetNotify { room, level } => {
+                room_change(&mut self.chat, self.session.set_notify(&room, level, now))
+            }
+            Action::AllowNotifications => {
+                self.notifications.platform.ask_permission();
+                Vec::new()
+            }
             Action::Join(room) => room_change(&mut self.chat, self.session.join(&room, now)),
             Action::Leave(room) => room_change(&mut self.chat, self.session.leave(&room, now)),
             Action::CreateChannel { name, private } => room_change(
@@ -293,6 +308,18 @@ impl eframe::App for ChatApp {
         if self.chat.list.at_bottom() && ctx.input(|i| i.focused) {
             let effects = self.session.mark_read(Instant::now());
             self.edge.apply(effects);
+        }
+        let focused = ctx.input(|i| i.focused);
+        self.chat.notify_permission = self.notifications.platform.permission();
+        let clicked = self
+            .notifications
+            .update(&mut self.session, focused, Instant::now());
+        for (room, id) in clicked {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            self.act(Action::OpenMessage { room, id });
+        }
+        if let Some(due) = self.notifications.next_deadline() {
+            ctx.request_repaint_after(due.saturating_duration_since(Instant::now()));
         }
         let fresh = self.session.take_fresh();
         self.page.update(ctx, &self.session, &fresh);

@@ -107,6 +107,7 @@ fn main() -> std::process::ExitCode {
         server,
         store,
         notice,
+        notifier: None,
     };
     let result = eframe::run_native(
         "directus-chat",

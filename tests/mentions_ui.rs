@@ -1,12 +1,18 @@
 //! Mentions in the window, in egui_kittest against a real Directus: mentions of Alice written
 //! while she was away are counted by the server (any case, never a name merely typed, never a
 //! room she is not in), Bob mentions her by picking her from the composer's @ list, and her
-//! room list shows the red badge live; opening the room shows `@Alice` and clears it.
+//! room list shows the red badge live; opening the room shows `@Alice` and clears it. And the
+//! notifications that follow each room's setting (shown through a recording notifier).
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use common::ui::*;
 use common::{create_item, user_id};
+use directus_chat::core::notifications::{NOTIFY_GAP, Notification, NotifyLevel};
+use directus_chat::edge::notify::Notify;
 use egui_kittest::kittest::Queryable;
 use serde_json::json;
 use xtask::rest::Rest;
@@ -137,4 +143,128 @@ fn mentions_are_counted_picked_from_the_at_list_and_shown_by_name() {
     wait_until(&mut alice_app, "one more mention", |h| {
         shows(h, &format!("# {name} (2) @1"))
     });
+}
+
+/// Notifications as the window would show them, and clicks to hand back.
+#[derive(Clone, Default)]
+struct Recorder {
+    shown: Arc<Mutex<Vec<Notification>>>,
+    clicks: Arc<Mutex<Vec<(String, i64)>>>,
+}
+
+impl Notify for Recorder {
+    fn show(&mut self, notification: &Notification) {
+        self.shown.lock().unwrap().push(notification.clone());
+    }
+    fn clicked(&mut self) -> Vec<(String, i64)> {
+        std::mem::take(&mut self.clicks.lock().unwrap())
+    }
+}
+
+fn step_for(h: &mut App, how_long: Duration) {
+    let until = std::time::Instant::now() + how_long;
+    while std::time::Instant::now() < until {
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn level(h: &App, room: &str) -> NotifyLevel {
+    h.state().session().rooms().get(room).unwrap().notify
+}
+
+fn choose(h: &mut App, option: &str) {
+    h.get_by_label("Notify").click();
+    h.run_steps(3);
+    h.get_by_label(option).click();
+    h.run_steps(3);
+}
+
+#[test]
+fn notifications_follow_each_rooms_setting_and_a_click_opens_the_message() {
+    let server = TestDirectus::shared();
+    let alice_rest = server.as_member(&server.alice);
+    let bob_rest = server.as_member(&server.bob);
+    let (alice, bob) = (user_id(&alice_rest), user_id(&bob_rest));
+    let name = format!("notify-{}", std::process::id());
+    let room = private_room(&alice_rest, &name, &[&bob]);
+    let recorder = Recorder::default();
+    let mut h = app_notifying(
+        &server.url(),
+        &temp_store("notify-alice"),
+        Some(Box::new(recorder.clone())),
+    );
+    log_in(&mut h, &server.alice.email, &server.alice.password);
+    wait_until(&mut h, "her room, and general shown", |h| {
+        shows(h, &format!("# {name}")) && h.state().session().rooms().shown_id().is_some()
+    });
+    let general = h.state().session().rooms().shown_id().unwrap().to_owned();
+    h.get_by_label(&format!("# {name}")).click();
+    wait_until(&mut h, "her room shown", |h| {
+        h.state().session().rooms().shown_id() == Some(room.as_str())
+    });
+    let shown = || recorder.shown.lock().unwrap().clone();
+
+    // A mention in general (the default: mentions and DMs) is notified, by name.
+    post(&bob_rest, &general, &format!("<@{alice}> ping 1"));
+    wait_until(&mut h, "a notification", |_| shown().len() == 1);
+    let first = shown()[0].clone();
+    assert_eq!(first.room, general);
+    assert_eq!(
+        (first.title.as_str(), first.body.as_str()),
+        ("Bob in #general", "@Alice ping 1")
+    );
+    // A plain message is not, even once a burst's gap is over.
+    post(&bob_rest, &general, "plain words");
+    wait_until(&mut h, "the plain one counted", |h| {
+        shows(h, "# general (2) @1")
+    });
+    step_for(&mut h, NOTIFY_GAP + Duration::from_millis(500));
+    assert_eq!(shown().len(), 1, "{:?}", shown());
+
+    // Clicked: general opens at the message.
+    recorder
+        .clicks
+        .lock()
+        .unwrap()
+        .push((general.clone(), first.id));
+    wait_until(&mut h, "general at the message", |h| {
+        h.state().session().rooms().shown_id() == Some(general.as_str()) && shows(h, "ping 1")
+    });
+
+    // Nothing from general; everything from her room. Kept on her membership, which nobody
+    // else reads.
+    choose(&mut h, "Nothing");
+    wait_until(&mut h, "general: nothing", |h| {
+        level(h, &general) == NotifyLevel::Nothing
+    });
+    let mine = format!(
+        "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={alice}&fields=notify"
+    );
+    let stored = alice_rest.get(&mine).unwrap().data("membership").unwrap();
+    assert_eq!(stored[0]["notify"], "nothing");
+    let seen_by_bob = bob_rest.get(&mine).unwrap().data("membership").unwrap();
+    assert!(
+        seen_by_bob[0]["notify"].is_null(),
+        "Bob cannot read her setting: {seen_by_bob}"
+    );
+    h.get_by_label(&format!("# {name}")).click();
+    wait_until(&mut h, "her room again", |h| {
+        h.state().session().rooms().shown_id() == Some(room.as_str())
+    });
+    choose(&mut h, "All messages");
+    wait_until(&mut h, "her room: all", |h| {
+        level(h, &room) == NotifyLevel::All
+    });
+    h.get_by_label("# general").click();
+    wait_until(&mut h, "general shown", |h| {
+        h.state().session().rooms().shown_id() == Some(general.as_str())
+    });
+    post(&bob_rest, &room, "plain in her room");
+    wait_until(&mut h, "notified: all messages", |_| shown().len() == 2);
+    assert_eq!(shown()[1].title, format!("Bob in #{name}"));
+    post(&bob_rest, &general, &format!("<@{alice}> ping 2"));
+    wait_until(&mut h, "the mention arrived", |h| shows(h, "ping 2"));
+    step_for(&mut h, Duration::from_millis(300));
+    assert_eq!(shown().len(), 2, "general says nothing: {:?}", shown());
 }

@@ -173,3 +173,61 @@ fn the_members_of_a_room_are_read_for_the_composers_at() {
     assert_eq!(members, ["Alice", "Bob", "carol"], "by name, any case");
     assert!(rig.s.members("r-design").is_none());
 }
+
+#[test]
+fn messages_of_others_that_arrive_live_are_there_for_notifications() {
+    use super::notifications::NotifyLevel;
+    let mut rig = alice();
+    let live = rig.live.clone();
+    let mention = by(
+        8,
+        "r-design",
+        (BOB, "Bob"),
+        &format!("{} look", token(ALICE)),
+    );
+    rig.frame(json!({"type":"subscription","event":"create","uid":live,"data":[mention]}));
+    let own = by(9, "r-design", (ALICE, "Alice"), "mine");
+    rig.frame(json!({"type":"subscription","event":"create","uid":live,"data":[own]}));
+    let edited = by(2, "r-general", (BOB, "Bob"), "hi, edited");
+    rig.frame(json!({"type":"subscription","event":"update","uid":live,"data":[edited]}));
+    let arrivals = rig.s.take_arrivals();
+    assert_eq!(
+        arrivals.len(),
+        1,
+        "not one's own, not an edit: {arrivals:?}"
+    );
+    let a = &arrivals[0];
+    assert_eq!((a.room.as_str(), a.id), ("r-design", 8));
+    assert_eq!(
+        (a.title.as_str(), a.body.as_str()),
+        ("Bob in #design", "@Alice look")
+    );
+    assert!(a.mentions_me && !a.dm);
+    assert!(rig.s.take_arrivals().is_empty(), "taken once");
+
+    // The setting goes to the user's membership; the reply brings it back.
+    let sent = frames(
+        &rig.s
+            .set_notify("r-design", NotifyLevel::Nothing, rig.now)
+            .unwrap(),
+    );
+    let update = &sent[0];
+    assert_eq!(
+        (&update["collection"], &update["id"], &update["data"]),
+        (
+            &json!("room_members"),
+            &json!("2"),
+            &json!({"notify": "nothing"})
+        )
+    );
+    let mut row = membership_row(2, "r-design", "design", 5);
+    row["notify"] = json!("nothing");
+    rig.frame(json!({"type":"items","uid":update["uid"],"data":row}));
+    let design = rig.s.rooms().get("r-design").unwrap();
+    assert_eq!(design.notify, NotifyLevel::Nothing);
+    assert!(
+        rig.s
+            .set_notify("r-nowhere", NotifyLevel::All, rig.now)
+            .is_err()
+    );
+}

@@ -1,6 +1,7 @@
 //! The IO-free core: protocol types, the session state machine and the message timeline.
 
 pub mod mention;
+pub mod notifications;
 pub mod protocol;
 pub mod room_counts;
 pub mod rooms;

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::notifications::NotifyLevel;
 use super::protocol::MessageItem;
 use super::protocol::rooms::{Membership, Person, RoomKind};
 use super::room_counts::Count;
@@ -29,6 +30,7 @@ pub struct Room {
     pub other: Option<Person>,
     /// Who created it (a private channel's creator adds its members).
     pub creator: Option<String>,
+    pub notify: NotifyLevel,
 }
 
 impl Room {
@@ -42,6 +44,7 @@ impl Room {
             last_read: m.last_read,
             other: None,
             creator: m.creator,
+            notify: m.notify,
         }
     }
 
@@ -308,6 +311,7 @@ impl Rooms {
                 room.membership = m.id;
                 room.name = m.name;
                 room.private = m.private;
+                room.notify = m.notify;
                 room.last_read = room.last_read.max(last_read);
             }
             None => {

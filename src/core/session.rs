@@ -56,6 +56,7 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// Messages longer than this are refused in the composer (Directus accepts ~2 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+mod arrivals;
 mod changes;
 mod connection;
 mod effect;
@@ -138,6 +139,8 @@ pub struct Session {
     directory: room_actions::Directory,
     /// Names and members, for mentions (see `people.rs`).
     people: people::People,
+    /// Messages of others that came live, for notifications (see `arrivals.rs`).
+    arrivals: Vec<crate::core::notifications::Arrival>,
     outbox: Vec<Outgoing>,
     requests: HashMap<String, InFlight>,
     next_uid: u64,
@@ -221,6 +224,7 @@ impl Session {
             markers_refused: false,
             directory: Default::default(),
             people: Default::default(),
+            arrivals: Vec::new(),
             outbox: Vec::new(),
             requests: HashMap::new(),
             next_uid: 0,

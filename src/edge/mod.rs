@@ -6,6 +6,7 @@ mod auth_turn;
 pub mod http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod net;
+pub mod notify;
 pub mod page;
 pub mod rest;
 pub mod saved_history;

@@ -7,6 +7,7 @@ use web_time::Instant;
 use super::Action;
 use super::composer::{self, Composer};
 use super::message_list::{Marks, MessageList};
+use crate::core::notifications::{NotifyLevel, Permission};
 use crate::core::session::{OutgoingState, Phase, Session};
 
 /// What the chat panel keeps between frames.
@@ -23,6 +24,8 @@ pub struct ChatView {
     pub dialogs: super::room_dialogs::RoomDialogs,
     /// A message to bring into view once its room is the one shown (a search hit).
     reveal: Option<(String, i64)>,
+    /// Whether notifications can be shown (the app says, each frame).
+    pub notify_permission: Permission,
 }
 
 impl ChatView {
@@ -102,7 +105,7 @@ pub fn show(
                 }
             });
         });
-        if let Some(asked) = room_header(ui, session, &mut view.dialogs) {
+        if let Some(asked) = room_header(ui, session, view) {
             action = Some(asked);
         }
         if let Some(asked) = banner(ui, session) {
@@ -164,11 +167,8 @@ pub fn show(
 
 /// The shown room's name, with Leave (not `general`: everybody is in it) and, in a private
 /// channel the user created, Add people.
-fn room_header(
-    ui: &mut egui::Ui,
-    session: &Session,
-    dialogs: &mut super::room_dialogs::RoomDialogs,
-) -> Option<Action> {
+fn room_header(ui: &mut egui::Ui, session: &Session, view: &mut ChatView) -> Option<Action> {
+    let dialogs = &mut view.dialogs;
     let room = session.rooms().shown_room()?;
     let mine = session.me().and_then(|m| m.id.as_deref());
     let mut action = None;
@@ -189,6 +189,31 @@ fn room_header(
         {
             dialogs.open(super::room_dialogs::Dialog::People(Some(room.id.clone())));
             action = Some(Action::ListPeople);
+        }
+        // The user's setting for the room, kept on the server (it follows them).
+        let mut level = room.notify;
+        egui::ComboBox::from_label("Notify")
+            .selected_text(level.label())
+            .show_ui(ui, |ui| {
+                for option in NotifyLevel::EVERY {
+                    ui.selectable_value(&mut level, option, option.label());
+                }
+            });
+        if level != room.notify {
+            action = Some(Action::SetNotify {
+                room: room.id.clone(),
+                level,
+            });
+        }
+        // Browsers ask once, and only on a click.
+        match view.notify_permission {
+            Permission::Ask if ui.button("Turn on notifications").clicked() => {
+                action = Some(Action::AllowNotifications);
+            }
+            Permission::Denied => {
+                ui.weak("(notifications are blocked for this page)");
+            }
+            _ => {}
         }
     });
     action

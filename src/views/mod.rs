@@ -60,6 +60,13 @@ pub enum Action {
     ListPeople,
     /// Read who is in this room (the composer's @ offers them).
     ListMembers(String),
+    /// The user's notification setting for a room.
+    SetNotify {
+        room: String,
+        level: crate::core::notifications::NotifyLevel,
+    },
+    /// Ask the browser to let the page notify (only from a click).
+    AllowNotifications,
     /// Show the DM with this person (started if there is none).
     StartDm(String),
     AddToRoom {

@@ -18,10 +18,20 @@ pub fn temp_store(name: &str) -> PathBuf {
 }
 
 pub fn app(server: &str, store: &PathBuf) -> Harness<'static, ChatApp> {
+    app_notifying(server, store, None)
+}
+
+/// The app with `notifier` in place of the platform's notifications.
+pub fn app_notifying(
+    server: &str,
+    store: &PathBuf,
+    notifier: Option<Box<dyn directus_chat::edge::notify::Notify>>,
+) -> Harness<'static, ChatApp> {
     let startup = Startup {
         server: Some(server.to_owned()),
         store: SessionStore::in_dir(store),
         notice: None,
+        notifier,
     };
     Harness::builder()
         .with_size(egui::vec2(800.0, 600.0))

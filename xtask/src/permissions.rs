@@ -166,17 +166,29 @@ const RULES: &[Rule] = &[
             "chat members can read every membership (of the one shared room)",
         ),
     },
+    // Whether someone muted a room is theirs to know: the setting of one's own memberships
+    // only (merged per row with the read above: another member's reads as null).
+    Rule {
+        collection: "room_members",
+        action: "read",
+        fields: &["notify"],
+        rows: Some(OWN_MEMBERSHIP),
+        validation: None,
+        room_preset: false,
+        needs_extension: false,
+        fallback: Fallback::Omit("(the all-fields read above covers notify)"),
+    },
     Rule {
         collection: "room_members",
         action: "update",
-        fields: &["last_read"],
+        fields: &["last_read", "notify"],
         rows: Some(OWN_MEMBERSHIP),
         validation: None,
         room_preset: false,
         needs_extension: false,
         fallback: Fallback::Omit(
-            "read markers are not kept on the server (an unfiltered rule would let anyone move \
-             anyone's)",
+            "read markers and notification settings are not kept on the server (an unfiltered \
+             rule would let anyone change anyone's)",
         ),
     },
     Rule {

@@ -82,6 +82,11 @@ pub fn ensure_schema(rest: &Rest, report: &mut Report) -> Result<()> {
                     "meta": { "interface": "input",
                               "note": "id of the newest message the member has read" },
                     "schema": { "is_nullable": true } }),
+            // The member's own setting, read by the chat (anything else reads as "mentions").
+            json!({ "field": "notify", "type": "string",
+                    "meta": { "interface": "input",
+                              "note": "notifications: all, mentions (and DMs) or nothing" },
+                    "schema": { "is_nullable": true, "max_length": 16 } }),
         ],
     )?;
     ensure_relation(

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{COLLECTION, parse_id};
+use crate::core::notifications::NotifyLevel;
 
 /// The memberships collection: one row per room and user, carrying the user's read marker.
 pub const MEMBERSHIPS: &str = "room_members";
@@ -13,6 +14,7 @@ pub const MEMBERSHIPS: &str = "room_members";
 const MEMBERSHIP_FIELDS: &[&str] = &[
     "id",
     "last_read",
+    "notify",
     "room.id",
     "room.name",
     "room.kind",
@@ -114,6 +116,17 @@ pub fn mark_read(membership: &str, last_read: i64, uid: &str) -> String {
     json!({
         "type": "items", "action": "update", "collection": MEMBERSHIPS, "id": membership,
         "data": { "last_read": last_read },
+        "query": { "fields": MEMBERSHIP_FIELDS },
+        "uid": uid,
+    })
+    .to_string()
+}
+
+/// The user's notification setting for a room (the rule lets members change only their own).
+pub fn set_notify(membership: &str, level: &str, uid: &str) -> String {
+    json!({
+        "type": "items", "action": "update", "collection": MEMBERSHIPS, "id": membership,
+        "data": { "notify": level },
         "query": { "fields": MEMBERSHIP_FIELDS },
         "uid": uid,
     })
@@ -229,6 +242,8 @@ pub struct Membership {
     pub last_read: Option<i64>,
     /// Who created the room (a private channel's creator adds its members).
     pub creator: Option<String>,
+    /// The user's notification setting for the room.
+    pub notify: NotifyLevel,
 }
 
 impl Membership {
@@ -251,6 +266,7 @@ impl Membership {
                 .unwrap_or(true),
             last_read: parse_id(&value["last_read"]),
             creator: room["user_created"].as_str().map(str::to_owned),
+            notify: NotifyLevel::from_stored(value["notify"].as_str()),
         })
     }
 

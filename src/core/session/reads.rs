@@ -175,7 +175,9 @@ impl Session {
             Request::Unread(rooms) => self.on_counts(&rooms, &data, false),
             Request::Mentions(rooms) => self.on_counts(&rooms, &data, true),
             Request::Members(_) | Request::Names(_) => self.on_members(&req.request, &data),
-            Request::MarkRead(..) => effects.extend(self.on_memberships_changed(&data, now)),
+            Request::MarkRead(..) | Request::Notify(_) => {
+                effects.extend(self.on_memberships_changed(&data, now))
+            }
             Request::Channels | Request::CreateRoom | Request::RoomChange(_) => {
                 effects.extend(self.on_room_reply(&req.request, &data, now))
             }
@@ -292,6 +294,13 @@ impl Session {
             Request::Recheck(_) | Request::Missing(_) => Vec::new(),
             Request::Search(text) => {
                 self.on_search_refused(&text, &error);
+                Vec::new()
+            }
+            Request::Notify(_) => {
+                self.notice = Some(format!(
+                    "Could not change the room's notifications: {}",
+                    describe(&error)
+                ));
                 Vec::new()
             }
             Request::MarkRead(room, _) => {

@@ -49,6 +49,8 @@ pub(super) enum Request {
     Names(Vec<String>),
     /// The read marker of a room moved to this id.
     MarkRead(String, i64),
+    /// The user's notification setting for a room.
+    Notify(String),
     /// Public channels, to join.
     Channels,
     /// Everybody else, to start a DM with (a subscription answered once).
@@ -88,6 +90,7 @@ impl Request {
             Request::Members(_) => "members",
             Request::Names(_) => "names",
             Request::MarkRead(..) => "read-marker",
+            Request::Notify(_) => "notify",
             Request::Channels => "channels",
             Request::Directory => "directory",
             Request::RoomChange(_) => "membership",

@@ -153,7 +153,7 @@ impl Session {
         )])
     }
 
-    fn online_for(&self, what: &str) -> Result<(), String> {
+    pub(super) fn online_for(&self, what: &str) -> Result<(), String> {
         if self.phase != Phase::Online {
             return Err(format!(
                 "You are offline: to {what}, wait for the connection."

@@ -48,7 +48,9 @@ impl Session {
         match event {
             SubscriptionEvent::Init => Vec::new(),
             SubscriptionEvent::Create => {
-                self.add_messages(MessageItem::list_from_json(&data), true);
+                let items = MessageItem::list_from_json(&data);
+                self.note_arrivals(&items);
+                self.add_messages(items, true);
                 self.bound_memory();
                 let mut effects = self.flush(now);
                 effects.extend(self.ask_about_people(now));
