@@ -5,17 +5,35 @@
 
 use super::protocol::MessageItem;
 
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct Timeline {
     messages: Vec<MessageItem>,
-    /// Bumped when rows move (inserted before the end, removed, cleared): whatever the view
-    /// keeps per row index must then be rebuilt. Appends and in-place edits keep it.
+    /// Changed when rows move (inserted before the end, removed, cleared): whatever the view
+    /// keeps per row index must then be rebuilt. Appends and in-place edits keep it. Unique
+    /// across timelines: a view shown another timeline (a room's window, say) rebuilds too.
     layout: u64,
     /// Bumped on every change, edits too (what a copy of the timeline compares).
     changes: u64,
     /// The text the messages hold, in bytes (kept as they come and go: bounding memory must
     /// not walk every message on every event).
     text_bytes: usize,
+}
+
+/// A layout version no timeline has had.
+fn new_layout() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline {
+            messages: Vec::new(),
+            layout: new_layout(),
+            changes: 0,
+            text_bytes: 0,
+        }
+    }
 }
 
 impl Timeline {
@@ -64,7 +82,7 @@ impl Timeline {
         self.messages.extend(new);
         if !appends {
             // Older ones (scroll-back) or a gap filled: one sort, rows move.
-            self.layout += 1;
+            self.layout = new_layout();
             self.messages.sort_by_key(|m| m.id);
         }
         fresh
@@ -75,7 +93,7 @@ impl Timeline {
             Ok(at) => {
                 let gone = self.messages.remove(at);
                 self.text_bytes -= gone.content.len();
-                self.layout += 1;
+                self.layout = new_layout();
                 self.changes += 1;
                 true
             }
@@ -126,7 +144,7 @@ impl Timeline {
     pub fn clear(&mut self) {
         self.messages.clear();
         self.text_bytes = 0;
-        self.layout += 1;
+        self.layout = new_layout();
         self.changes += 1;
     }
 
@@ -154,7 +172,7 @@ impl Timeline {
                 .map(|m| m.content.len())
                 .sum();
             self.text_bytes -= gone;
-            self.layout += 1;
+            self.layout = new_layout();
             self.changes += 1;
         }
         evicted
@@ -261,5 +279,19 @@ mod tests {
         assert!(t.remove(6));
         assert!(!t.remove(6));
         assert_ne!(t.layout_version(), layout);
+    }
+
+    #[test]
+    fn no_two_timelines_share_a_layout() {
+        // A view that cached one timeline's rows must see another (a room's, a window's) as
+        // laid out differently, whatever each went through.
+        let mut a = Timeline::default();
+        let mut b = Timeline::default();
+        assert_ne!(a.layout_version(), b.layout_version(), "new");
+        a.upsert(message(1, "a"));
+        b.upsert(message(1, "a"));
+        a.upsert(message(0, "before"));
+        b.upsert(message(0, "before"));
+        assert_ne!(a.layout_version(), b.layout_version(), "each changed once");
     }
 }
