@@ -223,6 +223,12 @@ impl ChatApp {
                 Vec::new()
             }),
             Action::LoadOlder => self.session.load_older(now),
+            Action::LoadNewer => self.session.load_newer(now),
+            Action::ToPresent => {
+                self.session.to_present();
+                self.chat.list.jump_to_bottom();
+                Vec::new()
+            }
             Action::UndoDelete => {
                 self.session.undo_delete();
                 Vec::new()
@@ -245,7 +251,7 @@ impl ChatApp {
             Action::SearchMore => self.session.search_more(now),
             Action::OpenMessage { room, id } => {
                 self.chat.reveal(room.clone(), id);
-                self.session.show_room(&room, now)
+                self.session.open_at(&room, id, now)
             }
             Action::BrowseChannels => self.session.browse_channels(now),
             Action::ListPeople => self.session.list_people(now),

@@ -19,6 +19,8 @@ mod everyday_tests;
 #[cfg(test)]
 mod history_tests;
 #[cfg(test)]
+mod jump_tests;
+#[cfg(test)]
 mod mention_tests;
 #[cfg(test)]
 mod protocol_tests;

@@ -347,6 +347,16 @@ pub fn read_before(room: &RoomRef, oldest: i64, limit: u32, uid: &str) -> String
     )
 }
 
+/// The `limit` messages of a room just after `newest` (oldest first).
+pub fn read_newer(room: &RoomRef, newest: i64, limit: u32, uid: &str) -> String {
+    let filter = json!({ "id": { "_gt": newest } });
+    read_messages(
+        json!({ "sort": ["id"], "limit": limit, "filter": filter }),
+        Some(room),
+        uid,
+    )
+}
+
 /// Search the user's rooms (the read rule keeps it to them): messages containing `text` in
 /// any case, newest first, `limit` at a time, below `before` for the next page.
 pub fn search_messages(text: &str, before: Option<i64>, limit: u32, uid: &str) -> String {

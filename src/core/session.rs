@@ -60,6 +60,7 @@ mod arrivals;
 mod changes;
 mod connection;
 mod effect;
+mod jump;
 mod outbox;
 mod pending_delete;
 mod people;
@@ -155,6 +156,8 @@ pub struct Session {
     persistent: bool,
     /// See `shares_token_with_tabs`.
     shares_token: bool,
+    /// The shown room in a window around a message far back (see `jump.rs`).
+    jump: Option<jump::Jump>,
     /// The search under way or last made (see `search.rs`).
     search: Option<Search>,
     /// Messages whose author's name is not known yet (see `resolve_authors`).
@@ -239,6 +242,7 @@ impl Session {
             persistent: false,
             shares_token: false,
             search: None,
+            jump: None,
             unresolved: Default::default(),
             resolve_blocked: false,
             saved: None,
@@ -260,7 +264,10 @@ impl Session {
     }
     /// The shown room's messages.
     pub fn timeline(&self) -> &Timeline {
-        &self.rooms.shown_history().timeline
+        match self.shown_jump() {
+            Some(jump) => jump.timeline(),
+            None => &self.rooms.shown_history().timeline,
+        }
     }
     /// The user's rooms, their unread counts and which one is shown.
     pub fn rooms(&self) -> &Rooms {
@@ -483,6 +490,9 @@ impl Session {
 
     /// Scroll-back reached the top: ask for the page before the oldest message.
     pub fn load_older(&mut self, now: Instant) -> Vec<Effect> {
+        if self.detached() {
+            return self.load_older_in_window(now);
+        }
         let shown = self.rooms.shown_history();
         let Some(oldest) = shown.timeline.oldest_id() else {
             return Vec::new();
@@ -505,14 +515,18 @@ impl Session {
 
     pub fn loading_older(&self) -> bool {
         let shown = self.rooms.shown_id().unwrap_or_default();
-        self.requests
-            .values()
-            .any(|r| matches!(&r.request, Request::Older(key) if key == shown))
+        self.requests.values().any(|r| match &r.request {
+            Request::Older(key) | Request::JumpOlder { room: key, .. } => key == shown,
+            _ => false,
+        })
     }
 
     /// The shown room's first message is loaded.
     pub fn reached_start(&self) -> bool {
-        self.rooms.shown_history().reached_start
+        match self.shown_jump() {
+            Some(jump) => jump.reached_start(),
+            None => self.rooms.shown_history().reached_start,
+        }
     }
 
     /// Close the socket, revoke the refresh token on the server, forget the stored session.

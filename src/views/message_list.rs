@@ -2,7 +2,10 @@
 //! where each starts), so 100,000 messages cost what 100 do. At the bottom it stays at the
 //! bottom; scrolled up, new messages do not move the view and a "N new messages" button jumps
 //! down; reaching the top loads the previous page without the view jumping. PageUp, PageDown,
-//! Home and End scroll it (Home and End only while the composer is empty).
+//! Home and End scroll it (Home and End only while the composer is empty). A room shown in a
+//! window around a message far back (a search hit) loads newer pages as the bottom comes near
+//! and offers "Jump to present"; the End key, or anything else that goes to the newest, goes
+//! to the present.
 
 use egui::{Key, Pos2, Rect, ScrollArea, UiBuilder, pos2, vec2};
 
@@ -192,7 +195,8 @@ impl MessageList {
     }
 
     /// The keys that scroll: a new place for the view's top, or a jump to the newest.
-    fn keys(&mut self, ui: &egui::Ui, marks: &Marks) -> Option<f32> {
+    /// `detached`: in a window far back, PageDown at its bottom waits for the next page.
+    fn keys(&mut self, ui: &egui::Ui, marks: &Marks, detached: bool) -> Option<f32> {
         let page = (self.view_height - 40.0).max(40.0);
         let (up, down, home, end) = ui.input(|i| {
             (
@@ -207,7 +211,7 @@ impl MessageList {
             return None;
         }
         let bottom = (TOP_ROW + self.rows.total() as f32 - self.view_height).max(0.0);
-        if down && self.offset + page >= bottom {
+        if down && self.offset + page >= bottom && !detached {
             self.jump_to_bottom();
             return None;
         }
@@ -234,7 +238,11 @@ impl MessageList {
         let given = ui.available_height();
         let resized = self.at_bottom && !holding && (given - self.given_height).abs() > 0.5;
         self.given_height = given;
-        let keyed = self.keys(ui, marks);
+        let keyed = self.keys(ui, marks, session.detached());
+        if self.jump && session.detached() {
+            // The newest is at the present, not in the window: there, on the next frame.
+            return Some(Action::ToPresent);
+        }
         let jumped = std::mem::take(&mut self.jump);
         if jumped || keyed.is_some() {
             // The user asked for another place: a view held after a page landed above lets go.
@@ -245,8 +253,9 @@ impl MessageList {
             offset = Some(bottom.max(0.0));
             holding = false;
         }
-        // An explicit place other than the bottom must not be overridden by sticking there.
-        let mut stick = !holding;
+        // An explicit place other than the bottom must not be overridden by sticking there;
+        // nor does a window's bottom hold the view (its next page lands below).
+        let mut stick = !holding && !session.detached();
         if let Some(fraction) = self.goto.take() {
             offset = Some(TOP_ROW + (self.rows.total() * fraction) as f32);
             holding = false;
@@ -389,6 +398,24 @@ impl MessageList {
             && !session.loading_older()
         {
             action = action.or(Some(Action::LoadOlder));
+        }
+        let near_bottom = bottom >= output.content_size.y - LOAD_MARGIN;
+        if session.detached() {
+            if near_bottom && session.phase() == Phase::Online && !session.loading_newer() {
+                action = action.or(Some(Action::LoadNewer));
+            }
+            let button = Rect::from_center_size(
+                pos2(view.center().x, view.bottom() - 22.0),
+                vec2(170.0, 26.0),
+            );
+            if ui
+                .put(button, egui::Button::new("Jump to present"))
+                .clicked()
+            {
+                self.jump_to_bottom();
+                action = Some(Action::ToPresent);
+            }
+            return action;
         }
         let unseen = self.unseen(session);
         if !self.at_bottom && unseen > 0 {

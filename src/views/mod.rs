@@ -23,6 +23,10 @@ pub enum Action {
     RetryNow,
     /// Scroll-back reached the top.
     LoadOlder,
+    /// The bottom of a window around a message far back came near: the page after it.
+    LoadNewer,
+    /// Leave the window: show the room at its newest message.
+    ToPresent,
     /// Put this message in the composer for editing (handled by the chat view itself).
     StartEdit(i64),
     Edit {

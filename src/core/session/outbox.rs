@@ -97,6 +97,8 @@ impl Session {
             return Ok(Vec::new());
         }
         check_length(content)?;
+        // What is sent shows at the present: a window far back goes.
+        self.jump = None;
         let room = match (self.rooms.wanted(), self.rooms.shown_id()) {
             (None, shown) => shown.map(str::to_owned),
             // `general` by name: the server files a message without a room there.

@@ -163,6 +163,8 @@ impl Session {
                     history.reached_start |= whole;
                 }
             }
+            Request::JumpOlder { room, limit } => self.on_window_page(&room, items, false, limit),
+            Request::JumpNewer { room, limit } => self.on_window_page(&room, items, true, limit),
             Request::Update(_) => self.add_messages(items, false),
             Request::Delete(id) => self.remove_message(id),
             Request::People => {
@@ -263,7 +265,9 @@ impl Session {
             | Request::CatchUp
             | Request::Lookup(_)
             | Request::OwnLatest
-            | Request::Older(_) => {
+            | Request::Older(_)
+            | Request::JumpOlder { .. }
+            | Request::JumpNewer { .. } => {
                 // Never given up: history stays unsynced (the cursor stays before the gap) and
                 // a message being looked up stays on its way, until the read goes through.
                 self.notice = Some(format!(
@@ -491,6 +495,7 @@ impl Session {
     /// A message deleted (here or elsewhere), in whichever room held it.
     pub(super) fn remove_message(&mut self, id: i64) {
         self.rooms.remove_message(id);
+        self.window_removed(id);
         self.forget_pending_delete(id);
     }
 

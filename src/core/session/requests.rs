@@ -35,6 +35,16 @@ pub(super) enum Request {
     Ping,
     /// Scroll-back in a room: the page before the oldest message we have of it.
     Older(String),
+    /// A page of the window around a message far back (see `jump.rs`): before its oldest ...
+    JumpOlder {
+        room: String,
+        limit: u32,
+    },
+    /// ... or after its newest.
+    JumpNewer {
+        room: String,
+        limit: u32,
+    },
     /// The user's memberships, live (see `rooms.rs`).
     SubscribeRooms,
     /// The other person of each DM.
@@ -83,6 +93,8 @@ impl Request {
             Request::OwnLatest => "own-latest",
             Request::Ping => "ping",
             Request::Older(_) => "older",
+            Request::JumpOlder { .. } => "window-older",
+            Request::JumpNewer { .. } => "window-newer",
             Request::SubscribeRooms => "rooms",
             Request::People => "people",
             Request::Unread(_) => "unread",

@@ -36,6 +36,9 @@ impl Session {
         if self.rooms.get(room).is_none() {
             return Vec::new();
         }
+        if self.jump.as_ref().is_some_and(|j| j.room() != room) {
+            self.jump = None;
+        }
         self.rooms.show(room);
         self.saved_ids.clear();
         self.load_rooms(now)

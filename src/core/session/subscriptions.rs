@@ -60,6 +60,7 @@ impl Session {
                 // Only messages we hold: an edit of one never loaded would sit in the timeline
                 // as its oldest and make scroll-back skip everything in between.
                 let mut items = MessageItem::list_from_json(&data);
+                self.window_updated(&items);
                 items.retain(|m| self.rooms.message(m.id).is_some());
                 self.add_messages(items, true);
                 self.bound_memory();

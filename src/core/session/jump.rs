@@ -1,0 +1,237 @@
+//! Opening a room at a message far back (a search hit, a notification): instead of reading
+//! every page between the present and it, the chat reads a window around it, a timeline of
+//! its own apart from the room's (which stays live meanwhile): older pages as the user scrolls
+//! up, newer ones as they scroll down, until a newer page reaches the room's timeline (or the
+//! newest message): then the window joins it, and the view is at the present again, with
+//! nothing missing in between and nothing twice. Showing another room, sending, or asking for
+//! the present leaves the window.
+
+use web_time::Instant;
+
+use super::requests::Request;
+use super::{Effect, HISTORY_PAGE, KEEP_BYTES, KEEP_MESSAGES, Phase, Session};
+use crate::core::protocol::{self as proto, MessageItem, RoomRef};
+use crate::core::timeline::Timeline;
+
+/// Messages read on each side of the target when the window opens.
+const AROUND: u32 = HISTORY_PAGE / 2;
+
+#[derive(Debug)]
+pub struct Jump {
+    room: String,
+    timeline: Timeline,
+    /// The room's first message is in the window.
+    reached_start: bool,
+    /// A newer page reached the present while the first older page was still on its way:
+    /// joined once it is in.
+    join_when_in: bool,
+}
+
+impl Jump {
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+    pub fn reached_start(&self) -> bool {
+        self.reached_start
+    }
+    pub fn room(&self) -> &str {
+        &self.room
+    }
+}
+
+impl Session {
+    /// Show `room` at message `id`: in the room's timeline if it reaches back that far,
+    /// else in a window around it (see the module comment).
+    pub fn open_at(&mut self, room: &str, id: i64, now: Instant) -> Vec<Effect> {
+        let mut effects = self.show_room(room, now);
+        if self.rooms.shown_id() != Some(room) {
+            return effects; // not one of the user's rooms
+        }
+        let held = self.rooms.shown_history();
+        let reaches = held.loaded
+            && (held.reached_start || held.timeline.oldest_id().is_some_and(|o| o <= id));
+        if reaches || self.phase != Phase::Online {
+            return effects;
+        }
+        self.jump = Some(Jump {
+            room: room.to_owned(),
+            timeline: Timeline::default(),
+            reached_start: false,
+            join_when_in: false,
+        });
+        let at = RoomRef::Id(room.to_owned());
+        // The target and those before it; those after it.
+        effects.push(self.request(
+            Request::JumpOlder {
+                room: room.to_owned(),
+                limit: AROUND,
+            },
+            |uid| proto::read_before(&at, id + 1, AROUND, uid),
+            now,
+        ));
+        effects.push(self.request(
+            Request::JumpNewer {
+                room: room.to_owned(),
+                limit: AROUND,
+            },
+            |uid| proto::read_newer(&at, id, AROUND, uid),
+            now,
+        ));
+        effects
+    }
+
+    /// The shown room is shown in a window around a message, not at the present.
+    pub fn detached(&self) -> bool {
+        self.shown_jump().is_some()
+    }
+
+    pub(super) fn shown_jump(&self) -> Option<&Jump> {
+        self.jump
+            .as_ref()
+            .filter(|j| self.rooms.shown_id() == Some(j.room.as_str()))
+    }
+
+    /// Back to the present: the window goes.
+    pub fn to_present(&mut self) {
+        self.jump = None;
+    }
+
+    pub fn loading_newer(&self) -> bool {
+        self.pending(|r| matches!(r, Request::JumpNewer { .. }))
+            .is_some()
+    }
+
+    /// The user scrolled to the window's newest message: the page after it.
+    pub fn load_newer(&mut self, now: Instant) -> Vec<Effect> {
+        let Some(jump) = self.shown_jump() else {
+            return Vec::new();
+        };
+        let (room, newest) = (jump.room.clone(), jump.timeline.newest_id());
+        let Some(newest) = newest else {
+            return Vec::new();
+        };
+        if self.phase != Phase::Online || self.loading_newer() {
+            return Vec::new();
+        }
+        let at = RoomRef::Id(room.clone());
+        vec![self.request(
+            Request::JumpNewer {
+                room,
+                limit: HISTORY_PAGE,
+            },
+            |uid| proto::read_newer(&at, newest, HISTORY_PAGE, uid),
+            now,
+        )]
+    }
+
+    /// Scroll-back in the window: the page before its oldest message (at most the messages
+    /// and text a room's timeline keeps: further back, open the hit again from search).
+    pub(super) fn load_older_in_window(&mut self, now: Instant) -> Vec<Effect> {
+        let Some(jump) = self.shown_jump() else {
+            return Vec::new();
+        };
+        let full = jump.timeline.len() >= KEEP_MESSAGES || jump.timeline.text_bytes() >= KEEP_BYTES;
+        let (room, oldest) = (jump.room.clone(), jump.timeline.oldest_id());
+        let Some(oldest) = oldest else {
+            return Vec::new();
+        };
+        if full || jump.reached_start || self.phase != Phase::Online || self.loading_older() {
+            return Vec::new();
+        }
+        let at = RoomRef::Id(room.clone());
+        vec![self.request(
+            Request::JumpOlder {
+                room,
+                limit: HISTORY_PAGE,
+            },
+            |uid| proto::read_before(&at, oldest, HISTORY_PAGE, uid),
+            now,
+        )]
+    }
+
+    /// A page of the window: older (`newer` false, newest first) or newer (oldest first).
+    /// `asked`: how many were asked for (fewer: there are no more that way).
+    pub(super) fn on_window_page(
+        &mut self,
+        room: &str,
+        items: Vec<MessageItem>,
+        newer: bool,
+        asked: u32,
+    ) {
+        if self.jump.as_ref().is_none_or(|j| j.room != room) {
+            return; // left meanwhile
+        }
+        let whole = items.len() < asked as usize;
+        // Only the room's (the read asked for it; a stray row must not join its timeline).
+        let items: Vec<MessageItem> = items
+            .into_iter()
+            .filter(|m| m.room.as_deref() == Some(room))
+            .collect();
+        self.learn_names(&items);
+        let Some(jump) = self.jump.as_mut() else {
+            return;
+        };
+        jump.timeline.upsert_many(items);
+        if !newer {
+            jump.reached_start |= whole;
+            if jump.join_when_in {
+                self.join_window();
+            }
+            return;
+        }
+        if jump.timeline.evict_oldest(KEEP_MESSAGES, KEEP_BYTES) > 0 {
+            jump.reached_start = false;
+        }
+        // Joined: the window reached the room's timeline, or there is nothing newer.
+        let held = self.rooms.history(room);
+        let live_oldest = held
+            .filter(|h| h.loaded)
+            .and_then(|h| h.timeline.oldest_id());
+        let reached = match (jump.timeline.newest_id(), live_oldest) {
+            (Some(newest), Some(oldest)) => newest >= oldest,
+            _ => false,
+        };
+        let older_coming = self
+            .pending(|r| matches!(r, Request::JumpOlder { room: r, .. } if r == room))
+            .is_some();
+        match (whole || reached, older_coming) {
+            (true, false) => self.join_window(),
+            (true, true) => {
+                if let Some(jump) = self.jump.as_mut() {
+                    jump.join_when_in = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The window's messages go into the room's timeline, contiguous with its newest.
+    fn join_window(&mut self) {
+        let Some(jump) = self.jump.take() else {
+            return;
+        };
+        let reached_start = jump.reached_start;
+        let messages: Vec<MessageItem> = jump.timeline.iter().cloned().collect();
+        if let Some(history) = self.rooms.history_mut(&jump.room) {
+            history.timeline.upsert_many(messages);
+            history.reached_start |= reached_start;
+        }
+    }
+
+    /// Edits of messages the window holds (the room's own are applied as ever).
+    pub(super) fn window_updated(&mut self, items: &[MessageItem]) {
+        if let Some(jump) = self.jump.as_mut() {
+            for item in items {
+                if jump.timeline.get(item.id).is_some() {
+                    jump.timeline.upsert(item.clone());
+                }
+            }
+        }
+    }
+
+    pub(super) fn window_removed(&mut self, id: i64) {
+        if let Some(jump) = self.jump.as_mut() {
+            jump.timeline.remove(id);
+        }
+    }
+}
