@@ -248,6 +248,22 @@ fn notifications_follow_each_rooms_setting_and_a_click_opens_the_message() {
         seen_by_bob[0]["notify"].is_null(),
         "Bob cannot read her setting: {seen_by_bob}"
     );
+    // Nor find it out by filtering on it (Directus applies a field's row rule to filters on
+    // it too); on his own membership the same filter works.
+    for probe in ["_eq]=nothing", "_null]=true", "_nnull]=true"] {
+        let rows = bob_rest
+            .get(&format!("{mine}&filter[notify][{probe}"))
+            .unwrap()
+            .data("a probe")
+            .unwrap();
+        assert_eq!(rows, json!([]), "{probe}");
+    }
+    let own = format!(
+        "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={bob}&fields=notify\
+         &filter[notify][_null]=true"
+    );
+    let rows = bob_rest.get(&own).unwrap().data("his own").unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
     h.get_by_label(&format!("# {name}")).click();
     wait_until(&mut h, "her room again", |h| {
         h.state().session().rooms().shown_id() == Some(room.as_str())
