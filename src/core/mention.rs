@@ -9,6 +9,9 @@ use std::collections::HashMap;
 
 /// People whose names are kept at most (past it, new ones show as "someone").
 pub const NAMES_KEPT: usize = 10_000;
+/// The people of one message looked at at most (for names, for headless lines): a message
+/// of 65,536 characters holds some 1,600 mentions, each of which must not cost the rest.
+pub const MENTIONED_MAX: usize = 50;
 
 /// How a mention of the user with this id is written into a message.
 pub fn token(id: &str) -> String {
@@ -63,18 +66,18 @@ pub fn is_user_id(id: &str) -> bool {
         })
 }
 
-/// The ids a text mentions (each once, lower case).
+/// The first [`MENTIONED_MAX`] people a text mentions (each once, lower case).
 pub fn mentioned(text: &str) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for piece in pieces(text) {
-        if let Piece::Mention(id) = piece {
-            let id = id.to_ascii_lowercase();
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
-    ids
+    let mut seen = std::collections::HashSet::new();
+    pieces(text)
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Mention(id) => Some(id.to_ascii_lowercase()),
+            Piece::Text(_) => None,
+        })
+        .filter(|id| seen.insert(id.clone()))
+        .take(MENTIONED_MAX)
+        .collect()
 }
 
 /// Does the text mention this user?
@@ -228,6 +231,20 @@ mod tests {
         assert!(!mentions(&format!("<@{}>", &ALICE[..35]), ALICE));
         assert!(pieces("").is_empty());
         assert_eq!(mentioned(&format!("{} {}", token(BOB), token(BOB))), [BOB]);
+    }
+
+    #[test]
+    fn a_message_full_of_mentions_costs_what_its_length_does() {
+        // 65,536 characters of distinct mentions sharing a long prefix (the costliest to tell
+        // apart): at most MENTIONED_MAX people looked at, each once.
+        let text: String = (0..1_680)
+            .map(|n| token(&format!("00000000-0000-0000-0000-{n:012}")))
+            .collect();
+        assert_eq!(mentioned(&text).len(), MENTIONED_MAX);
+        assert!(
+            mentions(&text, "00000000-0000-0000-0000-000000001679"),
+            "the last too"
+        );
     }
 
     #[test]

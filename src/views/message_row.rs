@@ -12,6 +12,9 @@ use super::Action;
 use crate::core::mention::{self, Names, Piece};
 use crate::core::protocol::MessageItem;
 
+/// Past this many pieces (text between mentions, mentions), a message is drawn as one label.
+const PIECES_DRAWN: usize = 64;
+
 /// Messages of one author closer than this share one header.
 const GROUP_GAP_SECONDS: i64 = 5 * 60;
 
@@ -160,16 +163,16 @@ pub fn show(
                 }
                 return;
             }
-            for piece in mention::pieces(&message.content) {
-                match piece {
-                    Piece::Text(text) => text_with_links(ui, text),
-                    Piece::Mention(id) => {
-                        let me = look.me.is_some_and(|me| me.eq_ignore_ascii_case(id));
-                        let color = match me {
-                            true => ui.visuals().warn_fg_color,
-                            false => ui.visuals().hyperlink_color,
-                        };
-                        ui.label(RichText::new(names.shown(id)).strong().color(color));
+            let pieces = mention::pieces(&message.content);
+            if pieces.len() > PIECES_DRAWN {
+                // Hundreds of mentions in one message (a member can write that): one label,
+                // names in plain text, not hundreds of widgets every frame.
+                ui.add(egui::Label::new(names.readable(&message.content)).wrap());
+            } else {
+                for piece in pieces {
+                    match piece {
+                        Piece::Text(text) => text_with_links(ui, text),
+                        Piece::Mention(id) => mention_label(ui, names, id, look.me),
                     }
                 }
             }
@@ -207,6 +210,16 @@ pub fn show(
         );
     }
     Drawn { action, hovered }
+}
+
+/// `@Name`, marked; in another colour when it is of the user.
+fn mention_label(ui: &mut egui::Ui, names: &Names, id: &str, me: Option<&str>) {
+    let color = if me.is_some_and(|me| me.eq_ignore_ascii_case(id)) {
+        ui.visuals().warn_fg_color
+    } else {
+        ui.visuals().hyperlink_color
+    };
+    ui.label(RichText::new(names.shown(id)).strong().color(color));
 }
 
 /// Plain words as labels, http(s) URLs as clickable links; long words wrap.

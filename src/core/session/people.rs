@@ -104,6 +104,9 @@ impl Session {
         let ids: Vec<String> = std::iter::from_fn(|| self.people.unknown.pop_first())
             .take(NAMES_PER_READ)
             .collect();
+        if self.people.asked.len() > mention::NAMES_KEPT {
+            self.people.asked.clear(); // bounded: at worst someone is asked for again
+        }
         self.people.asked.extend(ids.iter().cloned());
         Some(self.request(
             Request::Names(ids.clone()),
