@@ -231,3 +231,39 @@ fn messages_of_others_that_arrive_live_are_there_for_notifications() {
             .is_err()
     );
 }
+
+#[test]
+fn a_mention_the_server_counted_then_deleted_is_counted_again() {
+    let mut rig = alice();
+    let live = rig.live.clone();
+    // design: the server counted 1 mention through 7 (marker 5); 6 goes, in whatever room.
+    let sent =
+        frames(&rig.frame(json!({"type":"subscription","event":"delete","uid":live,"data":["6"]})));
+    let mentions = find_uid(&sent, "mentions").expect("design counted again");
+    assert_eq!(
+        mentions["query"]["filter"]["_and"][0]["_or"][0]["_and"][0],
+        json!({"room": {"_eq": "r-design"}})
+    );
+    assert!(find_uid(&sent, "unread").is_some());
+    rig.frame(json!({"type":"items","uid":mentions["uid"],"data":[]}));
+    assert_eq!(rig.s.rooms().mentions("r-design"), 0);
+    // A delete outside what any count covers asks nothing.
+    let sent =
+        frames(&rig.frame(json!({"type":"subscription","event":"delete","uid":live,"data":["3"]})));
+    assert!(find_uid(&sent, "mentions").is_none());
+}
+
+#[test]
+fn an_edit_of_a_message_not_held_within_a_count_asks_it_again() {
+    let mut rig = alice();
+    let live = rig.live.clone();
+    let edited = by(7, "r-design", (BOB, "Bob"), "mention edited out");
+    let sent = frames(
+        &rig.frame(json!({"type":"subscription","event":"update","uid":live,"data":[edited]})),
+    );
+    assert!(
+        find_uid(&sent, "mentions").is_some(),
+        "design counted again"
+    );
+    assert!(rig.s.message(7).is_none(), "still not held");
+}

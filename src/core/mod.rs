@@ -3,7 +3,6 @@
 pub mod mention;
 pub mod notifications;
 pub mod protocol;
-pub mod room_counts;
 pub mod rooms;
 pub mod server_url;
 pub mod session;

@@ -9,8 +9,11 @@ use std::collections::HashMap;
 use super::notifications::NotifyLevel;
 use super::protocol::MessageItem;
 use super::protocol::rooms::{Membership, Person, RoomKind};
-use super::room_counts::Count;
 use super::timeline::Timeline;
+use counts::Count;
+pub use counts::Counted;
+
+mod counts;
 /// Rooms not shown lose their messages (read again when shown) once all rooms together hold
 /// more than this many times one room's bound: 200,000 ordinary messages (some 50 MB), so 200
 /// rooms of 1,000 each stay loaded and switching to any of them is instant.
@@ -173,16 +176,6 @@ impl Rooms {
         self.histories.iter()
     }
 
-    /// Messages of others after the room's read marker.
-    pub fn unread(&self, room: &str) -> u32 {
-        self.unread.get(room).map_or(0, Count::total)
-    }
-
-    /// Messages of others after the room's read marker that mention the user.
-    pub fn mentions(&self, room: &str) -> u32 {
-        self.mentions.get(room).map_or(0, Count::total)
-    }
-
     /// The message, in whichever room holds it.
     pub fn message(&self, id: i64) -> Option<&MessageItem> {
         self.histories.values().find_map(|h| h.timeline.get(id))
@@ -240,29 +233,6 @@ impl Rooms {
     /// Ids that became part of the shown timeline when its room's id became known.
     pub fn take_placed(&mut self) -> Vec<i64> {
         std::mem::take(&mut self.placed)
-    }
-
-    /// A message of someone else arrived (live, caught up or read, or changed): counted
-    /// unread when it is above the room's marker and the server's count; as a mention too
-    /// while it mentions the user (an edit that takes the mention out takes the count).
-    pub fn note_unread(&mut self, room: &str, id: i64, mentions_me: bool) {
-        let marker = self.get(room).and_then(|r| r.last_read).unwrap_or(0);
-        self.unread
-            .entry(room.to_owned())
-            .or_default()
-            .note(id, marker);
-        let mentions = self.mentions.entry(room.to_owned()).or_default();
-        match mentions_me {
-            true => mentions.note(id, marker),
-            false => mentions.forget(id),
-        }
-    }
-
-    /// Deleted messages no longer count (ids are global: whichever room held them).
-    fn forget_unread(&mut self, id: i64) {
-        for count in self.unread.values_mut().chain(self.mentions.values_mut()) {
-            count.forget(id);
-        }
     }
 
     // ---- memberships -----------------------------------------------------------------------
@@ -355,64 +325,6 @@ impl Rooms {
         }
         self.sort();
         self.settle_shown();
-    }
-
-    /// The server's counts for these rooms (rooms it did not list have none): of unread
-    /// messages, or (`mentions`) of those that mention the user.
-    pub fn set_counts(
-        &mut self,
-        asked: &[String],
-        counts: Vec<(String, u32, i64)>,
-        mentions: bool,
-    ) {
-        let counts_of = match mentions {
-            true => &mut self.mentions,
-            false => &mut self.unread,
-        };
-        for room in asked {
-            let counted = counts
-                .iter()
-                .find(|(r, _, _)| r == room)
-                .map(|(_, count, newest)| (*count, *newest));
-            counts_of.entry(room.clone()).or_default().set(counted);
-        }
-        // The marker may have moved while the count was on its way.
-        for room in asked {
-            self.marker_moved(room);
-        }
-    }
-
-    /// Read markers to ask counts for: of these rooms (None: of every room).
-    pub fn markers(&self, rooms: Option<&[String]>) -> Vec<(String, i64)> {
-        self.list
-            .iter()
-            .filter(|r| rooms.is_none_or(|only| only.contains(&r.id)))
-            .map(|r| (r.id.clone(), r.last_read.unwrap_or(0)))
-            .collect()
-    }
-
-    /// The user read the room up to `id` (here or elsewhere): counts covered by it go.
-    /// True when the server must count the room again.
-    pub fn set_last_read(&mut self, room: &str, id: i64) -> bool {
-        if let Some(r) = self.list.iter_mut().find(|r| r.id == room) {
-            r.last_read = r.last_read.max(Some(id));
-        }
-        self.marker_moved(room)
-    }
-
-    fn marker_moved(&mut self, room: &str) -> bool {
-        let Some(marker) = self.get(room).and_then(|r| r.last_read) else {
-            return false;
-        };
-        let mentions = self
-            .mentions
-            .get_mut(room)
-            .is_some_and(|c| c.marker_moved(marker));
-        let unread = self
-            .unread
-            .get_mut(room)
-            .is_some_and(|c| c.marker_moved(marker));
-        unread || mentions
     }
 
     // ---- switching -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ use super::outbox::{OutgoingState, transient};
 use super::requests::Request;
 use super::{CATCH_UP_PAGE, Effect, HISTORY_PAGE, Phase, Session, describe};
 use crate::core::protocol::{self as proto, Author, MessageItem, ServerError};
+use crate::core::rooms::Counted;
 
 /// A create refused by a passing error is sent this many times more (0.5 + 1 + 2 + 4 + 8 s)
 /// before it counts as refused (then Retry and Discard are offered): one message the server
@@ -174,8 +175,8 @@ impl Session {
                 self.rooms.set_people(people);
                 effects.extend(self.show_next(now));
             }
-            Request::Unread(rooms) => self.on_counts(&rooms, &data, false),
-            Request::Mentions(rooms) => self.on_counts(&rooms, &data, true),
+            Request::Unread(rooms) => self.on_counts(&rooms, &data, Counted::Unread),
+            Request::Mentions(rooms) => self.on_counts(&rooms, &data, Counted::Mentions),
             Request::Members(_) | Request::Names(_) => self.on_members(&req.request, &data),
             Request::MarkRead(..) | Request::Notify(_) => {
                 effects.extend(self.on_memberships_changed(&data, now))

@@ -12,6 +12,7 @@ use super::requests::Request;
 use super::{Effect, HISTORY_PAGE, Phase, Session};
 use crate::core::protocol::rooms::{self as frames, Membership};
 use crate::core::protocol::{self as proto, RoomRef, SubscriptionEvent};
+use crate::core::rooms::Counted;
 
 impl Session {
     /// Open the room the list knows by this name (headless `--room`; before login too).
@@ -232,7 +233,17 @@ impl Session {
 
     /// Ask the server how much is unread in these rooms (None: in all of them), and how much
     /// of it mentions the user.
-    fn ask_counts(&mut self, rooms: Option<Vec<String>>, now: Instant) -> Vec<Effect> {
+    /// Messages deleted or changed that a room's server count may include: that room is
+    /// counted again (a mention edited out, or deleted, while the user was away).
+    pub(super) fn recount_including(&mut self, ids: &[i64], now: Instant) -> Vec<Effect> {
+        let rooms = self.rooms.counted_including(ids);
+        if rooms.is_empty() {
+            return Vec::new();
+        }
+        self.ask_counts(Some(rooms), now)
+    }
+
+    pub(super) fn ask_counts(&mut self, rooms: Option<Vec<String>>, now: Instant) -> Vec<Effect> {
         let markers = self.rooms.markers(rooms.as_deref());
         if markers.is_empty() {
             return Vec::new();
@@ -247,8 +258,8 @@ impl Session {
         effects
     }
 
-    pub(super) fn on_counts(&mut self, asked: &[String], data: &Value, mentions: bool) {
+    pub(super) fn on_counts(&mut self, asked: &[String], data: &Value, counted: Counted) {
         self.rooms
-            .set_counts(asked, frames::unread_from_json(data), mentions);
+            .set_counts(asked, frames::unread_from_json(data), counted);
     }
 }

@@ -61,18 +61,23 @@ impl Session {
                 // as its oldest and make scroll-back skip everything in between.
                 let mut items = MessageItem::list_from_json(&data);
                 self.window_updated(&items);
+                // A change of one not held may take a mention out of a room's count.
+                let changed: Vec<i64> = items.iter().map(|m| m.id).collect();
+                let mut effects = self.recount_including(&changed, now);
                 items.retain(|m| self.rooms.message(m.id).is_some());
                 self.add_messages(items, true);
                 self.bound_memory();
-                self.flush(now)
+                effects.extend(self.flush(now));
+                effects
             }
             SubscriptionEvent::Delete => {
                 // Directus sends every delete to every subscriber (issue #19704): only ids we
-                // hold mean anything.
-                for id in proto::ids_from_json(&data) {
-                    self.remove_message(id);
+                // hold mean anything (and those a room's count may include).
+                let ids = proto::ids_from_json(&data);
+                for id in &ids {
+                    self.remove_message(*id);
                 }
-                Vec::new()
+                self.recount_including(&ids, now)
             }
         }
     }
