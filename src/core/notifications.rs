@@ -1,7 +1,9 @@
 //! When the chat notifies, IO-free: what a room's setting lets through (every message, only
-//! mentions and DMs, or nothing), never while the user is looking at that very room, and
-//! never more than one notification per room per [`NOTIFY_GAP`]: what comes meanwhile is
-//! summarised in one ("3 new messages in #general") once the gap is over. The edge shows them.
+//! mentions and DMs, or nothing), never while the user is looking at that very room, never
+//! more than one notification per room per [`NOTIFY_GAP`] (what comes meanwhile is summarised
+//! in one, "3 new messages: Bob in #general", once the gap is over), and never more than
+//! [`NOTIFY_MAX`] in all per gap, however many rooms speak (a member who adds the user to
+//! twenty rooms does not get twenty at once). The edge shows them.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,6 +12,10 @@ use web_time::Instant;
 
 /// One notification per room at most this often.
 pub const NOTIFY_GAP: Duration = Duration::from_secs(5);
+/// Notifications shown at most within one gap, all rooms together.
+pub const NOTIFY_MAX: usize = 3;
+/// A title holds at most this many characters (names are the members' own).
+pub const TITLE_MAX: usize = 80;
 /// What a notification's text holds at most (characters).
 pub const BODY_MAX: usize = 200;
 
@@ -103,6 +109,8 @@ struct RoomState {
 #[derive(Debug, Default)]
 pub struct Notifier {
     rooms: HashMap<String, RoomState>,
+    /// When the last notifications were shown (at most NOTIFY_MAX, within a gap).
+    recent: std::collections::VecDeque<Instant>,
 }
 
 impl Notifier {
@@ -124,13 +132,30 @@ impl Notifier {
         if !wanted || looking {
             return None;
         }
+        let full = !self.may_show(now);
         match self.rooms.get_mut(&arrival.room) {
-            Some(room) if now < room.shown_at + NOTIFY_GAP => {
+            Some(room) if full || now < room.shown_at + NOTIFY_GAP => {
                 let count = room.held.as_ref().map_or(0, |h| h.count) + 1;
                 room.held = Some(Held {
                     count,
                     newest: arrival,
                 });
+                None
+            }
+            // Too many shown just now: held, told when there is room again.
+            None if full => {
+                let room = arrival.room.clone();
+                let held = Some(Held {
+                    count: 1,
+                    newest: arrival,
+                });
+                self.rooms.insert(
+                    room,
+                    RoomState {
+                        shown_at: now,
+                        held,
+                    },
+                );
                 None
             }
             _ => {
@@ -142,19 +167,35 @@ impl Notifier {
                         held: None,
                     },
                 );
+                self.recent.push_back(now);
                 Some(single(arrival))
             }
         }
     }
 
+    /// Fewer than NOTIFY_MAX were shown within the last gap.
+    fn may_show(&mut self, now: Instant) -> bool {
+        while self.recent.front().is_some_and(|t| now >= *t + NOTIFY_GAP) {
+            self.recent.pop_front();
+        }
+        self.recent.len() < NOTIFY_MAX
+    }
+
     /// Summaries whose gap is over; rooms quiet for a gap are forgotten.
     pub fn due(&mut self, now: Instant) -> Vec<Notification> {
         let mut due = Vec::new();
-        for room in self.rooms.values_mut() {
-            if now < room.shown_at + NOTIFY_GAP {
+        let mut rooms: Vec<&String> = self.rooms.keys().collect();
+        rooms.sort(); // which rooms go first when not all may: the same each time
+        let rooms: Vec<String> = rooms.into_iter().cloned().collect();
+        for id in rooms {
+            let ready =
+                self.rooms[&id].held.is_some() && now >= self.rooms[&id].shown_at + NOTIFY_GAP;
+            if !ready || !self.may_show(now) {
                 continue;
             }
+            let room = self.rooms.get_mut(&id).expect("listed");
             if let Some(held) = room.held.take() {
+                self.recent.push_back(now);
                 room.shown_at = now;
                 due.push(match held.count {
                     1 => single(held.newest),
@@ -172,13 +213,24 @@ impl Notifier {
         due
     }
 
-    /// When the next summary is due.
+    /// When the next summary is due (or, with NOTIFY_MAX shown just now, may be).
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.rooms
+        let room_free = self
+            .rooms
             .values()
             .filter(|r| r.held.is_some())
             .map(|r| r.shown_at + NOTIFY_GAP)
-            .min()
+            .min()?;
+        let budget_free = match self.recent.len() >= NOTIFY_MAX {
+            true => self.recent.front().map(|t| *t + NOTIFY_GAP),
+            false => None,
+        };
+        Some(budget_free.map_or(room_free, |b| b.max(room_free)))
+    }
+
+    /// Another account, or none: nothing held is told any more.
+    pub fn forget(&mut self) {
+        *self = Notifier::default();
     }
 
     /// The user looked at the room: what was held for it is not news any more.
@@ -200,14 +252,28 @@ fn single(arrival: Arrival) -> Notification {
 
 /// A body cut to [`BODY_MAX`] characters, on one line.
 pub fn body_of(text: &str) -> String {
+    one_line(text, BODY_MAX)
+}
+
+/// A title (names members chose) cut to [`TITLE_MAX`] characters, on one line.
+pub fn title_of(text: &str) -> String {
+    one_line(text, TITLE_MAX)
+}
+
+/// At most `max` characters on one line, without the controls that would reorder what is
+/// shown (bidirectional overrides and isolates: a sender's text must read as written).
+fn one_line(text: &str, max: usize) -> String {
+    let reorders = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     let flat: String = text
         .chars()
+        .filter(|c| !reorders(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(BODY_MAX + 1)
+        .take(max + 1)
         .collect();
-    match flat.chars().count() > BODY_MAX {
-        true => format!("{}…", flat.chars().take(BODY_MAX).collect::<String>()),
-        false => flat,
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
     }
 }
 
@@ -325,11 +391,58 @@ mod tests {
         n.seen("general");
         assert!(n.due(later + NOTIFY_GAP).is_empty());
         assert!(n.rooms.is_empty(), "quiet rooms are forgotten");
+        // Logged out with a summary held: it is never told.
+        let last = later + NOTIFY_GAP * 10;
+        n.arrived(
+            arrival("general", 60, false, false),
+            NotifyLevel::All,
+            false,
+            last,
+        );
+        n.arrived(
+            arrival("general", 61, false, false),
+            NotifyLevel::All,
+            false,
+            last,
+        );
+        n.forget();
+        assert!(n.due(last + NOTIFY_GAP).is_empty() && n.next_deadline().is_none());
+    }
+
+    #[test]
+    fn many_rooms_at_once_are_told_a_few_at_a_time() {
+        let now = Instant::now();
+        let mut n = Notifier::default();
+        let shown = (0..20)
+            .filter_map(|r| {
+                let a = arrival(&format!("room{r:02}"), r, false, false);
+                n.arrived(a, NotifyLevel::All, false, now)
+            })
+            .count();
+        assert_eq!(shown, NOTIFY_MAX);
+        assert_eq!(n.next_deadline(), Some(now + NOTIFY_GAP));
+        let mut told = shown;
+        let mut at = now;
+        while told < 20 {
+            at = n.next_deadline().expect("more held");
+            let due = n.due(at);
+            assert!(due.len() <= NOTIFY_MAX, "{}", due.len());
+            assert!(!due.is_empty(), "due when said");
+            told += due.len();
+        }
+        assert_eq!(at, now + NOTIFY_GAP * 6, "3 per gap");
+        assert!(n.next_deadline().is_none());
     }
 
     #[test]
     fn a_body_is_one_bounded_line() {
         assert_eq!(body_of("a\nb\u{7}c"), "a b c");
+        assert_eq!(
+            title_of("Bob\u{202E}gnp.exe"),
+            "Bobgnp.exe",
+            "no reordering"
+        );
+        assert_eq!(title_of(&"n".repeat(500)).chars().count(), TITLE_MAX + 1);
         let long = "x".repeat(5_000);
         assert_eq!(body_of(&long).chars().count(), BODY_MAX + 1);
     }

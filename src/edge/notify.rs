@@ -58,11 +58,16 @@ mod native {
         }
     }
 
-    /// Notification servers may read the body as markup: it is the sender's text, not ours.
+    /// Freedesktop servers may read the body as markup: it is the sender's text, not ours.
+    /// (macOS shows it as it is; Windows escapes it itself.)
     fn escaped(text: &str) -> String {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            text.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        } else {
+            text.to_owned()
+        }
     }
 
     impl Notify for Desktop {
@@ -220,6 +225,12 @@ impl Notifications {
         focused: bool,
         now: web_time::Instant,
     ) -> Vec<(String, i64)> {
+        if session.phase() == crate::core::session::Phase::LoggedOut {
+            // Nothing held for the last account is told (another may log in next).
+            self.policy.forget();
+            let _ = self.platform.clicked();
+            return Vec::new();
+        }
         let shown = session.rooms().shown_id().map(str::to_owned);
         for arrival in session.take_arrivals() {
             let level = session

@@ -17,8 +17,18 @@ pub fn temp_store(name: &str) -> PathBuf {
     dir
 }
 
+/// The app, its notifications shown nowhere (tests must not put any on this desktop).
 pub fn app(server: &str, store: &PathBuf) -> Harness<'static, ChatApp> {
-    app_notifying(server, store, None)
+    app_notifying(server, store, Some(Box::new(Silent)))
+}
+
+struct Silent;
+
+impl directus_chat::edge::notify::Notify for Silent {
+    fn show(&mut self, _: &directus_chat::core::notifications::Notification) {}
+    fn clicked(&mut self) -> Vec<(String, i64)> {
+        Vec::new()
+    }
 }
 
 /// The app with `notifier` in place of the platform's notifications.

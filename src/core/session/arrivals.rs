@@ -7,7 +7,7 @@ use web_time::Instant;
 
 use super::requests::Request;
 use super::{Effect, Session};
-use crate::core::notifications::{Arrival, NotifyLevel, body_of};
+use crate::core::notifications::{Arrival, NotifyLevel, body_of, title_of};
 use crate::core::protocol::MessageItem;
 use crate::core::protocol::rooms::{self as frames, RoomKind};
 
@@ -32,10 +32,10 @@ impl Session {
             }
             let author = item.author.first_name.as_deref().unwrap_or("Someone");
             let dm = room.kind == RoomKind::Dm;
-            let title = match dm {
+            let title = title_of(&match dm {
                 true => author.to_owned(),
                 false => format!("{author} in #{}", room.title()),
-            };
+            });
             let arrival = Arrival {
                 room: room.id.clone(),
                 id: item.id,
