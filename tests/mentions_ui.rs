@@ -13,10 +13,16 @@ use common::ui::*;
 use common::{create_item, user_id};
 use directus_chat::core::notifications::{NOTIFY_GAP, Notification, NotifyLevel};
 use directus_chat::edge::notify::Notify;
+use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use serde_json::json;
 use xtask::rest::Rest;
 use xtask::testing::TestDirectus;
+
+/// The @ list offers this person (its entries are buttons; a mention in a message is not).
+fn offered(h: &App, name: &str) -> bool {
+    h.query_by_role_and_label(Role::Button, name).is_some()
+}
 
 fn post(rest: &Rest, room: &str, text: &str) {
     create_item(rest, "messages", json!({"content": text, "room": room}));
@@ -96,18 +102,30 @@ fn mentions_are_counted_picked_from_the_at_list_and_shown_by_name() {
         h.state().session().rooms().shown_room().is_some() && h.state().session().me().is_some()
     });
     fill(&mut bob_app, "Message", "@al");
-    wait_until(&mut bob_app, "Alice offered", |h| {
-        h.query_by_label("@Alice").is_some()
-    });
+    wait_until(&mut bob_app, "Alice offered", |h| offered(h, "@Alice"));
     assert!(
-        bob_app.query_by_label("@Bob").is_none(),
+        !offered(&bob_app, "@Bob"),
         "not oneself, nor those the text does not match"
     );
+    // Esc closes the list and keeps the text (and the keyboard).
+    bob_app.key_press(egui::Key::Escape);
+    bob_app.run_steps(3);
+    assert!(!offered(&bob_app, "@Alice"), "closed");
+    assert_eq!(bob_app.state().composer_text(), "@al");
+    // At the next @, the list again: Tab picks; and Enter.
+    fill(&mut bob_app, "Message", " @al");
+    wait_until(&mut bob_app, "Alice offered again", |h| {
+        offered(h, "@Alice")
+    });
+    bob_app.key_press(egui::Key::Tab);
+    bob_app.run_steps(3);
+    fill(&mut bob_app, "Message", "and @car");
+    wait_until(&mut bob_app, "Carol offered", |h| offered(h, "@Carol"));
     bob_app.key_press(egui::Key::Enter);
     bob_app.run_steps(3);
     assert_eq!(
         bob_app.state().composer_text(),
-        "@Alice ",
+        "@al @Alice and @Carol ",
         "picked, not sent"
     );
     fill(&mut bob_app, "Message", "see general");
@@ -120,7 +138,9 @@ fn mentions_are_counted_picked_from_the_at_list_and_shown_by_name() {
         .unwrap()
         .to_owned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !stored(&bob_rest, &general).contains(&format!("<@{alice}> see general")) {
+    let carol = user_id(&server.as_member(&server.carol));
+    let sent = format!("@al <@{alice}> and <@{carol}> see general");
+    while !stored(&bob_rest, &general).contains(&sent) {
         assert!(std::time::Instant::now() < deadline, "stored with her id");
         bob_app.step();
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -132,7 +152,7 @@ fn mentions_are_counted_picked_from_the_at_list_and_shown_by_name() {
     });
     alice_app.get_by_label("# general (1) @1").click();
     wait_until(&mut alice_app, "Bob's mention", |h| {
-        shows(h, "see general") && h.query_by_label("@Alice").is_some()
+        shows(h, "see general") && h.query_by_role_and_label(Role::Label, "@Alice").is_some()
     });
 
     // Many mentions in one message count once; a message that mentions only someone else
@@ -188,6 +208,9 @@ fn notifications_follow_each_rooms_setting_and_a_click_opens_the_message() {
     let (alice, bob) = (user_id(&alice_rest), user_id(&bob_rest));
     let name = format!("notify-{}", std::process::id());
     let room = private_room(&alice_rest, &name, &[&bob]);
+    // Where Bob talks (not in general: the other test's messages are there).
+    let talk = format!("talk-{}", std::process::id());
+    let talk_room = private_room(&alice_rest, &talk, &[&bob]);
     let recorder = Recorder::default();
     let mut h = app_notifying(
         &server.url(),
@@ -195,51 +218,55 @@ fn notifications_follow_each_rooms_setting_and_a_click_opens_the_message() {
         Some(Box::new(recorder.clone())),
     );
     log_in(&mut h, &server.alice.email, &server.alice.password);
-    wait_until(&mut h, "her room, and general shown", |h| {
-        shows(h, &format!("# {name}")) && h.state().session().rooms().shown_id().is_some()
+    wait_until(&mut h, "her rooms", |h| {
+        shows(h, &format!("# {name}")) && shows(h, &format!("# {talk}"))
     });
-    let general = h.state().session().rooms().shown_id().unwrap().to_owned();
     h.get_by_label(&format!("# {name}")).click();
     wait_until(&mut h, "her room shown", |h| {
         h.state().session().rooms().shown_id() == Some(room.as_str())
     });
-    let shown = || recorder.shown.lock().unwrap().clone();
+    // Only this test's rooms (the other test mentions Alice elsewhere meanwhile).
+    let shown = || {
+        let shown = recorder.shown.lock().unwrap();
+        let ours = |n: &&Notification| n.room == room || n.room == talk_room;
+        shown.iter().filter(ours).cloned().collect::<Vec<_>>()
+    };
 
-    // A mention in general (the default: mentions and DMs) is notified, by name.
-    post(&bob_rest, &general, &format!("<@{alice}> ping 1"));
+    // A mention in the talk room (the default: mentions and DMs) is notified, by name.
+    post(&bob_rest, &talk_room, &format!("<@{alice}> ping 1"));
     wait_until(&mut h, "a notification", |_| shown().len() == 1);
     let first = shown()[0].clone();
-    assert_eq!(first.room, general);
+    assert_eq!(first.room, talk_room);
     assert_eq!(
         (first.title.as_str(), first.body.as_str()),
-        ("Bob in #general", "@Alice ping 1")
+        (format!("Bob in #{talk}").as_str(), "@Alice ping 1")
     );
     // A plain message is not, even once a burst's gap is over.
-    post(&bob_rest, &general, "plain words");
+    post(&bob_rest, &talk_room, "plain words");
     wait_until(&mut h, "the plain one counted", |h| {
-        shows(h, "# general (2) @1")
+        shows(h, &format!("# {talk} (2) @1"))
     });
     step_for(&mut h, NOTIFY_GAP + Duration::from_millis(500));
     assert_eq!(shown().len(), 1, "{:?}", shown());
 
-    // Clicked: general opens at the message.
+    // Clicked: the talk room opens at the message.
     recorder
         .clicks
         .lock()
         .unwrap()
-        .push((general.clone(), first.id));
-    wait_until(&mut h, "general at the message", |h| {
-        h.state().session().rooms().shown_id() == Some(general.as_str()) && shows(h, "ping 1")
+        .push((talk_room.clone(), first.id));
+    wait_until(&mut h, "the talk room at the message", |h| {
+        h.state().session().rooms().shown_id() == Some(talk_room.as_str()) && shows(h, "ping 1")
     });
 
-    // Nothing from general; everything from her room. Kept on her membership, which nobody
+    // Nothing from the talk room; everything from her room. Kept on her membership, which nobody
     // else reads.
     choose(&mut h, "Nothing");
-    wait_until(&mut h, "general: nothing", |h| {
-        level(h, &general) == NotifyLevel::Nothing
+    wait_until(&mut h, "talk: nothing", |h| {
+        level(h, &talk_room) == NotifyLevel::Nothing
     });
     let mine = format!(
-        "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={alice}&fields=notify"
+        "/items/room_members?filter[room][_eq]={talk_room}&filter[user][_eq]={alice}&fields=notify"
     );
     let stored = alice_rest.get(&mine).unwrap().data("membership").unwrap();
     assert_eq!(stored[0]["notify"], "nothing");
@@ -259,7 +286,7 @@ fn notifications_follow_each_rooms_setting_and_a_click_opens_the_message() {
         assert_eq!(rows, json!([]), "{probe}");
     }
     let own = format!(
-        "/items/room_members?filter[room][_eq]={general}&filter[user][_eq]={bob}&fields=notify\
+        "/items/room_members?filter[room][_eq]={talk_room}&filter[user][_eq]={bob}&fields=notify\
          &filter[notify][_null]=true"
     );
     let rows = bob_rest.get(&own).unwrap().data("his own").unwrap();
@@ -272,15 +299,20 @@ fn notifications_follow_each_rooms_setting_and_a_click_opens_the_message() {
     wait_until(&mut h, "her room: all", |h| {
         level(h, &room) == NotifyLevel::All
     });
-    h.get_by_label("# general").click();
-    wait_until(&mut h, "general shown", |h| {
-        h.state().session().rooms().shown_id() == Some(general.as_str())
+    h.get_by_label(&format!("# {talk}")).click();
+    wait_until(&mut h, "the talk room shown", |h| {
+        h.state().session().rooms().shown_id() == Some(talk_room.as_str())
     });
     post(&bob_rest, &room, "plain in her room");
     wait_until(&mut h, "notified: all messages", |_| shown().len() == 2);
     assert_eq!(shown()[1].title, format!("Bob in #{name}"));
-    post(&bob_rest, &general, &format!("<@{alice}> ping 2"));
+    post(&bob_rest, &talk_room, &format!("<@{alice}> ping 2"));
     wait_until(&mut h, "the mention arrived", |h| shows(h, "ping 2"));
     step_for(&mut h, Duration::from_millis(300));
-    assert_eq!(shown().len(), 2, "general says nothing: {:?}", shown());
+    assert_eq!(
+        shown().len(),
+        2,
+        "the talk room says nothing: {:?}",
+        shown()
+    );
 }

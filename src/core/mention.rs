@@ -140,8 +140,9 @@ pub struct Picked {
     pub id: String,
 }
 
-/// What is stored for the composer's text: every `@Name` that was picked (and not edited
-/// since) becomes its id. An `@Name` typed without picking stays text.
+/// What is stored for the composer's text: every `@Name` of a person picked in this message
+/// (typed again too, not after a letter or digit, not followed by one) becomes their id; the
+/// `@Name` of someone not picked stays text, and so does a `<@id>` already in it.
 pub fn to_stored(text: &str, picked: &[Picked]) -> String {
     // Longest first: "@Al" must not eat the start of "@Alice Smith".
     let mut picked: Vec<&Picked> = picked.iter().collect();
@@ -168,23 +169,36 @@ pub fn to_stored(text: &str, picked: &[Picked]) -> String {
 }
 
 /// A stored message made editable in the composer: mentions as `@Name`, remembered as picked
-/// so that saving stores them as ids again.
+/// so that saving stores them as ids again. A mention that would not come back as the same
+/// person stays as it is stored (`<@id>`): one whose name is not known, one whose name
+/// another person mentioned in it also has, one next to a letter or digit.
 pub fn to_editable(text: &str, names: &Names) -> (String, Vec<Picked>) {
+    let pieces = pieces(text);
     let mut picked: Vec<Picked> = Vec::new();
     let mut out = String::with_capacity(text.len());
-    for piece in pieces(text) {
-        match piece {
-            Piece::Text(t) => out.push_str(t),
-            Piece::Mention(id) => {
-                let shown = names.shown(id);
+    for (i, piece) in pieces.iter().enumerate() {
+        let id = match piece {
+            Piece::Text(t) => {
+                out.push_str(t);
+                continue;
+            }
+            Piece::Mention(id) => id.to_ascii_lowercase(),
+        };
+        let loose_before = out.chars().last().is_none_or(|c| !c.is_alphanumeric());
+        let loose_after = match pieces.get(i + 1) {
+            Some(Piece::Text(t)) => t.chars().next().is_none_or(|c| !c.is_alphanumeric()),
+            _ => true,
+        };
+        let shown = names.get(&id).map(|name| format!("@{name}"));
+        let same = |s: &String| picked.iter().find(|p| p.shown == *s).map(|p| p.id == id);
+        match shown {
+            Some(shown) if loose_before && loose_after && same(&shown) != Some(false) => {
                 out.push_str(&shown);
-                if !picked.iter().any(|p| p.shown == shown) {
-                    picked.push(Picked {
-                        shown,
-                        id: id.to_ascii_lowercase(),
-                    });
+                if same(&shown).is_none() {
+                    picked.push(Picked { shown, id });
                 }
             }
+            _ => out.push_str(&token(&id)),
         }
     }
     (out, picked)
@@ -270,6 +284,35 @@ mod tests {
         let (text, again) = to_editable(&stored, &names);
         assert_eq!(text, "@Alice and @Al, not @Alicia or me@Al");
         assert_eq!(to_stored(&text, &again), stored, "round trip");
+        // What would not come back as the same person stays as stored: an unknown name, a
+        // name two people share, a mention next to a letter.
+        let carol = "16fd2706-8baf-433b-82eb-8c7fada847da";
+        let alias = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+        names.learn(alias, "Alice");
+        let tricky = format!(
+            "{} {} {} x{} {}y",
+            token(carol),
+            token(ALICE),
+            token(alias),
+            token(ALICE),
+            token(ALICE)
+        );
+        let (text, again) = to_editable(&tricky, &names);
+        assert_eq!(
+            text,
+            format!(
+                "{} @Alice {} x{} {}y",
+                token(carol),
+                token(alias),
+                token(ALICE),
+                token(ALICE)
+            )
+        );
+        assert_eq!(
+            to_stored(&text, &again),
+            tricky,
+            "every mention means whom it meant"
+        );
         // A rename shows at once; an unknown id reads as someone.
         names.learn(ALICE, "Alicia");
         assert_eq!(

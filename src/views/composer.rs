@@ -65,6 +65,7 @@ impl Composer {
     pub fn done(&mut self) {
         self.text.clear();
         self.picked.clear();
+        self.picker = Picker::default();
         self.editing = None;
         self.error = None;
     }
@@ -72,6 +73,7 @@ impl Composer {
     /// Another room is shown: its draft comes in, this one's goes out.
     pub(super) fn swap_draft(&mut self, draft: Draft) -> Draft {
         self.error = None;
+        self.picker = Picker::default();
         Draft {
             text: std::mem::replace(&mut self.text, draft.text),
             picked: std::mem::replace(&mut self.picked, draft.picked),
@@ -90,6 +92,9 @@ impl Composer {
             .char_indices()
             .nth(cursor)
             .map_or(self.text.len(), |(i, _)| i);
+        if at > end || !self.text.is_char_boundary(at) {
+            return; // the text changed under the list: nothing picked
+        }
         let inserted = format!("{shown} ");
         self.text.replace_range(at..end, &inserted);
         self.cursor_to = Some(self.text[..at].chars().count() + inserted.chars().count());
@@ -115,6 +120,20 @@ fn shown_as(person: &Person, members: &[Person]) -> String {
         (Some(last), true) if !last.trim().is_empty() && last != name => format!("@{name} {last}"),
         _ => format!("@{name}"),
     }
+}
+
+/// The `@query` before the cursor (its `@` as a byte index, the query, the cursor as a char
+/// index), while the field has the keyboard (or the pointer is on the list).
+fn typing_now(ui: &egui::Ui, composer: &Composer, id: egui::Id) -> Option<(usize, String, usize)> {
+    let open = ui.memory(|m| m.has_focus(id)) || composer.picker.hovered;
+    let cursor = TextEdit::load_state(ui.ctx(), id)?
+        .cursor
+        .char_range()?
+        .primary
+        .index
+        .0;
+    let (at, query) = mention::typing_at(&composer.text, cursor)?;
+    open.then(|| (at, query.to_owned(), cursor))
 }
 
 /// Members (not the user) whose name has the query in it, those it starts first.
@@ -149,19 +168,23 @@ pub fn show(
     // A fixed id: the rows above it come and go ("sending…"), and an automatic id would
     // change with them, taking the keyboard away after every send.
     let id = egui::Id::unique("composer");
+    if let Some(to) = composer.cursor_to.take()
+        && let Some(mut state) = TextEdit::load_state(ui.ctx(), id)
+    {
+        let to = egui::text::CCursor::new(to);
+        state
+            .cursor
+            .set_char_range(Some(egui::text::CCursorRange::one(to)));
+        state.store(ui.ctx(), id);
+    }
     // The @ being typed, as the field stood after the last frame.
     let room = session.rooms().shown_id().unwrap_or_default().to_owned();
-    let cursor = TextEdit::load_state(ui.ctx(), id)
-        .and_then(|s| s.cursor.char_range())
-        .map(|r| r.primary.index.0);
-    let open = ui.memory(|m| m.has_focus(id)) || composer.picker.hovered;
-    let typing = cursor
-        .and_then(|c| mention::typing_at(&composer.text, c).map(|(at, q)| (at, q.to_owned(), c)))
-        .filter(|(at, _, _)| open && composer.picker.dismissed != Some(*at));
-    if typing.is_none() {
-        composer.picker.selected = 0;
-        composer.picker.hovered = false;
+    let now = typing_now(ui, composer, id);
+    if now.is_none() {
+        // No @ being typed: a list closed with Esc may open at the next one.
+        composer.picker = Picker::default();
     }
+    let typing = now.filter(|(at, _, _)| composer.picker.dismissed != Some(*at));
     let members = session.members(&room).unwrap_or_default();
     let me = session.me().and_then(|m| m.id.as_deref());
     let offered = match &typing {
@@ -175,20 +198,24 @@ pub fn show(
         composer.picker.asked = Some((room.clone(), *at));
         action = Some(Action::ListMembers(room.clone()));
     }
+    let listing = !offered.is_empty();
     // Keys for the list, before the field sees them.
     if let Some((at, _, cursor)) = &typing
-        && !offered.is_empty()
+        && listing
     {
         let last = offered.len() - 1;
         let picker = &mut composer.picker;
         picker.selected = picker.selected.min(last);
+        // Only the plain keys (Shift+Enter is still a new line; consume_key ignores Shift).
         let (down, up, pick, close) = ui.input_mut(|i| {
+            let plain = i.modifiers.is_none();
             (
-                i.consume_key(Modifiers::NONE, Key::ArrowDown),
-                i.consume_key(Modifiers::NONE, Key::ArrowUp),
-                i.consume_key(Modifiers::NONE, Key::Enter)
-                    || i.consume_key(Modifiers::NONE, Key::Tab),
-                i.consume_key(Modifiers::NONE, Key::Escape),
+                plain && i.consume_key(Modifiers::NONE, Key::ArrowDown),
+                plain && i.consume_key(Modifiers::NONE, Key::ArrowUp),
+                plain
+                    && (i.consume_key(Modifiers::NONE, Key::Enter)
+                        || i.consume_key(Modifiers::NONE, Key::Tab)),
+                plain && i.consume_key(Modifiers::NONE, Key::Escape),
             )
         });
         if down {
@@ -214,17 +241,16 @@ pub fn show(
             .desired_rows(2)
             .desired_width(ui.available_width() - send_width)
             // Shift+Enter is the newline; plain Enter sends (below).
-            .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter));
+            .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter))
+            // While the @ list is open, Esc and Tab are its (egui would take the keyboard
+            // away on them at the start of the next frame).
+            .event_filter(egui::EventFilter {
+                horizontal_arrows: true,
+                vertical_arrows: true,
+                tab: listing,
+                escape: listing,
+            });
         let response = ui.add(edit).labelled_by(label.id);
-        if let Some(to) = composer.cursor_to.take()
-            && let Some(mut state) = TextEdit::load_state(ui.ctx(), response.id)
-        {
-            let to = egui::text::CCursor::new(to);
-            state
-                .cursor
-                .set_char_range(Some(egui::text::CCursorRange::one(to)));
-            state.store(ui.ctx(), response.id);
-        }
         let focused = response.has_focus();
         let enter = focused && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
         let up = focused && composer.text.is_empty() && ui.input(|i| i.key_pressed(Key::ArrowUp));
@@ -236,12 +262,15 @@ pub fn show(
                 "Send"
             })
             .clicked();
-        if let Some((at, query, cursor)) = &typing
-            && composer.picker.dismissed != Some(*at)
-            && let Some(person) = picker_list(ui, composer, &response, &offered, members, query)
+        // The list as the text stands now (this frame's typing included).
+        if let Some((at, query, cursor)) = typing_now(ui, composer, id)
+            && composer.picker.dismissed != Some(at)
         {
-            let shown = shown_as(person, members);
-            composer.pick(*at, *cursor, shown, person);
+            let offered = candidates(members, me, &query);
+            if let Some(person) = picker_list(ui, composer, &response, &offered, members, &query) {
+                let shown = shown_as(person, members);
+                composer.pick(at, cursor, shown, person);
+            }
         }
         if up && let Some(last) = session.last_own() {
             let id = last.id;
