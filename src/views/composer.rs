@@ -110,15 +110,26 @@ impl Composer {
 }
 
 /// How a member is offered and written: `@First name`, with the last name when two members
-/// share the first.
+/// share the first, and the start of their id when that is shared too (anyone may call
+/// themselves what someone else is called: each entry must still be one person).
 fn shown_as(person: &Person, members: &[Person]) -> String {
     let name = person.name();
-    let shared = members
-        .iter()
-        .any(|m| m.id != person.id && m.name().eq_ignore_ascii_case(name));
-    match (&person.last_name, shared) {
-        (Some(last), true) if !last.trim().is_empty() && last != name => format!("@{name} {last}"),
-        _ => format!("@{name}"),
+    let full = |p: &Person| match &p.last_name {
+        Some(last) if !last.trim().is_empty() && last != p.name() => {
+            format!("{} {last}", p.name())
+        }
+        _ => p.name().to_owned(),
+    };
+    let others = members.iter().filter(|m| m.id != person.id);
+    let same_name = others.clone().any(|m| m.name().eq_ignore_ascii_case(name));
+    let same_full = others
+        .clone()
+        .any(|m| full(m).eq_ignore_ascii_case(&full(person)));
+    let short: String = person.id.chars().take(4).collect();
+    match (same_name, same_full) {
+        (false, _) => format!("@{name}"),
+        (true, false) => format!("@{}", full(person)),
+        (true, true) => format!("@{} ({short})", full(person)),
     }
 }
 
@@ -347,4 +358,38 @@ fn picker_list<'a>(
         });
     composer.picker.hovered = area.response.contains_pointer();
     clicked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, first: &str, last: &str) -> Person {
+        Person {
+            id: id.into(),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            email: None,
+        }
+    }
+
+    #[test]
+    fn each_entry_of_the_list_is_one_person() {
+        let members = [
+            person("a1a1", "Alice", "Smith"),
+            person("b2b2", "Alice", "Jones"),
+            person("c3c3", "Alice", "Jones"),
+            person("d4d4", "Bob", "Smith"),
+        ];
+        let shown: Vec<String> = members.iter().map(|p| shown_as(p, &members)).collect();
+        assert_eq!(
+            shown,
+            [
+                "@Alice Smith",
+                "@Alice Jones (b2b2)",
+                "@Alice Jones (c3c3)",
+                "@Bob"
+            ]
+        );
+    }
 }

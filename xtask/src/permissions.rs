@@ -163,7 +163,8 @@ const RULES: &[Rule] = &[
         room_preset: false,
         needs_extension: false,
         fallback: Fallback::AllFields(
-            "chat members can read every membership (of the one shared room)",
+            "chat members can read every membership (of the one shared room), read markers and \
+             notification settings included",
         ),
     },
     // Whether someone muted a room is theirs to know: the setting of one's own memberships
