@@ -15,6 +15,9 @@ fn page(ids: impl Iterator<Item = i64>) -> Value {
 fn alice() -> Rig {
     let mut rig = Rig::known();
     let sent = first_page(&mut rig, page((100..150).rev()));
+    let profile = find_uid(&sent, "profile").unwrap().clone();
+    let me = rig.profile.clone();
+    rig.frame(json!({"type":"subscription","event":"init","uid":profile["uid"],"data":me}));
     let rooms = find_uid(&sent, "rooms").unwrap().clone();
     rig.rooms_live = rooms["uid"].clone();
     let data = rig.rooms.clone();
@@ -117,4 +120,87 @@ fn a_newer_page_that_reaches_the_present_first_waits_for_the_message_itself() {
     rig.s.to_present();
     answer(&mut rig, &older, page((0..=10).rev()));
     assert_eq!(rig.s.timeline().oldest_id(), Some(66));
+}
+
+#[test]
+fn a_page_of_a_window_left_never_lands_in_the_next_one() {
+    let mut rig = alice();
+    let sent = frames(&rig.s.open_at("r-general", 10, rig.now));
+    let old_newer = find_uid(&sent, "window-newer").unwrap().clone();
+    let sent = frames(&rig.s.open_at("r-general", 60, rig.now));
+    let older = find_uid(&sent, "window-older")
+        .expect("the second window's own reads")
+        .clone();
+    let newer = find_uid(&sent, "window-newer").unwrap().clone();
+    answer(&mut rig, &old_newer, page(11..36));
+    assert!(
+        rig.s.timeline().is_empty(),
+        "the first window's page is not the second's"
+    );
+    answer(&mut rig, &older, page((36..=60).rev()));
+    answer(&mut rig, &newer, page(61..86));
+    assert_eq!(ids(&rig.s), (36..86).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_window_whose_reads_were_lost_to_a_reconnect_asks_again() {
+    let mut rig = alice();
+    rig.s.open_at("r-general", 10, rig.now);
+    // The socket goes before any answer; back, the window asks again.
+    rig.s.closed("gone", rig.now);
+    let mut asked = Vec::new();
+    for _ in 0..50 {
+        let effects = rig.advance(std::time::Duration::from_secs(1));
+        asked.extend(frames(&effects));
+        if matches!(rig.s.phase(), super::session::Phase::Connecting { .. }) {
+            break;
+        }
+    }
+    let auth = only(&rig.s.opened(rig.now));
+    let subscribe = rig.auth_ok(&auth, "r2");
+    let live = subscribe[0]["uid"].clone();
+    let sent = frames(&rig.frame(json!({"type":"subscription","event":"init","uid":live})));
+    // The catch-up first; with it answered, the window's reads.
+    let catch_up = sent
+        .iter()
+        .find(|f| f["collection"] == "messages")
+        .unwrap()
+        .clone();
+    let sent = answer(&mut rig, &catch_up, json!([]));
+    let older = find_uid(&sent, "window-older")
+        .expect("asked again")
+        .clone();
+    assert!(find_uid(&sent, "window-newer").is_some());
+    answer(&mut rig, &older, page((0..=10).rev()));
+    assert!(rig.s.timeline().get(10).is_some());
+}
+
+#[test]
+fn ones_own_message_in_the_window_can_be_edited_and_stays_there() {
+    let mut rig = alice();
+    let sent = frames(&rig.s.open_at("r-general", 10, rig.now));
+    let older = find_uid(&sent, "window-older").unwrap().clone();
+    let mut rows: Vec<Value> = (0..=10)
+        .rev()
+        .map(|id| in_room(id, "r-general", "Bob"))
+        .collect();
+    rows[0] = in_room(10, "r-general", "Alice");
+    rows[0]["user_created"]["id"] = json!("u-alice");
+    answer(&mut rig, &older, Value::Array(rows));
+    let update = only(
+        &rig.s
+            .edit(10, "changed", rig.now)
+            .expect("hers, in the window"),
+    );
+    let mut reply = in_room(10, "r-general", "Alice");
+    reply["user_created"]["id"] = json!("u-alice");
+    reply["content"] = json!("changed");
+    answer(&mut rig, &update, reply);
+    assert_eq!(rig.s.timeline().get(10).unwrap().content, "changed");
+    rig.s.to_present();
+    assert_eq!(
+        rig.s.timeline().oldest_id(),
+        Some(100),
+        "not the room's: no gap made"
+    );
 }

@@ -158,6 +158,8 @@ pub struct Session {
     shares_token: bool,
     /// The shown room in a window around a message far back (see `jump.rs`).
     jump: Option<jump::Jump>,
+    /// The last window's number.
+    next_window: u64,
     /// The search under way or last made (see `search.rs`).
     search: Option<Search>,
     /// Messages whose author's name is not known yet (see `resolve_authors`).
@@ -243,6 +245,7 @@ impl Session {
             shares_token: false,
             search: None,
             jump: None,
+            next_window: 0,
             unresolved: Default::default(),
             resolve_blocked: false,
             saved: None,
@@ -262,12 +265,18 @@ impl Session {
     pub fn phase(&self) -> Phase {
         self.phase
     }
-    /// The shown room's messages.
+    /// What the shown room shows: its messages, or a window around one far back (see
+    /// `jump.rs`).
     pub fn timeline(&self) -> &Timeline {
         match self.shown_jump() {
             Some(jump) => jump.timeline(),
             None => &self.rooms.shown_history().timeline,
         }
+    }
+    /// The shown room's own messages (up to the present), window or not: what is saved on the
+    /// device, and what is unread.
+    pub fn room_timeline(&self) -> &Timeline {
+        &self.rooms.shown_history().timeline
     }
     /// The user's rooms, their unread counts and which one is shown.
     pub fn rooms(&self) -> &Rooms {

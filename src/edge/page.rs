@@ -21,7 +21,7 @@ impl Page {
             self.unread.reset();
         } else {
             self.unread.update(
-                session.timeline(),
+                session.room_timeline(),
                 session.history_loaded(),
                 user_is_looking(ctx),
                 |m| session.is_mine(m),

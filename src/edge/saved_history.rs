@@ -42,7 +42,7 @@ impl SavedHistory {
     pub fn of(session: &Session) -> Option<SavedHistory> {
         let server = session.server()?.http.clone();
         let email = session.email().map(str::to_owned);
-        Some(Self::from_timeline(server, email, session.timeline()))
+        Some(Self::from_timeline(server, email, session.room_timeline()))
     }
 
     fn from_timeline(server: String, email: Option<String>, timeline: &Timeline) -> SavedHistory {
@@ -116,7 +116,7 @@ impl HistorySaver {
             return None;
         }
         let room = session.rooms().shown_id().map(str::to_owned);
-        let state = (room, session.timeline().version());
+        let state = (room, session.room_timeline().version());
         self.held = false;
         match &self.last {
             Some((saved, _)) if *saved == state => return None,

@@ -67,6 +67,9 @@ pub struct MessageList {
     reveal: Option<i64>,
     /// The message brought into view last, marked.
     found: Option<i64>,
+    /// Last frame showed a window far back (when it joins the room, the view stays put, even
+    /// at the window's bottom: the room's newer messages are below, not to jump over).
+    detached: bool,
 }
 
 /// What the chat marks in the list besides the messages.
@@ -175,7 +178,7 @@ impl MessageList {
         if moved || (width - self.rows.width()).abs() > 0.5 {
             self.layout = Some(layout);
             self.rows.rebuild((0..timeline.len()).map(estimate), width);
-            if moved && !self.at_bottom {
+            if moved && (!self.at_bottom || self.detached) {
                 let (id, below) = self.anchor?;
                 self.hold = Some((id, below, HOLD_MAX));
             }
@@ -312,7 +315,10 @@ impl MessageList {
                 });
             }
             if timeline.is_empty() {
-                if session.history_loaded() && session.outbox_here().next().is_none() {
+                if session.history_loaded()
+                    && session.outbox_here().next().is_none()
+                    && !session.detached()
+                {
                     let hello = Rect::from_min_size(origin + vec2(0.0, TOP_ROW), vec2(width, 30.0));
                     ui.put(hello, egui::Label::new("No messages yet. Say hello!"));
                 }
@@ -372,6 +378,7 @@ impl MessageList {
         }
         self.anchor = anchor;
         self.armed = armed;
+        self.detached = session.detached();
         self.offset = output.state.clamped_offset().y;
         self.scroll_id = Some(output.id);
         let view = output.inner_rect;

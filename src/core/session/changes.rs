@@ -56,7 +56,8 @@ impl Session {
         if let Some(why) = &self.edits_refused {
             return Err(why.clone());
         }
-        if !self.message(id).is_some_and(|m| self.is_mine(m)) {
+        let message = self.message(id).or_else(|| self.timeline().get(id));
+        if !message.is_some_and(|m| self.is_mine(m)) {
             return Err("Only your own messages can be changed.".into());
         }
         if self.phase != Phase::Online {

@@ -16,15 +16,20 @@ use crate::core::timeline::Timeline;
 /// Messages read on each side of the target when the window opens.
 const AROUND: u32 = HISTORY_PAGE / 2;
 
+/// The window: a room's messages around one far back, apart from the room's own.
 #[derive(Debug)]
 pub struct Jump {
     room: String,
+    /// Which window this is (a page of one left must not land in the next).
+    id: u64,
+    /// The message it opened at (read again from there when its first reads were lost).
+    target: i64,
     timeline: Timeline,
     /// The room's first message is in the window.
     reached_start: bool,
-    /// A newer page reached the present while the first older page was still on its way:
-    /// joined once it is in.
-    join_when_in: bool,
+    /// A newer page reached the present while an older page was still on its way: joined
+    /// once that is in.
+    join_after_older: bool,
 }
 
 impl Jump {
@@ -43,6 +48,7 @@ impl Session {
     /// Show `room` at message `id`: in the room's timeline if it reaches back that far,
     /// else in a window around it (see the module comment).
     pub fn open_at(&mut self, room: &str, id: i64, now: Instant) -> Vec<Effect> {
+        self.drop_window();
         let mut effects = self.show_room(room, now);
         if self.rooms.shown_id() != Some(room) {
             return effects; // not one of the user's rooms
@@ -53,31 +59,84 @@ impl Session {
         if reaches || self.phase != Phase::Online {
             return effects;
         }
+        self.next_window += 1;
         self.jump = Some(Jump {
             room: room.to_owned(),
+            id: self.next_window,
+            target: id,
             timeline: Timeline::default(),
             reached_start: false,
-            join_when_in: false,
+            join_after_older: false,
         });
-        let at = RoomRef::Id(room.to_owned());
-        // The target and those before it; those after it.
-        effects.push(self.request(
-            Request::JumpOlder {
-                room: room.to_owned(),
-                limit: AROUND,
-            },
-            |uid| proto::read_before(&at, id + 1, AROUND, uid),
-            now,
-        ));
-        effects.push(self.request(
-            Request::JumpNewer {
-                room: room.to_owned(),
-                limit: AROUND,
-            },
-            |uid| proto::read_newer(&at, id, AROUND, uid),
-            now,
-        ));
+        effects.extend(self.read_around(now));
         effects
+    }
+
+    /// The window's first reads: the target and those before it, those after it.
+    fn read_around(&mut self, now: Instant) -> Vec<Effect> {
+        let Some(jump) = &self.jump else {
+            return Vec::new();
+        };
+        let (room, window, target) = (jump.room.clone(), jump.id, jump.target);
+        let limit = self.page.min(AROUND);
+        let at = RoomRef::Id(room.clone());
+        let older = Request::JumpOlder {
+            room: room.clone(),
+            limit,
+            window,
+        };
+        let newer = Request::JumpNewer {
+            room,
+            limit,
+            window,
+        };
+        vec![
+            self.request(
+                older,
+                |uid| proto::read_before(&at, target + 1, limit, uid),
+                now,
+            ),
+            self.request(newer, |uid| proto::read_newer(&at, target, limit, uid), now),
+        ]
+    }
+
+    /// Reads lost with a connection (a reconnect forgets what was asked): the window's first
+    /// ones again, or the older page a join waits for.
+    pub(super) fn resume_window(&mut self, now: Instant) -> Vec<Effect> {
+        let asking = self
+            .pending(|r| matches!(r, Request::JumpOlder { .. } | Request::JumpNewer { .. }))
+            .is_some();
+        let Some(jump) = &self.jump else {
+            return Vec::new();
+        };
+        if asking || self.phase != Phase::Online || !self.history_loaded {
+            return Vec::new();
+        }
+        if jump.timeline.is_empty() {
+            return self.read_around(now);
+        }
+        if jump.join_after_older {
+            return self.load_older_in_window(now);
+        }
+        Vec::new()
+    }
+
+    /// The window goes, and whatever it still had on its way.
+    pub(super) fn drop_window(&mut self) {
+        self.jump = None;
+        self.requests.retain(|_, r| {
+            !matches!(
+                r.request,
+                Request::JumpOlder { .. } | Request::JumpNewer { .. }
+            )
+        });
+    }
+
+    /// The window holds this message.
+    pub(super) fn in_window(&self, id: i64) -> bool {
+        self.jump
+            .as_ref()
+            .is_some_and(|j| j.timeline.get(id).is_some())
     }
 
     /// The shown room is shown in a window around a message, not at the present.
@@ -93,7 +152,7 @@ impl Session {
 
     /// Back to the present: the window goes.
     pub fn to_present(&mut self) {
-        self.jump = None;
+        self.drop_window();
     }
 
     pub fn loading_newer(&self) -> bool {
@@ -106,7 +165,7 @@ impl Session {
         let Some(jump) = self.shown_jump() else {
             return Vec::new();
         };
-        let (room, newest) = (jump.room.clone(), jump.timeline.newest_id());
+        let (room, window, newest) = (jump.room.clone(), jump.id, jump.timeline.newest_id());
         let Some(newest) = newest else {
             return Vec::new();
         };
@@ -114,12 +173,14 @@ impl Session {
             return Vec::new();
         }
         let at = RoomRef::Id(room.clone());
+        let limit = self.page.min(HISTORY_PAGE);
         vec![self.request(
             Request::JumpNewer {
                 room,
-                limit: HISTORY_PAGE,
+                limit,
+                window,
             },
-            |uid| proto::read_newer(&at, newest, HISTORY_PAGE, uid),
+            |uid| proto::read_newer(&at, newest, limit, uid),
             now,
         )]
     }
@@ -127,11 +188,11 @@ impl Session {
     /// Scroll-back in the window: the page before its oldest message (at most the messages
     /// and text a room's timeline keeps: further back, open the hit again from search).
     pub(super) fn load_older_in_window(&mut self, now: Instant) -> Vec<Effect> {
-        let Some(jump) = self.shown_jump() else {
+        let Some(jump) = self.jump.as_ref() else {
             return Vec::new();
         };
         let full = jump.timeline.len() >= KEEP_MESSAGES || jump.timeline.text_bytes() >= KEEP_BYTES;
-        let (room, oldest) = (jump.room.clone(), jump.timeline.oldest_id());
+        let (room, window, oldest) = (jump.room.clone(), jump.id, jump.timeline.oldest_id());
         let Some(oldest) = oldest else {
             return Vec::new();
         };
@@ -139,12 +200,14 @@ impl Session {
             return Vec::new();
         }
         let at = RoomRef::Id(room.clone());
+        let limit = self.page.min(HISTORY_PAGE);
         vec![self.request(
             Request::JumpOlder {
                 room,
-                limit: HISTORY_PAGE,
+                limit,
+                window,
             },
-            |uid| proto::read_before(&at, oldest, HISTORY_PAGE, uid),
+            |uid| proto::read_before(&at, oldest, limit, uid),
             now,
         )]
     }
@@ -154,12 +217,13 @@ impl Session {
     pub(super) fn on_window_page(
         &mut self,
         room: &str,
+        window: u64,
         items: Vec<MessageItem>,
         newer: bool,
         asked: u32,
     ) {
-        if self.jump.as_ref().is_none_or(|j| j.room != room) {
-            return; // left meanwhile
+        if self.jump.as_ref().is_none_or(|j| j.id != window) {
+            return; // that window was left
         }
         let whole = items.len() < asked as usize;
         // Only the room's (the read asked for it; a stray row must not join its timeline).
@@ -174,7 +238,7 @@ impl Session {
         jump.timeline.upsert_many(items);
         if !newer {
             jump.reached_start |= whole;
-            if jump.join_when_in {
+            if jump.join_after_older {
                 self.join_window();
             }
             return;
@@ -198,14 +262,15 @@ impl Session {
             (true, false) => self.join_window(),
             (true, true) => {
                 if let Some(jump) = self.jump.as_mut() {
-                    jump.join_when_in = true;
+                    jump.join_after_older = true;
                 }
             }
             _ => {}
         }
     }
 
-    /// The window's messages go into the room's timeline, contiguous with its newest.
+    /// The window's messages go into the room's timeline (they reach its oldest, or the
+    /// newest there is: together they are contiguous).
     fn join_window(&mut self) {
         let Some(jump) = self.jump.take() else {
             return;
@@ -222,7 +287,8 @@ impl Session {
     pub(super) fn window_updated(&mut self, items: &[MessageItem]) {
         if let Some(jump) = self.jump.as_mut() {
             for item in items {
-                if jump.timeline.get(item.id).is_some() {
+                let of_room = item.room.as_deref() == Some(jump.room.as_str());
+                if of_room && jump.timeline.get(item.id).is_some() {
                     jump.timeline.upsert(item.clone());
                 }
             }

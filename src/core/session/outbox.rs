@@ -98,7 +98,7 @@ impl Session {
         }
         check_length(content)?;
         // What is sent shows at the present: a window far back goes.
-        self.jump = None;
+        self.drop_window();
         let room = match (self.rooms.wanted(), self.rooms.shown_id()) {
             (None, shown) => shown.map(str::to_owned),
             // `general` by name: the server files a message without a room there.

@@ -164,9 +164,24 @@ impl Session {
                     history.reached_start |= whole;
                 }
             }
-            Request::JumpOlder { room, limit } => self.on_window_page(&room, items, false, limit),
-            Request::JumpNewer { room, limit } => self.on_window_page(&room, items, true, limit),
-            Request::Update(_) => self.add_messages(items, false),
+            Request::JumpOlder {
+                room,
+                limit,
+                window,
+            } => self.on_window_page(&room, window, items, false, limit),
+            Request::JumpNewer {
+                room,
+                limit,
+                window,
+            } => self.on_window_page(&room, window, items, true, limit),
+            Request::Update(_) => {
+                // One only the window holds stays there (far back: not the room's).
+                let (window, held): (Vec<_>, Vec<_>) = items
+                    .into_iter()
+                    .partition(|m| self.rooms.message(m.id).is_none() && self.in_window(m.id));
+                self.window_updated(&window);
+                self.add_messages(held, false);
+            }
             Request::Delete(id) => self.remove_message(id),
             Request::People => {
                 self.rooms.people_read = true;
@@ -192,6 +207,7 @@ impl Session {
         }
         effects.extend(self.ask_who_i_am(now));
         effects.extend(self.ask_about_people(now));
+        effects.extend(self.resume_window(now));
         effects.extend(self.ask_rooms(now));
         effects.extend(self.flush(now));
         effects

@@ -39,11 +39,14 @@ pub(super) enum Request {
     JumpOlder {
         room: String,
         limit: u32,
+        /// Which window (one left may still have a page on its way).
+        window: u64,
     },
     /// ... or after its newest.
     JumpNewer {
         room: String,
         limit: u32,
+        window: u64,
     },
     /// The user's memberships, live (see `rooms.rs`).
     SubscribeRooms,
@@ -119,7 +122,11 @@ impl Request {
     pub(super) fn reads_a_page(&self) -> bool {
         matches!(
             self,
-            Request::ReadLatest { .. } | Request::CatchUp | Request::Older(_)
+            Request::ReadLatest { .. }
+                | Request::CatchUp
+                | Request::Older(_)
+                | Request::JumpOlder { .. }
+                | Request::JumpNewer { .. }
         )
     }
 }

@@ -37,8 +37,15 @@ impl Session {
         if self.rooms.get(room).is_none() {
             return Vec::new();
         }
-        if self.jump.as_ref().is_some_and(|j| j.room() != room) {
-            self.jump = None;
+        // A window stays only while its room stays shown (one hidden, say by leaving the
+        // room, is stale when the room is shown again).
+        let shown = self.rooms.shown_id() == Some(room);
+        if self
+            .jump
+            .as_ref()
+            .is_some_and(|j| j.room() != room || !shown)
+        {
+            self.drop_window();
         }
         self.rooms.show(room);
         self.saved_ids.clear();
