@@ -18,8 +18,6 @@ mod everyday_tests;
 #[cfg(test)]
 mod history_tests;
 #[cfg(test)]
-mod jump_tests;
-#[cfg(test)]
 mod mention_tests;
 #[cfg(test)]
 mod protocol_tests;
@@ -35,3 +33,5 @@ mod session_tests;
 mod stored_tests;
 #[cfg(test)]
 mod subscription_tests;
+#[cfg(test)]
+mod window_tests;

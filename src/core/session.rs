@@ -60,7 +60,6 @@ mod arrivals;
 mod changes;
 mod connection;
 mod effect;
-mod jump;
 mod outbox;
 mod pending_delete;
 mod people;
@@ -72,6 +71,7 @@ mod room_actions;
 mod rooms;
 mod search;
 mod subscriptions;
+mod window;
 
 pub use effect::{Effect, Phase};
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
@@ -156,8 +156,8 @@ pub struct Session {
     persistent: bool,
     /// See `shares_token_with_tabs`.
     shares_token: bool,
-    /// The shown room in a window around a message far back (see `jump.rs`).
-    jump: Option<jump::Jump>,
+    /// The shown room in a window around a message far back (see `window.rs`).
+    window: Option<window::Window>,
     /// The last window's number.
     next_window: u64,
     /// The search under way or last made (see `search.rs`).
@@ -244,7 +244,7 @@ impl Session {
             persistent: false,
             shares_token: false,
             search: None,
-            jump: None,
+            window: None,
             next_window: 0,
             unresolved: Default::default(),
             resolve_blocked: false,
@@ -266,10 +266,10 @@ impl Session {
         self.phase
     }
     /// What the shown room shows: its messages, or a window around one far back (see
-    /// `jump.rs`).
+    /// `window.rs`).
     pub fn timeline(&self) -> &Timeline {
-        match self.shown_jump() {
-            Some(jump) => jump.timeline(),
+        match self.shown_window() {
+            Some(window) => window.timeline(),
             None => &self.rooms.shown_history().timeline,
         }
     }
@@ -525,15 +525,15 @@ impl Session {
     pub fn loading_older(&self) -> bool {
         let shown = self.rooms.shown_id().unwrap_or_default();
         self.requests.values().any(|r| match &r.request {
-            Request::Older(key) | Request::JumpOlder { room: key, .. } => key == shown,
+            Request::Older(key) | Request::WindowOlder { room: key, .. } => key == shown,
             _ => false,
         })
     }
 
     /// The shown room's first message is loaded.
     pub fn reached_start(&self) -> bool {
-        match self.shown_jump() {
-            Some(jump) => jump.reached_start(),
+        match self.shown_window() {
+            Some(window) => window.reached_start(),
             None => self.rooms.shown_history().reached_start,
         }
     }

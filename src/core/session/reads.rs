@@ -164,12 +164,12 @@ impl Session {
                     history.reached_start |= whole;
                 }
             }
-            Request::JumpOlder {
+            Request::WindowOlder {
                 room,
                 limit,
                 window,
             } => self.on_window_page(&room, window, items, false, limit),
-            Request::JumpNewer {
+            Request::WindowNewer {
                 room,
                 limit,
                 window,
@@ -283,8 +283,8 @@ impl Session {
             | Request::Lookup(_)
             | Request::OwnLatest
             | Request::Older(_)
-            | Request::JumpOlder { .. }
-            | Request::JumpNewer { .. } => {
+            | Request::WindowOlder { .. }
+            | Request::WindowNewer { .. } => {
                 // Never given up: history stays unsynced (the cursor stays before the gap) and
                 // a message being looked up stays on its way, until the read goes through.
                 self.notice = Some(format!(

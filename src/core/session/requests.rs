@@ -35,15 +35,15 @@ pub(super) enum Request {
     Ping,
     /// Scroll-back in a room: the page before the oldest message we have of it.
     Older(String),
-    /// A page of the window around a message far back (see `jump.rs`): before its oldest ...
-    JumpOlder {
+    /// A page of the window around a message far back (see `window.rs`): before its oldest ...
+    WindowOlder {
         room: String,
         limit: u32,
         /// Which window (one left may still have a page on its way).
         window: u64,
     },
     /// ... or after its newest.
-    JumpNewer {
+    WindowNewer {
         room: String,
         limit: u32,
         window: u64,
@@ -96,8 +96,8 @@ impl Request {
             Request::OwnLatest => "own-latest",
             Request::Ping => "ping",
             Request::Older(_) => "older",
-            Request::JumpOlder { .. } => "window-older",
-            Request::JumpNewer { .. } => "window-newer",
+            Request::WindowOlder { .. } => "window-older",
+            Request::WindowNewer { .. } => "window-newer",
             Request::SubscribeRooms => "rooms",
             Request::People => "people",
             Request::Unread(_) => "unread",
@@ -125,8 +125,8 @@ impl Request {
             Request::ReadLatest { .. }
                 | Request::CatchUp
                 | Request::Older(_)
-                | Request::JumpOlder { .. }
-                | Request::JumpNewer { .. }
+                | Request::WindowOlder { .. }
+                | Request::WindowNewer { .. }
         )
     }
 }

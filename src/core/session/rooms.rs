@@ -41,7 +41,7 @@ impl Session {
         // room, is stale when the room is shown again).
         let shown = self.rooms.shown_id() == Some(room);
         if self
-            .jump
+            .window
             .as_ref()
             .is_some_and(|j| j.room() != room || !shown)
         {

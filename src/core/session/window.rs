@@ -18,7 +18,7 @@ const AROUND: u32 = HISTORY_PAGE / 2;
 
 /// The window: a room's messages around one far back, apart from the room's own.
 #[derive(Debug)]
-pub struct Jump {
+pub struct Window {
     room: String,
     /// Which window this is (a page of one left must not land in the next).
     id: u64,
@@ -32,7 +32,7 @@ pub struct Jump {
     join_after_older: bool,
 }
 
-impl Jump {
+impl Window {
     pub fn timeline(&self) -> &Timeline {
         &self.timeline
     }
@@ -60,7 +60,7 @@ impl Session {
             return effects;
         }
         self.next_window += 1;
-        self.jump = Some(Jump {
+        self.window = Some(Window {
             room: room.to_owned(),
             id: self.next_window,
             target: id,
@@ -74,18 +74,18 @@ impl Session {
 
     /// The window's first reads: the target and those before it, those after it.
     fn read_around(&mut self, now: Instant) -> Vec<Effect> {
-        let Some(jump) = &self.jump else {
+        let Some(win) = &self.window else {
             return Vec::new();
         };
-        let (room, window, target) = (jump.room.clone(), jump.id, jump.target);
+        let (room, window, target) = (win.room.clone(), win.id, win.target);
         let limit = self.page.min(AROUND);
         let at = RoomRef::Id(room.clone());
-        let older = Request::JumpOlder {
+        let older = Request::WindowOlder {
             room: room.clone(),
             limit,
             window,
         };
-        let newer = Request::JumpNewer {
+        let newer = Request::WindowNewer {
             room,
             limit,
             window,
@@ -104,18 +104,18 @@ impl Session {
     /// ones again, or the older page a join waits for.
     pub(super) fn resume_window(&mut self, now: Instant) -> Vec<Effect> {
         let asking = self
-            .pending(|r| matches!(r, Request::JumpOlder { .. } | Request::JumpNewer { .. }))
+            .pending(|r| matches!(r, Request::WindowOlder { .. } | Request::WindowNewer { .. }))
             .is_some();
-        let Some(jump) = &self.jump else {
+        let Some(win) = &self.window else {
             return Vec::new();
         };
         if asking || self.phase != Phase::Online || !self.history_loaded {
             return Vec::new();
         }
-        if jump.timeline.is_empty() {
+        if win.timeline.is_empty() {
             return self.read_around(now);
         }
-        if jump.join_after_older {
+        if win.join_after_older {
             return self.load_older_in_window(now);
         }
         Vec::new()
@@ -123,29 +123,29 @@ impl Session {
 
     /// The window goes, and whatever it still had on its way.
     pub(super) fn drop_window(&mut self) {
-        self.jump = None;
+        self.window = None;
         self.requests.retain(|_, r| {
             !matches!(
                 r.request,
-                Request::JumpOlder { .. } | Request::JumpNewer { .. }
+                Request::WindowOlder { .. } | Request::WindowNewer { .. }
             )
         });
     }
 
     /// The window holds this message.
     pub(super) fn in_window(&self, id: i64) -> bool {
-        self.jump
+        self.window
             .as_ref()
             .is_some_and(|j| j.timeline.get(id).is_some())
     }
 
     /// The shown room is shown in a window around a message, not at the present.
     pub fn detached(&self) -> bool {
-        self.shown_jump().is_some()
+        self.shown_window().is_some()
     }
 
-    pub(super) fn shown_jump(&self) -> Option<&Jump> {
-        self.jump
+    pub(super) fn shown_window(&self) -> Option<&Window> {
+        self.window
             .as_ref()
             .filter(|j| self.rooms.shown_id() == Some(j.room.as_str()))
     }
@@ -156,16 +156,16 @@ impl Session {
     }
 
     pub fn loading_newer(&self) -> bool {
-        self.pending(|r| matches!(r, Request::JumpNewer { .. }))
+        self.pending(|r| matches!(r, Request::WindowNewer { .. }))
             .is_some()
     }
 
     /// The user scrolled to the window's newest message: the page after it.
     pub fn load_newer(&mut self, now: Instant) -> Vec<Effect> {
-        let Some(jump) = self.shown_jump() else {
+        let Some(win) = self.shown_window() else {
             return Vec::new();
         };
-        let (room, window, newest) = (jump.room.clone(), jump.id, jump.timeline.newest_id());
+        let (room, window, newest) = (win.room.clone(), win.id, win.timeline.newest_id());
         let Some(newest) = newest else {
             return Vec::new();
         };
@@ -175,7 +175,7 @@ impl Session {
         let at = RoomRef::Id(room.clone());
         let limit = self.page.min(HISTORY_PAGE);
         vec![self.request(
-            Request::JumpNewer {
+            Request::WindowNewer {
                 room,
                 limit,
                 window,
@@ -188,21 +188,21 @@ impl Session {
     /// Scroll-back in the window: the page before its oldest message (at most the messages
     /// and text a room's timeline keeps: further back, open the hit again from search).
     pub(super) fn load_older_in_window(&mut self, now: Instant) -> Vec<Effect> {
-        let Some(jump) = self.jump.as_ref() else {
+        let Some(win) = self.window.as_ref() else {
             return Vec::new();
         };
-        let full = jump.timeline.len() >= KEEP_MESSAGES || jump.timeline.text_bytes() >= KEEP_BYTES;
-        let (room, window, oldest) = (jump.room.clone(), jump.id, jump.timeline.oldest_id());
+        let full = win.timeline.len() >= KEEP_MESSAGES || win.timeline.text_bytes() >= KEEP_BYTES;
+        let (room, window, oldest) = (win.room.clone(), win.id, win.timeline.oldest_id());
         let Some(oldest) = oldest else {
             return Vec::new();
         };
-        if full || jump.reached_start || self.phase != Phase::Online || self.loading_older() {
+        if full || win.reached_start || self.phase != Phase::Online || self.loading_older() {
             return Vec::new();
         }
         let at = RoomRef::Id(room.clone());
         let limit = self.page.min(HISTORY_PAGE);
         vec![self.request(
-            Request::JumpOlder {
+            Request::WindowOlder {
                 room,
                 limit,
                 window,
@@ -222,7 +222,7 @@ impl Session {
         newer: bool,
         asked: u32,
     ) {
-        if self.jump.as_ref().is_none_or(|j| j.id != window) {
+        if self.window.as_ref().is_none_or(|j| j.id != window) {
             return; // that window was left
         }
         let whole = items.len() < asked as usize;
@@ -232,37 +232,37 @@ impl Session {
             .filter(|m| m.room.as_deref() == Some(room))
             .collect();
         self.learn_names(&items);
-        let Some(jump) = self.jump.as_mut() else {
+        let Some(win) = self.window.as_mut() else {
             return;
         };
-        jump.timeline.upsert_many(items);
+        win.timeline.upsert_many(items);
         if !newer {
-            jump.reached_start |= whole;
-            if jump.join_after_older {
+            win.reached_start |= whole;
+            if win.join_after_older {
                 self.join_window();
             }
             return;
         }
-        if jump.timeline.evict_oldest(KEEP_MESSAGES, KEEP_BYTES) > 0 {
-            jump.reached_start = false;
+        if win.timeline.evict_oldest(KEEP_MESSAGES, KEEP_BYTES) > 0 {
+            win.reached_start = false;
         }
         // Joined: the window reached the room's timeline, or there is nothing newer.
         let held = self.rooms.history(room);
         let live_oldest = held
             .filter(|h| h.loaded)
             .and_then(|h| h.timeline.oldest_id());
-        let reached = match (jump.timeline.newest_id(), live_oldest) {
+        let reached = match (win.timeline.newest_id(), live_oldest) {
             (Some(newest), Some(oldest)) => newest >= oldest,
             _ => false,
         };
         let older_coming = self
-            .pending(|r| matches!(r, Request::JumpOlder { room: r, .. } if r == room))
+            .pending(|r| matches!(r, Request::WindowOlder { room: r, .. } if r == room))
             .is_some();
         match (whole || reached, older_coming) {
             (true, false) => self.join_window(),
             (true, true) => {
-                if let Some(jump) = self.jump.as_mut() {
-                    jump.join_after_older = true;
+                if let Some(win) = self.window.as_mut() {
+                    win.join_after_older = true;
                 }
             }
             _ => {}
@@ -272,12 +272,12 @@ impl Session {
     /// The window's messages go into the room's timeline (they reach its oldest, or the
     /// newest there is: together they are contiguous).
     fn join_window(&mut self) {
-        let Some(jump) = self.jump.take() else {
+        let Some(win) = self.window.take() else {
             return;
         };
-        let reached_start = jump.reached_start;
-        let messages: Vec<MessageItem> = jump.timeline.iter().cloned().collect();
-        if let Some(history) = self.rooms.history_mut(&jump.room) {
+        let reached_start = win.reached_start;
+        let messages: Vec<MessageItem> = win.timeline.iter().cloned().collect();
+        if let Some(history) = self.rooms.history_mut(&win.room) {
             history.timeline.upsert_many(messages);
             history.reached_start |= reached_start;
         }
@@ -285,19 +285,19 @@ impl Session {
 
     /// Edits of messages the window holds (the room's own are applied as ever).
     pub(super) fn window_updated(&mut self, items: &[MessageItem]) {
-        if let Some(jump) = self.jump.as_mut() {
+        if let Some(win) = self.window.as_mut() {
             for item in items {
-                let of_room = item.room.as_deref() == Some(jump.room.as_str());
-                if of_room && jump.timeline.get(item.id).is_some() {
-                    jump.timeline.upsert(item.clone());
+                let of_room = item.room.as_deref() == Some(win.room.as_str());
+                if of_room && win.timeline.get(item.id).is_some() {
+                    win.timeline.upsert(item.clone());
                 }
             }
         }
     }
 
     pub(super) fn window_removed(&mut self, id: i64) {
-        if let Some(jump) = self.jump.as_mut() {
-            jump.timeline.remove(id);
+        if let Some(win) = self.window.as_mut() {
+            win.timeline.remove(id);
         }
     }
 }
