@@ -91,8 +91,25 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
 });
 const context = await browser.newContext({ viewport: { width: 900, height: 650 } });
-// What the page does before and while the wasm starts, recorded from inside it.
+// The user has let the page notify (asking is the page's to do only on a click: counted).
+await context.grantPermissions(['notifications'], { origin: `http://127.0.0.1:${pagePort}` });
+// What the page does before and while the wasm starts, recorded from inside it; and the
+// notifications it shows.
 await context.addInitScript(() => {
+  const Real = window.Notification;
+  window.__notes = [];
+  window.__asked = 0;
+  if (Real) {
+    class Recorded extends Real {
+      constructor(title, options) {
+        window.__notes.push({ title, body: options?.body ?? '', tag: options?.tag ?? '' });
+        super(title, options);
+      }
+    }
+    Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
+    Recorded.requestPermission = (...args) => { window.__asked += 1; return Real.requestPermission(...args); };
+    window.Notification = Recorded;
+  }
   const start = (window.__start = { streamingCalls: 0, streamingResolved: 0 });
   const streaming = WebAssembly.instantiateStreaming;
   WebAssembly.instantiateStreaming = (...args) => {
@@ -230,6 +247,15 @@ try {
     const rows = await storedIn();
     return rows.length === 1 && rows[0].room === roomId;
   }), JSON.stringify(await storedIn()));
+  // Notifications: Alice looks at her room; Bob mentions her in general.
+  const aliceId = (await rest(aliceToken, 'GET', '/users/me?fields=id')).data?.id;
+  const calling = `look at general ${Date.now()}`;
+  await rest(bob, 'POST', '/items/messages', { content: `<@${aliceId}> ${calling}` });
+  const notes = () => page.evaluate(() => window.__notes);
+  check('a mention elsewhere shows a browser notification, the mention by name',
+    await waitFor('the notification', async () => (await notes()).some((n) => n.title === 'Bob in #general' && n.body === `@Alice ${calling}`)),
+    JSON.stringify(await notes()));
+  check('and the page never asked for the permission by itself', await page.evaluate(() => window.__asked) === 0);
   await page.keyboard.press('Control+K');
   await page.keyboard.type('general');
   await page.keyboard.press('Enter');
