@@ -134,9 +134,10 @@ fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> Option<
         ..Default::default()
     };
     let mut action = None;
-    let _ = ctx.run_ui(input, |ui| {
+    let output = ctx.run_ui(input, |ui| {
         action = chat::show(ui, session, view, None, None);
     });
+    output.drop_without_applying_deltas(); // no painter here (egui checks, in debug builds)
     action
 }
 
