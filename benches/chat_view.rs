@@ -75,27 +75,12 @@ fn online_with(count: i64) -> (Session, String) {
     (s, subscribe["uid"].as_str().unwrap().to_owned())
 }
 
-/// Frames are 1/60 s apart in egui's clock, whatever the wall clock does.
-static FRAME_NO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-fn input() -> egui::RawInput {
-    let n = FRAME_NO.fetch_add(1, Ordering::Relaxed);
-    egui::RawInput {
-        time: Some(n as f64 / 60.0),
-        screen_rect: Some(egui::Rect::from_min_size(
-            egui::Pos2::ZERO,
-            egui::vec2(900.0, 650.0),
-        )),
-        ..Default::default()
-    }
-}
-
 /// Triangles painted in the last frame (to see that rows are really drawn).
 static TRIANGLES: AtomicIsize = AtomicIsize::new(0);
 
 /// One frame of the chat panel, painted into triangles; returns egui's requested repaint delay.
 fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> Duration {
-    let output = ctx.run_ui(input(), |ui| {
+    let output = ctx.run_ui(frames::input(), |ui| {
         let _ = chat::show(ui, session, view, None, None);
     });
     let delay = output

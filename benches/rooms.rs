@@ -138,18 +138,8 @@ fn loaded(rooms: usize, per: i64) -> Loaded {
     Loaded { session: s, live }
 }
 
-static FRAME_NO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) {
-    let n = FRAME_NO.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let input = egui::RawInput {
-        time: Some(n as f64 / 60.0),
-        screen_rect: Some(egui::Rect::from_min_size(
-            egui::Pos2::ZERO,
-            egui::vec2(900.0, 650.0),
-        )),
-        ..Default::default()
-    };
+    let input = frames::input();
     view.follow_room(session.rooms().shown_id().map(str::to_owned));
     let output = ctx.run_ui(input, |ui| {
         let _ = chat::show(ui, session, view, None, None);

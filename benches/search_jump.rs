@@ -16,6 +16,9 @@ use directus_chat::views::Action;
 use directus_chat::views::chat::{self, ChatView};
 use serde_json::{Value, json};
 
+#[path = "support/frames.rs"]
+mod frames;
+
 const ROOM: &str = "r-general";
 
 fn row(id: i64) -> Value {
@@ -90,10 +93,7 @@ fn online(server: &mut Server, now: Instant) -> Session {
         let effects = s.frame(&v.to_string(), now);
         server.serve(s, effects, now)
     };
-    let auth = match s.opened(now).remove(0) {
-        Effect::Send(t) => serde_json::from_str::<Value>(&t).unwrap(),
-        other => panic!("{other:?}"),
-    };
+    let auth = frames::sent(&s.opened(now)).remove(0);
     let sent = frame(
         &mut s,
         json!({"type":"auth","status":"ok","uid":auth["uid"],"refresh_token":"r"}),
@@ -120,19 +120,9 @@ fn online(server: &mut Server, now: Instant) -> Session {
     s
 }
 
-static FRAME_NO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// One frame of the chat panel; what the user (the list) asked for.
 fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> Option<Action> {
-    let n = FRAME_NO.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let input = egui::RawInput {
-        time: Some(n as f64 / 60.0),
-        screen_rect: Some(egui::Rect::from_min_size(
-            egui::Pos2::ZERO,
-            egui::vec2(900.0, 650.0),
-        )),
-        ..Default::default()
-    };
+    let input = frames::input();
     let mut action = None;
     let output = ctx.run_ui(input, |ui| {
         action = chat::show(ui, session, view, None, None);

@@ -113,9 +113,14 @@ pub const MEMBERS_MAX: u32 = 2_000;
 
 /// Move the user's read marker in one room (the rule lets members move only their own).
 pub fn mark_read(membership: &str, last_read: i64, uid: &str) -> String {
+    update_membership(membership, json!({ "last_read": last_read }), uid)
+}
+
+/// A change of the user's own membership; the reply is the row as the room list reads it.
+fn update_membership(membership: &str, data: Value, uid: &str) -> String {
     json!({
         "type": "items", "action": "update", "collection": MEMBERSHIPS, "id": membership,
-        "data": { "last_read": last_read },
+        "data": data,
         "query": { "fields": MEMBERSHIP_FIELDS },
         "uid": uid,
     })
@@ -124,13 +129,7 @@ pub fn mark_read(membership: &str, last_read: i64, uid: &str) -> String {
 
 /// The user's notification setting for a room (the rule lets members change only their own).
 pub fn set_notify(membership: &str, level: &str, uid: &str) -> String {
-    json!({
-        "type": "items", "action": "update", "collection": MEMBERSHIPS, "id": membership,
-        "data": { "notify": level },
-        "query": { "fields": MEMBERSHIP_FIELDS },
-        "uid": uid,
-    })
-    .to_string()
+    update_membership(membership, json!({ "notify": level }), uid)
 }
 
 /// Public channels, to browse and join (the read rule shows them to every member).
