@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cluster;
 pub mod debian;
 pub mod display;
+pub mod files;
 pub mod install;
 pub mod page_runs;
 pub mod paths;

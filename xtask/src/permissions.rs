@@ -46,12 +46,23 @@ const OWN_IN_MY_ROOMS: &str = r#"{"_and":[{"user_created":{"_eq":"$CURRENT_USER"
 const VISIBLE_ROOMS: &str = r#"{"_or":[{"_and":[{"kind":{"_eq":"channel"}},{"private":{"_eq":false}}]},{"id":{"_in":"$CURRENT_USER.chat_rooms.room"}},{"user_created":{"_eq":"$CURRENT_USER"}}]}"#;
 /// The member's own memberships.
 const OWN_MEMBERSHIP: &str = r#"{"user":{"_eq":"$CURRENT_USER"}}"#;
+/// Files sent in the member's rooms (an upload no message took yet is its uploader's alone),
+/// and their own uploads.
+const FILES_OF_MY_ROOMS: &str = r#"{"_or":[{"uploaded_by":{"_eq":"$CURRENT_USER"}},{"_and":[{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}},{"chat_message":{"_gt":0}}]}]}"#;
+/// The member's own uploads that no message took (an upload cut short or refused, cleaned up
+/// by Directus under the uploader's rights).
+const OWN_LOOSE_UPLOADS: &str =
+    r#"{"_and":[{"uploaded_by":{"_eq":"$CURRENT_USER"}},{"chat_message":{"_null":true}}]}"#;
+/// An upload names one of the member's rooms and goes into the chat's folder
+/// (`files::CHAT_FOLDER`: a test checks they agree). `_submitted`: a field left out is not
+/// validated at all otherwise (and a file has no preset room).
+const UPLOAD_INTO_MY_ROOMS: &str = r#"{"_and":[{"room":{"_submitted":true}},{"room":{"_nnull":true}},{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}},{"folder":{"_submitted":true}},{"folder":{"_eq":"c4a7f01d-e5a1-4c0b-9a7e-0c4a7f01de5a"}}]}"#;
 
 const RULES: &[Rule] = &[
     Rule {
         collection: "messages",
         action: "create",
-        fields: &["content", "client_key", "room"],
+        fields: &["content", "client_key", "room", "files"],
         rows: None,
         // Only into one's own rooms; one without a room is for general, so only for its members.
         validation: Some(INTO_MY_ROOMS),
@@ -76,6 +87,7 @@ const RULES: &[Rule] = &[
             "date_updated",
             "user_created",
             "room",
+            "files",
         ],
         rows: Some(IN_MY_ROOMS),
         validation: None,
@@ -213,6 +225,63 @@ const RULES: &[Rule] = &[
         needs_extension: true,
         fallback: Fallback::Omit("members cannot join rooms: this server keeps one shared room"),
     },
+    // Files: uploaded into one's rooms, read by the members of the room (and the uploader).
+    // With the hook only: it keeps a message's files to its author's uploads of its room.
+    Rule {
+        collection: "directus_files",
+        action: "create",
+        // id: chosen by the chat, so an upload retried after a lost reply is refused as a
+        // duplicate instead of stored twice.
+        fields: &[
+            "id",
+            "title",
+            "filename_download",
+            "type",
+            "storage",
+            "room",
+            "folder",
+        ],
+        rows: None,
+        validation: Some(UPLOAD_INTO_MY_ROOMS),
+        room_preset: false,
+        needs_extension: true,
+        fallback: Fallback::Omit(
+            "members cannot share files (this server cannot keep a room's files to its members)",
+        ),
+    },
+    Rule {
+        collection: "directus_files",
+        action: "read",
+        fields: &[
+            "id",
+            "filename_download",
+            "title",
+            "type",
+            "filesize",
+            "width",
+            "height",
+            "room",
+            "uploaded_by",
+            "folder",
+        ],
+        rows: Some(FILES_OF_MY_ROOMS),
+        validation: None,
+        room_preset: false,
+        needs_extension: true,
+        fallback: Fallback::Omit(
+            "members cannot read shared files (an unfiltered rule would show every room's files to everyone)",
+        ),
+    },
+    Rule {
+        collection: "directus_files",
+        action: "delete",
+        fields: &["*"],
+        rows: Some(OWN_LOOSE_UPLOADS),
+        validation: None,
+        room_preset: false,
+        needs_extension: true,
+        fallback: Fallback::Omit("(members cannot upload on this server)"),
+    },
     Rule {
         collection: "room_members",
         action: "delete",
@@ -227,7 +296,20 @@ const RULES: &[Rule] = &[
     },
 ];
 
+/// Fields only the hook checks (a message's `files`): written only where it is loaded. (Read
+/// everywhere: the chat asks for them, and without the hook nobody can write them.)
+const EXTENSION_FIELDS: &[&str] = &["files"];
+
 impl Rule {
+    /// The fields granted on this server (`extension`: the chat-rooms hook is loaded).
+    fn fields(&self, extension: bool) -> Vec<&'static str> {
+        self.fields
+            .iter()
+            .copied()
+            .filter(|f| extension || self.action == "read" || !EXTENSION_FIELDS.contains(f))
+            .collect()
+    }
+
     /// The row as Directus stores it; `narrow`: with its filter and validation (a server that
     /// refuses custom rules gets neither).
     fn body(&self, policy: &str, general: &str, fields: &[&str], narrow: bool) -> Value {
@@ -338,7 +420,7 @@ pub fn ensure(
         // First the rows that already grant exactly what a rule wants...
         let mut pending = Vec::new();
         for rule in rules {
-            let wanted = rule.body(policy, general, rule.fields, true);
+            let wanted = rule.body(policy, general, &rule.fields(extension), true);
             match unclaimed.iter().position(|row| same_grant(row, &wanted)) {
                 Some(at) => drop(unclaimed.remove(at)),
                 None => pending.push(rule),
@@ -347,7 +429,7 @@ pub fn ensure(
         // ...then the rest, each changing a row that fits no rule (or a new one).
         for rule in pending {
             let row = (!unclaimed.is_empty()).then(|| unclaimed.remove(0));
-            grant(rest, policy, general, rule, row, report)?;
+            grant(rest, policy, general, (rule, extension), row, report)?;
         }
         // Directus merges every row of a policy: a leftover, wider row would undo the narrow
         // ones.
@@ -367,11 +449,12 @@ fn grant(
     rest: &Rest,
     policy: &str,
     general: &str,
-    rule: &Rule,
+    (rule, extension): (&Rule, bool),
     row: Option<&Value>,
     report: &mut Report,
 ) -> Result<()> {
-    let wanted = rule.body(policy, general, rule.fields, true);
+    let fields = rule.fields(extension);
+    let wanted = rule.body(policy, general, &fields, true);
     let label = format!("{} {}", rule.collection, rule.action);
     let reply = match row {
         Some(row) => rest.patch(&format!("/permissions/{}", row["id"]), &wanted)?,
@@ -381,7 +464,7 @@ fn grant(
         reply.data(&format!("grant {label}"))?;
         report
             .changes
-            .push(format!("granted {label} ({})", rule.fields.join(", ")));
+            .push(format!("granted {label} ({})", fields.join(", ")));
         return Ok(());
     }
     let text = match rule.fallback {
@@ -441,5 +524,15 @@ mod tests {
         let wider =
             json!({"fields": ["*"], "permissions": null, "validation": null, "presets": null});
         assert!(!same_grant(&wider, &wanted));
+    }
+
+    #[test]
+    fn uploads_go_into_the_chat_folder() {
+        let rule: Value = serde_json::from_str(UPLOAD_INTO_MY_ROOMS).unwrap();
+        assert_eq!(
+            rule["_and"][4]["folder"]["_eq"],
+            crate::files::CHAT_FOLDER,
+            "{rule}"
+        );
     }
 }

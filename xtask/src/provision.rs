@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::Result;
 use crate::rest::{Rest, encode};
-use crate::{permissions, rooms};
+use crate::{files, permissions, rooms};
 
 pub const POLICY_NAME: &str = "Chat members";
 /// The Public policy's fixed id in Directus 11 and 12.
@@ -101,6 +101,7 @@ pub fn provision(
         );
     }
     rooms::key_memberships(&rest, &mut report)?;
+    files::ensure_schema(&rest, &mut report)?;
     permissions::ensure(&rest, &policy_id, &general, extension, &mut report)?;
     check_public(&rest, &mut report)?;
     Ok(report)
@@ -420,7 +421,7 @@ fn check_public(rest: &Rest, report: &mut Report) -> Result<()> {
     let public = rest
         .get(&format!(
             "/permissions?filter[policy][_eq]={PUBLIC_POLICY_ID}\
-             &filter[collection][_in]=messages,directus_users,rooms,room_members\
+             &filter[collection][_in]=messages,directus_users,rooms,room_members,directus_files\
              &fields=collection,action&limit=-1"
         ))?
         .data("list the Public policy's permissions")?;

@@ -65,6 +65,13 @@ impl Rest {
         }
     }
 
+    /// Requests with this bearer token (one a socket got, say).
+    pub fn with_token(base: &str, token: &str) -> Self {
+        let mut rest = Self::new(base);
+        rest.token = Some(token.to_owned());
+        rest
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }
@@ -95,6 +102,75 @@ impl Rest {
         self.call("DELETE", path, None)
     }
 
+    /// `POST /files` as multipart: the form `fields` first (Directus reads them before the
+    /// file), then the file.
+    pub fn upload(
+        &self,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        mime: &str,
+        bytes: &[u8],
+    ) -> Result<Reply> {
+        let boundary = format!("directus-chat-{}", crate::server::random_token(12));
+        let mut body = Vec::with_capacity(bytes.len() + 1024);
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+                 filename=\"{file_name}\"\r\nContent-Type: {mime}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let url = format!("{}/files", self.base);
+        let mut request = ureq::http::Request::builder()
+            .method("POST")
+            .uri(&url)
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            );
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(body).map_err(|e| e.to_string())?;
+        self.reply("POST", &url, self.agent.run(request))
+    }
+
+    /// The raw bytes of a GET (an asset): status, Content-Type and body.
+    pub fn get_bytes(&self, path: &str) -> Result<(u16, String, Vec<u8>)> {
+        let url = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method("GET").uri(&url);
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = self
+            .agent
+            .run(request.body(()).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        Ok((response.status().as_u16(), kind, body))
+    }
+
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply> {
         let url = format!("{}{path}", self.base);
         let mut request = ureq::http::Request::builder().method(method).uri(&url);
@@ -110,6 +186,15 @@ impl Rest {
             ),
             None => self.agent.run(request.body(()).map_err(|e| e.to_string())?),
         };
+        self.reply(method, &url, response)
+    }
+
+    fn reply(
+        &self,
+        method: &str,
+        url: &str,
+        response: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Reply> {
         let mut response = response.map_err(|e| format!("{method} {url}: {e}"))?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().unwrap_or_default();

@@ -69,6 +69,11 @@ impl ServerConfig {
                 self.dir.join("extensions").display().to_string(),
             ),
             ("LOG_LEVEL".into(), "warn".into()),
+            // Larger files are refused (413) before they fill the disk.
+            (
+                "FILES_MAX_UPLOAD_SIZE".into(),
+                crate::files::MAX_UPLOAD.into(),
+            ),
         ];
         for (key, value) in &self.extra {
             lines.retain(|(k, _)| k != key);

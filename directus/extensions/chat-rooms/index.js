@@ -19,9 +19,21 @@
 //   services take for the system itself, until AUTH_TIMEOUT closes it 10 s later (12.x demotes
 //   it to Public). The GraphQL socket emits no websocket.connect: the tooling turns it off
 //   (WEBSOCKETS_GRAPHQL_ENABLED=false), and so should any deployment of the chat on 11.x.
+// - Files: a message's `files` lists ids of files its author uploaded (whole) into its room
+//   and attached to no other message (at most 10); what is stored there is read from the
+//   files' records (name and type as uploaded, size and pixels as Directus measured them),
+//   not taken from the message. Deleting a message deletes its files. Members never have the
+//   server fetch a URL for them (`POST /files/import`): only admins may.
+// - A socket's own access as a bearer token ({"type":"chat-access"} on the REST socket): the
+//   chat fetches pictures and uploads files over REST, but a socket authenticated with a
+//   refresh token never learns an access token, and refreshing over REST would rotate the
+//   token the socket and the other tabs hold. The token is the socket's: its user and role,
+//   its expiry; a socket without a user (never authenticated, or its token expired) gets none.
 // Requests by the system (no accountability: the tooling's inserts, this hook's own) and by
 // admins skip the membership rules (their memberships still get their member_key); anonymous
 // ones are refused.
+
+import { createHmac } from 'node:crypto';
 
 function refuse(message, status = 403, code = 'FORBIDDEN') {
 	const error = new Error(message);
@@ -47,8 +59,18 @@ function isPrivate(room) {
 }
 
 const CHAT_POLICY = 'Chat members';
+const MAX_FILES = 10;
+/** `directus_files.chat_message` of a file taken by a message being created. */
+const CLAIMED = -1;
 
-export default ({ filter, action }, { services, getSchema, database }) => {
+/** A Directus access token (HS256, issuer "directus"), as its login would sign it. */
+function accessToken(claims, secret) {
+	const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+	const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ ...claims, iss: 'directus' })}`;
+	return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+export default ({ filter, action, init }, { services, getSchema, database, env }) => {
 	/** Everyone in `users` joins general (as the system; already a member is fine). */
 	async function joinGeneral(users) {
 		const general = await database('rooms')
@@ -199,6 +221,112 @@ export default ({ filter, action }, { services, getSchema, database }) => {
 				}
 			}
 		}
+	});
+
+	filter('messages.items.create', async (payload, _meta, { database, accountability }) => {
+		if (payload?.files == null) return payload;
+		const me = member(accountability);
+		const ids = Array.isArray(payload.files)
+			? payload.files.map((f) => (typeof f === 'string' ? f : f?.id)).map((id) => (typeof id === 'string' ? id.toLowerCase() : null))
+			: [];
+		if (ids.length === 0 || ids.length > MAX_FILES || !ids.every((id) => id && UUID.test(id)) || new Set(ids).size !== ids.length) {
+			throw refuse(`files lists 1 to ${MAX_FILES} different file ids.`, 400, 'INVALID_PAYLOAD');
+		}
+		// A create retried after a lost reply: its files were claimed by the first one. It is
+		// refused as a duplicate key, as any retried create is (what the chat looks up).
+		if (payload.client_key != null && typeof payload.client_key !== 'string') {
+			throw refuse('client_key is a string.', 400, 'INVALID_PAYLOAD');
+		}
+		const duplicate = async () => {
+			if (typeof payload.client_key !== 'string') return null;
+			const found = await database('messages').where({ client_key: payload.client_key }).first('id');
+			return found ? refuse(`Value "${payload.client_key}" for field "client_key" in collection "messages" has to be unique.`, 400, 'RECORD_NOT_UNIQUE') : null;
+		};
+		const retried = await duplicate();
+		if (retried) throw retried;
+		if (payload.room != null && typeof payload.room !== 'string') {
+			throw refuse('A message with files names its room by id.', 400, 'INVALID_PAYLOAD');
+		}
+		let room = payload.room?.toLowerCase() ?? null;
+		if (!room) {
+			// No room named: the message goes to general (the field's default).
+			const general = await database('rooms').where({ name: 'general', kind: 'channel' }).whereIn('private', [false, 0]).orderBy('date_created').first('id');
+			room = String(general?.id ?? '').toLowerCase();
+		}
+		const rows = await database('directus_files')
+			.whereIn('id', ids)
+			.select('id', 'filename_download', 'type', 'filesize', 'width', 'height', 'uploaded_by', 'room', 'chat_message', 'uploaded_on');
+		const byId = new Map(rows.map((row) => [String(row.id).toLowerCase(), row]));
+		const files = ids.map((id) => {
+			const row = byId.get(id);
+			if (!row) throw refuse(`No such file: ${id}.`, 400, 'INVALID_PAYLOAD');
+			if (me && String(row.uploaded_by ?? '').toLowerCase() !== me) throw refuse('Only your own uploads can be attached.');
+			if (String(row.room ?? '').toLowerCase() !== room) throw refuse('A file goes with a message of the room it was uploaded into.');
+			if (row.chat_message != null) throw refuse('That file is attached to another message.');
+			// A record made without its bytes (a JSON create), or one still being written.
+			if (row.uploaded_on == null || !(Number(row.filesize) > 0)) throw refuse('That file has not been uploaded.', 400, 'INVALID_PAYLOAD');
+			const pixels = (n) => (Number.isInteger(Number(n)) && Number(n) > 0 ? Number(n) : null);
+			return { id: row.id, name: row.filename_download ?? '', type: row.type ?? '', size: Number(row.filesize ?? 0), width: pixels(row.width), height: pixels(row.height) };
+		});
+		// Claimed in the create's own transaction: of two creates naming one file, one gets
+		// it; a create refused later gives it back (the claim is rolled back with it).
+		const claimed = await database('directus_files').whereIn('id', ids).whereNull('chat_message').update({ chat_message: CLAIMED });
+		if (claimed !== ids.length) {
+			// Lost to a create of the same key that committed meanwhile: a duplicate, as above.
+			throw (await duplicate()) ?? refuse('That file is attached to another message.');
+		}
+		return { ...payload, files };
+	});
+
+	// The files are the message's now, and go with it (its id is known only after the create).
+	action('messages.items.create', async ({ key, payload }, { database }) => {
+		if (!Array.isArray(payload?.files) || payload.files.length === 0) return;
+		const ids = payload.files.map((f) => String(typeof f === 'string' ? f : f?.id).toLowerCase());
+		await database('directus_files').whereIn('id', ids).where({ chat_message: CLAIMED }).update({ chat_message: key });
+	});
+
+	action('messages.items.delete', async ({ keys }) => {
+		const messages = (keys ?? []).map(Number).filter(Number.isInteger);
+		if (messages.length === 0) return;
+		const files = await database('directus_files').whereIn('chat_message', messages).select('id');
+		if (files.length === 0) return;
+		// As the system: the files leave storage too, and their delete events go out.
+		const service = new services.FilesService({ schema: await getSchema(), accountability: null });
+		try {
+			await service.deleteMany(files.map((f) => f.id));
+		} catch (error) {
+			console.error(`chat-rooms: could not delete the files of messages ${messages.join(', ')}:`, error);
+		}
+	});
+
+	// Importing makes the server fetch any address it can reach (and it takes no size limit):
+	// not for members. Routes are added before Directus's own, after authentication.
+	// (GraphQL's system endpoint offers it as the `import_file` mutation.)
+	init('routes.before', ({ app }) => {
+		const onlyAdmins = (req, res, next) => {
+			const asked = `${JSON.stringify(req.body ?? {})} ${JSON.stringify(req.query ?? {})}`;
+			if (req.accountability?.admin || (req.path !== '/files/import' && !asked.includes('import_file'))) return next();
+			res.status(403).json({ errors: [{ message: 'Only admins import files from an address.', extensions: { code: 'FORBIDDEN' } }] });
+		};
+		app.post('/files/import', onlyAdmins);
+		app.use('/graphql/system', onlyAdmins);
+	});
+
+	action('websocket.message', ({ message, client }) => {
+		if (message?.type !== 'chat-access') return;
+		const uid = message.uid;
+		const reply = (body) => client.send(JSON.stringify({ type: 'chat-access', ...body, ...(uid === undefined ? {} : { uid }) }));
+		const who = client.accountability;
+		const now = Math.floor(Date.now() / 1000);
+		// The socket's own expiry (a static token has none: then a quarter of an hour).
+		const expires = Number(client.expires_at ?? now + 15 * 60);
+		if (!who?.user || !env.SECRET || !(expires > now)) {
+			return reply({ status: 'error', error: { code: 'FORBIDDEN', message: 'Authenticate the socket first.' } });
+		}
+		const claims = { id: who.user, role: who.role ?? null, app_access: Boolean(who.app), admin_access: Boolean(who.admin), iat: now, exp: expires };
+		// A socket of a cookie session: its token dies with that session, as Directus's own.
+		if (who.session) claims.session = who.session;
+		reply({ status: 'ok', access_token: accessToken(claims, env.SECRET), expires_at: expires, expires_in: expires - now });
 	});
 
 	// See the header: null on a live socket becomes Public rights (what 12.x sets), keeping
