@@ -9,6 +9,7 @@ use crate::core::session::{Effect, Phase, Session};
 use crate::edge::Edge;
 use crate::edge::notify::{self, Notifications, Notify};
 use crate::edge::page::Page;
+use crate::edge::pictures::Pictures;
 use crate::edge::saved_history::HistorySaver;
 use crate::edge::store::SessionStore;
 use crate::views::{self, Action, chat::ChatView, login::LoginForm};
@@ -25,6 +26,10 @@ pub struct ChatApp {
     page: Page,
     history: HistorySaver,
     notifications: Notifications,
+    /// Thumbnails of attached pictures: asked for by the list, fetched in `logic`.
+    pictures: Pictures,
+    /// Files dropped on the window, being read (the web reads their bytes asynchronously).
+    drops: Vec<poll_promise::Promise<Result<crate::core::session::NewFile, String>>>,
 }
 
 /// Where the app starts: the server to show on the login form, where the session is stored.
@@ -116,6 +121,8 @@ impl ChatApp {
             page: Page::default(),
             history: HistorySaver::default(),
             notifications: Notifications::new(notifier),
+            pictures: Pictures::default(),
+            drops: Vec::new(),
         };
         if let Some(server) = startup.server {
             app.login.server = server;
@@ -197,17 +204,22 @@ impl ChatApp {
                     Vec::new()
                 }
             },
-            Action::Send(text) => match self.session.send(&text, now) {
-                Ok(effects) => {
-                    self.chat.composer.done();
-                    self.page.answered();
-                    effects
+            Action::Send(text) => {
+                match self
+                    .session
+                    .send_files(&text, self.chat.composer.attached.clone(), now)
+                {
+                    Ok(effects) => {
+                        self.chat.composer.done();
+                        self.page.answered();
+                        effects
+                    }
+                    Err(why) => {
+                        self.chat.composer.error = Some(why); // the text stays in the composer
+                        Vec::new()
+                    }
                 }
-                Err(why) => {
-                    self.chat.composer.error = Some(why); // the text stays in the composer
-                    Vec::new()
-                }
-            },
+            }
             Action::Edit { id, content } => match self.session.edit(id, &content, now) {
                 Ok(effects) => {
                     self.chat.composer.done();
@@ -234,9 +246,20 @@ impl ChatApp {
                 Vec::new()
             }
             Action::StartEdit(_) => Vec::new(), // the chat view handles it
+            Action::Attach(dropped) => {
+                for file in dropped {
+                    let wake = self.edge.wake();
+                    self.drops
+                        .push(crate::edge::uploads::dropped_file(file, wake));
+                }
+                Vec::new()
+            }
+            Action::CancelPost(key) => self.session.cancel_post(&key, now),
+            Action::RetryPost(key) => self.session.retry_post(&key, now),
             Action::LogOut => {
                 self.chat = ChatView::default();
                 self.history = HistorySaver::default();
+                self.pictures = Pictures::default();
                 self.session.logout(now)
             }
             Action::RetryNow => self.session.retry_now(now),
@@ -296,6 +319,19 @@ impl eframe::App for ChatApp {
             self.act(action);
         }
         self.edge.drive(&mut self.session);
+        // Dropped files read: they go with the composer's next message.
+        while let Some(at) = self.drops.iter().position(|p| p.ready().is_some()) {
+            match self.drops.remove(at).block_and_take() {
+                Ok(file) => self.chat.composer.attached.push(file),
+                Err(why) => self.chat.composer.error = Some(why),
+            }
+        }
+        // Thumbnails the list asked for in the last frame (and the REST token they need).
+        let wake = self.edge.wake();
+        let effects = self
+            .pictures
+            .load(ctx, &mut self.session, &wake, Instant::now());
+        self.edge.apply(effects);
         // Another room shown (picked, joined, or the shown one left): the view's scroll
         // position and draft follow it.
         let shown = self.session.rooms().shown_id().map(str::to_owned);
@@ -370,6 +406,7 @@ impl eframe::App for ChatApp {
                 ui,
                 &self.session,
                 &mut self.chat,
+                &mut self.pictures,
                 self.edge.store_error.as_deref(),
                 self.page.unread().divider(),
             ),

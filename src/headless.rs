@@ -34,6 +34,8 @@ pub struct Options {
     pub all_rooms: bool,
     /// Print the messages of the user's rooms that contain this, newest first, and exit.
     pub search: Option<String>,
+    /// Files to send with the first stdin line as their caption.
+    pub attach: Vec<String>,
 }
 
 enum Input {
@@ -44,7 +46,8 @@ enum Input {
 
 /// The JSON line printed for a message (`mine`: the logged-in user wrote it; `room`: the name
 /// of its room; `mentions_me`: it mentions the logged-in user). The content is as stored
-/// (mentions as `<@id>`); `mentions` lists the ids it mentions.
+/// (mentions as `<@id>`); `mentions` lists the ids it mentions; `files` its attached files
+/// (`id`, `name`, `type`, `size`, and `width`/`height` of pictures).
 pub fn message_line(message: &MessageItem, mine: bool, mentions_me: bool, room: &str) -> String {
     serde_json::json!({
         "id": message.id,
@@ -56,6 +59,7 @@ pub fn message_line(message: &MessageItem, mine: bool, mentions_me: bool, room: 
         "date_created": message.date_created,
         "room": room,
         "room_id": message.room,
+        "files": message.files,
     })
     .to_string()
 }
@@ -171,6 +175,12 @@ pub fn run(options: Options) -> Result<(), String> {
     if options.all_rooms {
         session.open_all_rooms();
     }
+    // Every file is there before anything is sent.
+    let mut attach = options
+        .attach
+        .iter()
+        .map(|path| crate::edge::uploads::file_at(path))
+        .collect::<Result<Vec<_>, _>>()?;
     let now = Instant::now();
     let effects = match (&options.email, &options.password) {
         (Some(email), Some(password)) => {
@@ -255,7 +265,16 @@ pub fn run(options: Options) -> Result<(), String> {
                  e-mail of the other person of a DM)"
             ));
         }
+        // The files go with the first line (or alone, when stdin ends without one).
+        if session.room_ready() && !attach.is_empty() && (!lines.is_empty() || stdin_done) {
+            let caption = lines.pop_front().unwrap_or_default();
+            match session.send_files(&caption, std::mem::take(&mut attach), Instant::now()) {
+                Ok(effects) => edge.apply(effects),
+                Err(why) => return Err(format!("not sent: {why}")),
+            }
+        }
         while session.room_ready()
+            && attach.is_empty()
             && let Some(line) = lines.pop_front()
         {
             match session.send(&line, Instant::now()) {
@@ -271,8 +290,12 @@ pub fn run(options: Options) -> Result<(), String> {
                 held.insert(id, message.clone());
             }
         }
+        // A post whose file the server refused waits for nobody here: it is told below.
+        let uploading = session.posts().iter().any(|p| p.failed().is_none());
         let finishing = stdin_done
             && lines.is_empty()
+            && attach.is_empty()
+            && !uploading
             && session.outbox_settled()
             && session.history_loaded()
             && session.rooms_settled();
@@ -336,6 +359,11 @@ pub fn run(options: Options) -> Result<(), String> {
             for (message, why) in session.failed() {
                 refused += 1;
                 eprintln!("not sent: {:?} ({why})", message.content);
+            }
+            for post in session.posts() {
+                refused += 1;
+                let why = post.failed().unwrap_or("not stored");
+                eprintln!("not sent: {:?} with its files ({why})", post.caption);
             }
             return match refused {
                 0 => Ok(()),

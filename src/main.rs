@@ -5,9 +5,12 @@ const USAGE: &str = "\
 directus-chat [--server URL]
     Open the chat window (the login form starts with URL).
 directus-chat --headless [--server URL] [--email EMAIL] [--room NAME | --all-rooms]
+              [--attach PATH]...
     No window: print messages as JSON lines on stdout, send each stdin line as a message.
     --room: the room for both (a channel's name, or the first name or e-mail of the other
     person of a DM; default general). --all-rooms: print every room's messages.
+    --attach: send this file (repeat for several, up to 10) with the next stdin line as its
+    caption (no line: no caption).
     The password comes from DIRECTUS_CHAT_PASSWORD; without it the stored session is used.
 directus-chat --headless --search TEXT [--server URL] [--email EMAIL]
     Print the messages of your rooms that contain TEXT (any case), newest first, as JSON
@@ -25,6 +28,7 @@ fn main() -> std::process::ExitCode {
     let (mut server, mut email, mut room) = (None, None, None);
     let mut all_rooms = false;
     let mut search = None;
+    let mut attach = Vec::new();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -33,6 +37,13 @@ fn main() -> std::process::ExitCode {
             "--email" => email = it.next(),
             "--room" => room = it.next(),
             "--all-rooms" => all_rooms = true,
+            "--attach" => match it.next() {
+                Some(path) => attach.push(path),
+                None => {
+                    eprintln!("--attach needs the path of a file\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--search" => match it.next() {
                 Some(text) => search = Some(text),
                 None => {
@@ -49,6 +60,10 @@ fn main() -> std::process::ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if !attach.is_empty() && (!headless || search.is_some()) {
+        eprintln!("--attach goes with --headless (and not with --search)\n\n{USAGE}");
+        return ExitCode::from(2);
     }
     if search.is_some() && (!headless || room.is_some() || all_rooms) {
         eprintln!(
@@ -83,6 +98,7 @@ fn main() -> std::process::ExitCode {
             room,
             all_rooms,
             search,
+            attach,
         };
         return match directus_chat::headless::run(options) {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! The IO-free core: protocol types, the session state machine and the message timeline.
 
+pub mod attachment;
 pub mod mention;
 pub mod notifications;
 pub mod protocol;
@@ -9,6 +10,8 @@ pub mod session;
 pub mod timeline;
 pub mod unread;
 
+#[cfg(test)]
+mod access_tests;
 #[cfg(test)]
 mod connection_tests;
 #[cfg(test)]
@@ -33,5 +36,7 @@ mod session_tests;
 mod stored_tests;
 #[cfg(test)]
 mod subscription_tests;
+#[cfg(test)]
+mod upload_tests;
 #[cfg(test)]
 mod window_tests;

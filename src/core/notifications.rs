@@ -260,13 +260,17 @@ pub fn title_of(text: &str) -> String {
     one_line(text, TITLE_MAX)
 }
 
+/// Bidirectional overrides and isolates: they make a sender's text read otherwise than written.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// At most `max` characters on one line, without the controls that would reorder what is
 /// shown (bidirectional overrides and isolates: a sender's text must read as written).
 fn one_line(text: &str, max: usize) -> String {
-    let reorders = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     let flat: String = text
         .chars()
-        .filter(|c| !reorders(*c))
+        .filter(|c| !is_bidi_control(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(max + 1)
         .collect();

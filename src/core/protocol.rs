@@ -9,6 +9,8 @@ use serde::Deserialize;
 pub mod rooms;
 use serde_json::{Value, json};
 
+use crate::core::attachment::Attachment;
+
 /// The `messages` collection the chat reads and writes.
 pub const COLLECTION: &str = "messages";
 
@@ -20,6 +22,7 @@ pub const MESSAGE_FIELDS: &[&str] = &[
     "date_updated",
     "client_key",
     "room",
+    "files",
     "user_created.id",
     "user_created.first_name",
 ];
@@ -93,6 +96,12 @@ pub enum ServerFrame {
     /// Errors not tied to a request: INVALID_PAYLOAD, REQUESTS_EXCEEDED (never with a uid).
     ServerError {
         error: ServerError,
+    },
+    /// The socket's own access as a bearer token, from the chat-rooms hook: the token and how
+    /// many seconds it lasts, or why not.
+    Access {
+        uid: Option<String>,
+        granted: Result<(String, u64), ServerError>,
     },
     /// Valid JSON the chat does not use (unsubscribe acks, future frame types).
     Unknown(Value),
@@ -177,6 +186,13 @@ fn classify(frame: Value) -> ServerFrame {
         }
         "ping" => ServerFrame::Ping,
         "pong" => ServerFrame::Pong { uid },
+        "chat-access" => ServerFrame::Access {
+            uid,
+            granted: match (frame["access_token"].as_str(), frame["expires_in"].as_u64()) {
+                (Some(token), Some(lasts)) if !is_error => Ok((token.to_owned(), lasts)),
+                _ => Err(error_of(&frame)),
+            },
+        },
         "server" if is_error => ServerFrame::ServerError {
             error: error_of(&frame),
         },
@@ -223,6 +239,8 @@ pub struct MessageItem {
     pub client_key: Option<String>,
     /// The id of its room.
     pub room: Option<String>,
+    /// Its attached files (none for most).
+    pub files: Vec<Attachment>,
 }
 
 /// An item id, sent as a number or a numeric string.
@@ -251,6 +269,7 @@ impl MessageItem {
             date_updated: value["date_updated"].as_str().map(str::to_owned),
             client_key: value["client_key"].as_str().map(str::to_owned),
             room: value["room"].as_str().map(str::to_owned),
+            files: Attachment::list_from_json(&value["files"]),
         })
     }
 
@@ -413,11 +432,21 @@ pub fn read_ids_after(after: i64, limit: u32, uid: &str) -> String {
 }
 
 /// A create with the client's own unique key, so a retry can never post twice. Without a
-/// room (written before rooms were known) the server files it under `general`.
-pub fn create_message(content: &str, client_key: &str, room: Option<&str>, uid: &str) -> String {
+/// room (written before rooms were known) the server files it under `general`. `files`: ids
+/// of files uploaded into that room (the server fills in what they are).
+pub fn create_message(
+    content: &str,
+    client_key: &str,
+    room: Option<&str>,
+    files: &[String],
+    uid: &str,
+) -> String {
     let mut data = json!({ "content": content, "client_key": client_key });
     if let Some(room) = room {
         data["room"] = json!(room);
+    }
+    if !files.is_empty() {
+        data["files"] = json!(files);
     }
     json!({
         "type": "items", "action": "create", "collection": COLLECTION,
@@ -486,6 +515,11 @@ pub fn unsubscribe(uid: &str) -> String {
 
 pub fn ping(uid: &str) -> String {
     json!({"type": "ping", "uid": uid}).to_string()
+}
+
+/// Ask for the socket's own access as a bearer token (see `session/access.rs`).
+pub fn ask_access(uid: &str) -> String {
+    json!({"type": "chat-access", "uid": uid}).to_string()
 }
 
 /// The answer to the server's heartbeat (any non-auth JSON keeps the socket alive).

@@ -266,9 +266,9 @@ fn client_frames_carry_what_directus_expects() {
         ),
         (&json!({"_eq": "r-design"}), &json!({"_lt": 7}))
     );
-    let create = v(create_message("hi", "k1", None, "c"));
+    let create = v(create_message("hi", "k1", None, &[], "c"));
     assert_eq!(create["data"], json!({"content":"hi","client_key":"k1"}));
-    let create = v(create_message("hi", "k1", Some("r-design"), "c"));
+    let create = v(create_message("hi", "k1", Some("r-design"), &[], "c"));
     assert_eq!(create["data"]["room"], "r-design");
     assert_eq!(v(ping("p"))["type"], "ping");
     assert_eq!(v(pong())["type"], "pong");

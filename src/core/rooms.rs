@@ -137,6 +137,14 @@ impl Rooms {
     pub fn list(&self) -> &[Room] {
         &self.list
     }
+    /// `general`'s id, once the memberships are known.
+    pub fn default_id(&self) -> Option<&str> {
+        self.list()
+            .iter()
+            .find(|r| r.is_default())
+            .map(|r| r.id.as_str())
+    }
+
     /// The membership list has arrived.
     pub fn known(&self) -> bool {
         self.known

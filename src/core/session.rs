@@ -56,6 +56,7 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// Messages longer than this are refused in the composer (Directus accepts ~2 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+mod access;
 mod arrivals;
 mod changes;
 mod connection;
@@ -71,8 +72,10 @@ mod room_actions;
 mod rooms;
 mod search;
 mod subscriptions;
+mod uploads;
 mod window;
 
+pub use access::RestAccess;
 pub use effect::{Effect, Phase};
 pub use outbox::{Outgoing, OutgoingState, Unsent, new_client_key};
 pub use pending_delete::UNDO_DELETE;
@@ -81,6 +84,9 @@ pub use recheck::{RECHECK_EVERY, RECHECK_SPAN};
 use requests::{InFlight, Request};
 pub use requests::{RETRY_FIRST, RETRY_MAX};
 pub use search::{SEARCH_KEEP, SEARCH_PAGE, Search, matches};
+pub use uploads::{
+    FileSource, MAX_UPLOAD_BYTES, NewFile, Post, Upload, UploadOutcome, UploadState, new_file_id,
+};
 
 /// How we authenticate the next handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +168,10 @@ pub struct Session {
     next_window: u64,
     /// The search under way or last made (see `search.rs`).
     search: Option<Search>,
+    /// The bearer token for REST (see `access.rs`).
+    access: access::Access,
+    /// Files on their way, each post sent as a message once they are stored (`uploads.rs`).
+    posts: Vec<uploads::Post>,
     /// Messages whose author's name is not known yet (see `resolve_authors`).
     unresolved: std::collections::BTreeSet<i64>,
     resolve_blocked: bool,
@@ -244,6 +254,8 @@ impl Session {
             persistent: false,
             shares_token: false,
             search: None,
+            access: Default::default(),
+            posts: Vec::new(),
             window: None,
             next_window: 0,
             unresolved: Default::default(),
@@ -395,6 +407,7 @@ impl Session {
         }
         deadlines.extend(self.probe_at);
         deadlines.extend(self.pending_delete_due());
+        deadlines.extend(self.uploads_deadline());
         deadlines.into_iter().min()
     }
 
@@ -542,6 +555,7 @@ impl Session {
     pub fn logout(&mut self, now: Instant) -> Vec<Effect> {
         // A delete still in its Undo time was asked for: it goes out before the socket closes.
         let mut effects = self.send_pending_delete_now(now);
+        effects.extend(self.drop_posts(now));
         effects.push(Effect::Disconnect);
         if let (Some(server), Some(token)) = (&self.server, self.refresh_token.take()) {
             effects.push(Effect::RevokeRefreshToken {

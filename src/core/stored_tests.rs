@@ -62,6 +62,7 @@ fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
             failed: None,
             owner: None,
             room: None,
+            files: Vec::new(),
         },
         Unsent {
             client_key: "k-c".into(),
@@ -69,6 +70,7 @@ fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
             failed: None,
             owner: None,
             room: None,
+            files: Vec::new(),
         },
     ];
     let mut rig = Rig::new();
@@ -110,6 +112,7 @@ fn unsent_messages_outlive_a_refused_token_and_go_out_after_the_next_login() {
         failed: None,
         owner: None,
         room: None,
+        files: Vec::new(),
     }];
     rig.s.resume(server(), None, "stale", unsent, rig.now);
     stored(&mut rig);

@@ -203,6 +203,7 @@ mod tests {
             date_updated: None,
             client_key: None,
             room: None,
+            files: Vec::new(),
         }
     }
 

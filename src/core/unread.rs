@@ -81,6 +81,7 @@ mod tests {
                 date_updated: None,
                 client_key: None,
                 room: None,
+                files: Vec::new(),
             });
         }
         timeline

@@ -12,7 +12,7 @@ fn page(ids: impl Iterator<Item = i64>) -> Value {
 }
 
 /// Alice in general (shown, messages 100 to 149 loaded), the room list in.
-fn alice() -> Rig {
+pub(super) fn alice() -> Rig {
     let mut rig = Rig::known();
     let sent = first_page(&mut rig, page((100..150).rev()));
     let profile = find_uid(&sent, "profile").unwrap().clone();

@@ -8,10 +8,12 @@ pub mod http;
 pub mod net;
 pub mod notify;
 pub mod page;
+pub mod pictures;
 pub mod rest;
 pub mod saved_history;
 pub mod socket;
 pub mod store;
+pub mod uploads;
 pub mod web_fonts;
 
 use std::sync::Arc;
@@ -54,12 +56,15 @@ pub struct Edge {
     pub store_error: Option<String>,
     /// Why the last logout could not revoke the token on the server.
     pub logout_error: Option<String>,
-    /// DIRECTUS_CHAT_TRACE=1: every frame to stderr (auth frames redacted: they hold secrets).
+    /// Files on their way to the server (see `uploads.rs`).
+    pub uploads: uploads::Uploads,
+    /// DIRECTUS_CHAT_TRACE=1: every frame to stderr (auth and access frames redacted: they hold secrets).
     trace: bool,
 }
 
 fn trace_line(direction: &str, text: &str) {
-    let shown = if text.contains("\"auth\"") || text.contains("refresh_token") {
+    let secret = ["\"auth\"", "refresh_token", "access_token"];
+    let shown = if secret.iter().any(|s| text.contains(s)) {
         "(auth frame, redacted)"
     } else {
         text
@@ -93,6 +98,7 @@ impl Edge {
             awaiting_turn: None,
             store_error: None,
             logout_error: None,
+            uploads: Default::default(),
         }
     }
 
@@ -136,6 +142,8 @@ impl Edge {
             let effects = session.server_answered(Instant::now());
             self.apply(effects);
         }
+        let effects = self.uploads.poll(session, Instant::now(), &self.wake);
+        self.apply(effects);
         let effects = session.tick(Instant::now());
         self.apply(effects);
         // Refused a token another tab had already rotated: continue with that tab's newer one,
@@ -224,6 +232,11 @@ impl Edge {
         Some((stored, token))
     }
 
+    /// Wakes the app (for IO that answers later).
+    pub fn wake(&self) -> Wake {
+        self.wake.clone()
+    }
+
     /// Logout requests still on their way to the server.
     pub fn revocations_pending(&self) -> bool {
         !self.revocations.is_empty()
@@ -278,6 +291,26 @@ impl Edge {
                         let wake = self.wake.clone();
                         self.revocations.push(rest::revoke(&http, &token, wake));
                     }
+                }
+                Effect::Upload {
+                    http,
+                    token,
+                    id,
+                    room,
+                    file,
+                } => {
+                    let job = uploads::Job {
+                        http,
+                        token,
+                        id,
+                        room,
+                        file,
+                    };
+                    self.uploads.start(job, self.wake.clone());
+                }
+                Effect::DropUpload { http, token, id } => {
+                    self.uploads
+                        .drop_upload(&http, token, &id, self.wake.clone());
                 }
                 Effect::ProbeServer(http) => {
                     if self.probe.is_none() {

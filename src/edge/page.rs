@@ -78,6 +78,18 @@ pub fn spoken_line(author: &str, time: Option<&str>, room: &str, content: &str) 
     }
 }
 
+/// A message's text and then its files, as spoken: "look (file: photo.png (1.2 MB))".
+pub fn spoken_content(content: &str, files: &[crate::core::attachment::Attachment]) -> String {
+    let mut said = content.to_owned();
+    for file in files {
+        if !said.is_empty() {
+            said.push(' ');
+        }
+        said.push_str(&format!("(file: {})", file.label()));
+    }
+    said
+}
+
 /// A room as the live region names it: "#general", or "DM with Bob".
 pub fn room_spoken(session: &Session, room: Option<&str>) -> String {
     let name = session.room_name(room);
@@ -115,7 +127,7 @@ fn set_title(_ctx: &egui::Context, title: &str) {
 
 #[cfg(target_arch = "wasm32")]
 mod web {
-    use super::{room_spoken, spoken_line};
+    use super::{room_spoken, spoken_content, spoken_line};
     use crate::core::session::{Phase, Session};
     use crate::views::chat::status_text;
 
@@ -167,7 +179,7 @@ mod web {
                     author,
                     message.date_created.as_deref(),
                     &room_spoken(session, message.room.as_deref()),
-                    &message.content,
+                    &spoken_content(&message.content, &message.files),
                 )));
                 let _ = log.append_child(&item);
                 self.shown += 1;

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use web_time::{Duration, Instant};
 
+use crate::core::attachment::Attachment;
 use crate::core::protocol::{Author, MessageItem};
 use crate::core::session::{Phase, Session};
 use crate::core::timeline::Timeline;
@@ -35,6 +36,8 @@ pub struct SavedMessage {
     /// Its room: the next start shows that room first (None: saved before rooms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     room: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    files: Vec<Attachment>,
 }
 
 impl SavedHistory {
@@ -63,6 +66,7 @@ impl SavedHistory {
                 created: m.date_created.clone(),
                 updated: m.date_updated.clone(),
                 room: m.room.clone(),
+                files: m.files.clone(),
             })
             .collect();
         messages.reverse();
@@ -89,6 +93,7 @@ impl SavedHistory {
                     date_updated: m.updated,
                     client_key: None,
                     room: m.room,
+                    files: m.files,
                 })
                 .collect()
         })
@@ -156,6 +161,7 @@ mod tests {
                     created: None,
                     updated: None,
                     room: None,
+                    files: Vec::new(),
                 })
                 .collect(),
         }
@@ -173,6 +179,7 @@ mod tests {
                 date_updated: None,
                 client_key: None,
                 room: None,
+                files: Vec::new(),
             });
         }
         let kept = SavedHistory::from_timeline("http://x".into(), None, &timeline).messages;
@@ -192,6 +199,7 @@ mod tests {
                     date_updated: None,
                     client_key: None,
                     room: None,
+                    files: Vec::new(),
                 });
             }
             t

@@ -468,6 +468,7 @@ mod tests {
             failed: None,
             owner: None,
             room: None,
+            files: Vec::new(),
         }
     }
 

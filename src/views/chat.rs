@@ -75,16 +75,25 @@ impl ChatView {
     }
 }
 
-/// `store_error`: why the session and unsent messages could not be saved on this device;
-/// `divider`: the first message that was unread when the user looked again.
+/// `pictures`: the thumbnails of attached pictures; `store_error`: why the session and unsent
+/// messages could not be saved on this device; `divider`: the first message that was unread
+/// when the user looked again.
 pub fn show(
     ui: &mut egui::Ui,
     session: &Session,
     view: &mut ChatView,
+    pictures: &mut dyn super::Thumbnails,
     store_error: Option<&str>,
     divider: Option<i64>,
 ) -> Option<Action> {
     let mut action = None;
+    // Files dropped anywhere on the window go with the next message.
+    let dropped = ui.input(|i| i.raw.dropped_files.clone());
+    if !dropped.is_empty() {
+        action = Some(Action::Attach(
+            dropped.into_iter().map(super::Dropped).collect(),
+        ));
+    }
     // Before any widget: the composer must not take Ctrl+K as typing.
     if session.rooms().known() {
         view.dialogs.shortcuts(ui.ctx());
@@ -154,7 +163,8 @@ pub fn show(
         divider,
         home_end: view.composer.text.is_empty(),
     };
-    egui::CentralPanel::default().show(ui, |ui| match view.list.show(ui, session, &marks) {
+    let list = &mut view.list;
+    egui::CentralPanel::default().show(ui, |ui| match list.show(ui, session, &marks, pictures) {
         Some(Action::StartEdit(id)) => view.composer.start_editing(session, id),
         Some(other) => action = Some(other),
         None => {}
@@ -315,6 +325,44 @@ fn banner(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
 /// refused for good says why and offers Retry and Discard: nothing written vanishes unseen.
 fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
     let mut action = None;
+    let shown = session.rooms().shown_id();
+    let here = |room: Option<&str>| room.is_none() || room == shown;
+    for post in session.posts().iter().filter(|p| here(p.room.as_deref())) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("You").strong());
+            let key = &post.client_key;
+            match post.failed() {
+                Some(why) => {
+                    let text = format!("not sent: {why}");
+                    ui.label(RichText::new(text).color(ui.visuals().error_fg_color));
+                    if ui.button("Retry").clicked() {
+                        action = Some(Action::RetryPost(key.clone()));
+                    }
+                }
+                None => {
+                    let (sent, total) = post.progress();
+                    let done = if total == 0 {
+                        1.0
+                    } else {
+                        sent as f32 / total as f32
+                    };
+                    let names: Vec<&str> =
+                        post.uploads.iter().map(|u| u.file.name.as_str()).collect();
+                    ui.weak(format!("uploading {}", names.join(", ")));
+                    ui.add(
+                        egui::ProgressBar::new(done)
+                            .desired_width(120.0)
+                            .show_percentage(),
+                    );
+                }
+            }
+            if ui.button("Cancel").clicked() {
+                action = Some(Action::CancelPost(key.clone()));
+            }
+            let preview: String = post.caption.chars().take(200).collect();
+            ui.label(RichText::new(preview).weak());
+        });
+    }
     for outgoing in session.outbox_here() {
         ui.horizontal_wrapped(|ui| {
             let who = if session.writes_as(outgoing) {

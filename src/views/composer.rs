@@ -8,7 +8,7 @@ use egui::{Key, KeyboardShortcut, Modifiers, RichText, TextEdit};
 use super::Action;
 use crate::core::mention::{self, Picked};
 use crate::core::protocol::rooms::Person;
-use crate::core::session::Session;
+use crate::core::session::{NewFile, Session};
 
 /// People the @ list shows at most.
 const CANDIDATES: usize = 8;
@@ -27,6 +27,8 @@ pub struct Composer {
     /// Mentions picked for the text (see `mention::to_stored`).
     picked: Vec<Picked>,
     picker: Picker,
+    /// Files dropped on the window, sent with the text (its caption).
+    pub attached: Vec<NewFile>,
 }
 
 /// The @ list's state.
@@ -46,6 +48,7 @@ struct Picker {
 pub struct Draft {
     text: String,
     picked: Vec<Picked>,
+    attached: Vec<NewFile>,
 }
 
 impl Composer {
@@ -68,6 +71,7 @@ impl Composer {
         self.picker = Picker::default();
         self.editing = None;
         self.error = None;
+        self.attached.clear();
     }
 
     /// Another room is shown: its draft comes in, this one's goes out.
@@ -77,6 +81,7 @@ impl Composer {
         Draft {
             text: std::mem::replace(&mut self.text, draft.text),
             picked: std::mem::replace(&mut self.picked, draft.picked),
+            attached: std::mem::replace(&mut self.attached, draft.attached),
         }
     }
 
@@ -175,6 +180,20 @@ pub fn show(
     }
     if composer.editing.is_some() {
         ui.label(RichText::new("Editing your message: Enter saves, Esc cancels").strong());
+    }
+    // Files to go with the text; each can be taken off again.
+    let mut removed = None;
+    for (i, file) in composer.attached.iter().enumerate() {
+        ui.horizontal(|ui| {
+            let size = crate::core::attachment::size_text(file.size);
+            ui.label(format!("Attached: {} ({size})", file.name));
+            if ui.small_button("Remove").clicked() {
+                removed = Some(i);
+            }
+        });
+    }
+    if let Some(i) = removed {
+        composer.attached.remove(i);
     }
     // A fixed id: the rows above it come and go ("sending…"), and an automatic id would
     // change with them, taking the keyboard away after every send.
@@ -305,7 +324,7 @@ pub fn show(
                         content: composer.stored(),
                     })
                 }
-                None if !composer.text.trim().is_empty() => {
+                None if !composer.text.trim().is_empty() || !composer.attached.is_empty() => {
                     action = Some(Action::Send(composer.stored()))
                 }
                 None => {}

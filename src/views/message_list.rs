@@ -226,7 +226,13 @@ impl MessageList {
         }
     }
 
-    pub fn show(&mut self, ui: &mut egui::Ui, session: &Session, marks: &Marks) -> Option<Action> {
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &Session,
+        marks: &Marks,
+        pictures: &mut dyn super::Thumbnails,
+    ) -> Option<Action> {
         let mut action = None;
         let line = ui.text_style_height(&egui::TextStyle::Body);
         let width = (ui.available_width() - ui.spacing().scroll.bar_width - 8.0).max(50.0);
@@ -344,7 +350,7 @@ impl MessageList {
                 let rect = Rect::from_min_size(origin + vec2(0.0, y), vec2(width, 100_000.0));
                 let behind = ui.painter().add(egui::Shape::Noop);
                 let drawn = ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
-                    message_row::show(ui, message, &heading, &look, session.names())
+                    message_row::show(ui, message, &heading, &look, session.names(), pictures)
                 });
                 let fill = if self.found == Some(message.id) {
                     Some(ui.visuals().selection.bg_fill.gamma_multiply(0.35))

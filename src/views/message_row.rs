@@ -3,14 +3,19 @@
 //! above the first unread, the text with its links, "edited", and Edit/Delete next to one's
 //! own message while the pointer is on it (the row highlighted). A message being deleted shows
 //! "Message deleted" and Undo until the delete is sent. Mentions read `@Name`, marked; one of
-//! the user stands out (and the list marks its whole row).
+//! the user stands out (and the list marks its whole row). Attached pictures show under the
+//! text in the space their size keeps for them (nothing moves when they arrive); other files
+//! by name and size.
 
 use chrono::{DateTime, Local};
 use egui::{Align, Layout, RichText};
 
 use super::Action;
+use super::{Thumbnail, Thumbnails};
+use crate::core::attachment::Attachment;
 use crate::core::mention::{self, Names, Piece};
 use crate::core::protocol::MessageItem;
+use crate::edge::pictures::{THUMB_HEIGHT, THUMB_WIDTH};
 
 /// Past this many pieces (text between mentions, mentions), a message is drawn as one label.
 const PIECES_DRAWN: usize = 64;
@@ -76,7 +81,15 @@ pub fn estimate(message: &MessageItem, heading: &Heading, width: f32, line: f32)
         .split('\n')
         .map(|l| (l.chars().count() as f32 / chars_per_line).ceil().max(1.0))
         .sum();
-    let mut height = lines * line + 6.0;
+    let files: f32 = message
+        .files
+        .iter()
+        .map(|f| {
+            f.fitted(THUMB_WIDTH as f32, THUMB_HEIGHT as f32)
+                .map_or(line, |(_, h)| h + 4.0)
+        })
+        .sum();
+    let mut height = lines * line + files + 6.0;
     if heading.header {
         height += line + 4.0;
     }
@@ -117,6 +130,7 @@ pub fn show(
     heading: &Heading,
     look: &RowLook,
     names: &Names,
+    pictures: &mut dyn Thumbnails,
 ) -> Drawn {
     let mut action = None;
     if let Some(day) = &heading.day {
@@ -182,6 +196,11 @@ pub fn show(
         })
         .response
         .rect;
+    if !look.deleting {
+        for file in &message.files {
+            attachment(ui, file, pictures);
+        }
+    }
     ui.add_space(4.0);
     let row = egui::Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), ui.cursor().min.y));
     let hovered = ui.rect_contains_pointer(row);
@@ -210,6 +229,43 @@ pub fn show(
         );
     }
     Drawn { action, hovered }
+}
+
+/// A picture in the space its size keeps for it (drawn once fetched), or a file by name and
+/// size. Screen readers (and the UI tests) read what is shown: "Picture name (size)".
+fn attachment(ui: &mut egui::Ui, file: &Attachment, pictures: &mut dyn Thumbnails) {
+    let Some((width, height)) = file.fitted(THUMB_WIDTH as f32, THUMB_HEIGHT as f32) else {
+        ui.label(RichText::new(format!("File: {}", file.label())).weak());
+        return;
+    };
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
+    let label = match pictures.thumbnail(&file.id) {
+        Thumbnail::Ready(texture) => {
+            let whole = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+            ui.painter()
+                .image(texture.id(), rect, whole, egui::Color32::WHITE);
+            format!("Picture {}", file.label())
+        }
+        Thumbnail::Loading => {
+            ui.painter()
+                .rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
+            format!("Loading picture {}", file.label())
+        }
+        Thumbnail::Failed(why) => {
+            ui.painter()
+                .rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
+            let text = format!("{}\n{why}", file.label());
+            ui.painter().text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                &text,
+                egui::FontId::proportional(11.0),
+                ui.visuals().weak_text_color(),
+            );
+            format!("Picture {}: {why}", file.label())
+        }
+    };
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
 }
 
 /// `@Name`, marked; in another colour when it is of the user.
@@ -266,6 +322,7 @@ mod tests {
             date_updated: None,
             client_key: None,
             room: None,
+            files: Vec::new(),
         }
     }
 

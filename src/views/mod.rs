@@ -10,6 +10,32 @@ pub mod room_list;
 pub mod row_heights;
 pub mod search_results;
 
+/// What an attached picture shows now.
+pub enum Thumbnail<'a> {
+    Ready(&'a egui::TextureHandle),
+    Loading,
+    /// Why it is not shown, in words.
+    Failed(&'a str),
+}
+
+/// Where the message list gets pictures from: the app's cache (`edge::pictures`), which
+/// fetches what was asked for after the frame.
+pub trait Thumbnails {
+    fn thumbnail(&mut self, file_id: &str) -> Thumbnail<'_>;
+}
+
+/// A file dropped on the window (read by the app: natively by its path, on the web its bytes).
+#[derive(Clone, Debug)]
+pub struct Dropped(pub egui::DroppedFileHandle);
+
+impl PartialEq for Dropped {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Dropped {}
+
 /// What a view asks the app to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -18,7 +44,14 @@ pub enum Action {
         email: String,
         password: String,
     },
+    /// Send the composer's text (with the files attached to it, if any).
     Send(String),
+    /// Files dropped on the window: attached to the composer's next message.
+    Attach(Vec<Dropped>),
+    /// Give up on a message with files (by its client key): what was uploaded is removed.
+    CancelPost(String),
+    /// Upload a message's refused files again.
+    RetryPost(String),
     LogOut,
     RetryNow,
     /// Scroll-back reached the top.

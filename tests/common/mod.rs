@@ -1,6 +1,7 @@
 //! Shared by the end-to-end tests: headless clients as child processes.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod cut_proxy;
 pub mod exchange;
 pub mod fault_table;
 pub mod frame_proxy;

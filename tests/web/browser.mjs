@@ -264,6 +264,28 @@ try {
   check('back in general, a new message there is named with general',
     await waitFor('general', async () => (await chatLog()).includes(`#general: ${inGeneral}`)), await chatLog());
 
+  // A picture dropped onto the page goes out with what is typed as its caption; the page
+  // uploads it (CORS, bearer token) and shows its thumbnail, and the log names the file.
+  const picture = [...fs.readFileSync(new URL('../fixtures/gradient.png', import.meta.url))];
+  const transfer = await page.evaluateHandle((bytes) => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(bytes)], 'gradient.png', { type: 'image/png' }));
+    return data;
+  }, picture);
+  await page.dispatchEvent('canvas', 'dragover', { dataTransfer: transfer });
+  await page.dispatchEvent('canvas', 'drop', { dataTransfer: transfer });
+  await page.waitForTimeout(500);
+  const caption = `a picture from chromium ${Date.now()}`;
+  await page.mouse.click(450, 623);
+  await page.waitForTimeout(200);
+  await page.keyboard.type(caption);
+  await page.keyboard.press('Enter');
+  check('a file dropped onto the page is sent with its caption and seen in the log',
+    await waitFor('the picture', async () => (await chatLog()).includes(`${caption} (file: gradient.png (20 KB))`)), await chatLog());
+  const withFile = await rest(admin, 'GET', `/items/messages?filter[content][_eq]=${encodeURIComponent(caption)}&fields=files`);
+  check('Directus holds it once, with the file as stored', withFile.data?.length === 1 && withFile.data[0].files?.[0]?.name === 'gradient.png', JSON.stringify(withFile));
+  await page.waitForTimeout(1500); // the thumbnail, for the screenshot
+
   const shot = await page.screenshot({ path: path.join(env.ARTIFACTS, 'chat.png') });
   const share = nonBlankShare(shot);
   check('the screenshot is not blank', share > 0.01, `non-zero share ${share.toFixed(4)}`);

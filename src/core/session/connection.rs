@@ -123,6 +123,7 @@ impl Session {
                 Vec::new()
             }
             ServerFrame::ServerError { error } => self.on_server_error(error, now),
+            ServerFrame::Access { uid, granted } => self.on_access(uid, granted, now),
             ServerFrame::Unknown(frame) => {
                 log::debug!("ignored frame {frame}");
                 Vec::new()
@@ -191,6 +192,9 @@ impl Session {
         effects.extend(self.resend_due(now, due_all));
         effects.extend(self.recheck_due(now));
         effects.extend(self.send_due_delete(now));
+        if self.uploads_deadline().is_some_and(|at| now >= at) {
+            effects.extend(self.drive_uploads(now));
+        }
         effects
     }
 
@@ -295,6 +299,7 @@ impl Session {
     }
 
     pub(super) fn fail_login(&mut self, error: String) -> Vec<Effect> {
+        self.forget_access();
         self.phase = Phase::LoggedOut;
         self.password = None;
         self.refresh_token = None;
@@ -314,6 +319,7 @@ impl Session {
             return Vec::new();
         }
         self.phase = Phase::Online;
+        self.access_renewed();
         self.been_online = true;
         self.early_attempt = false;
         self.resolve_blocked = false;

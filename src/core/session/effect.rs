@@ -3,7 +3,7 @@
 
 use web_time::Instant;
 
-use super::Unsent;
+use super::{NewFile, Unsent};
 
 /// What the IO edge must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +33,22 @@ pub enum Effect {
         http: String,
         email: Option<String>,
         refresh_token: String,
+    },
+    /// Upload `file` into `room` under the id `id` (POST {http}/files with the bearer token);
+    /// answer with [`Session::upload_progress`] and [`Session::upload_finished`].
+    Upload {
+        http: String,
+        token: String,
+        id: String,
+        room: String,
+        file: NewFile,
+    },
+    /// Stop the upload `id` if it is on its way, and delete what it stored (with the token,
+    /// if one is held).
+    DropUpload {
+        http: String,
+        token: Option<String>,
+        id: String,
     },
 }
 

@@ -28,6 +28,8 @@ pub struct Outgoing {
     /// The room it goes to (None: written before rooms, or into `general` before its id was
     /// known; the server files those under `general`).
     pub room: Option<String>,
+    /// Ids of the files it carries (uploaded before it goes out: see `uploads.rs`).
+    pub files: Vec<String>,
 }
 
 impl Outgoing {
@@ -42,6 +44,7 @@ impl Outgoing {
             && failed == stored.failed.as_deref()
             && self.owner == stored.owner
             && self.room == stored.room
+            && self.files == stored.files
     }
 }
 
@@ -70,6 +73,9 @@ pub struct Unsent {
     /// Its room: see [`Outgoing::room`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
+    /// Its files, stored already: see [`Outgoing::files`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 /// 128 bits from the OS's secure random source, as 32 hex digits.
@@ -97,17 +103,9 @@ impl Session {
             return Ok(Vec::new());
         }
         check_length(content)?;
+        let room = self.room_to_send_to()?;
         // What is sent shows at the present: a window far back goes.
         self.drop_window();
-        let room = match (self.rooms.wanted(), self.rooms.shown_id()) {
-            (None, shown) => shown.map(str::to_owned),
-            // `general` by name: the server files a message without a room there.
-            (Some(wanted), _) if wanted.eq_ignore_ascii_case(proto::DEFAULT_ROOM) => None,
-            // Never into another room than the one meant: wait until it is known.
-            (Some(wanted), _) => {
-                return Err(format!("The room \"{wanted}\" is not known yet."));
-            }
-        };
         self.outbox.push(Outgoing {
             client_key: new_client_key(),
             content: content.to_owned(),
@@ -115,8 +113,20 @@ impl Session {
             owner: self.owner(),
             not_found: false,
             room,
+            files: Vec::new(),
         });
         Ok(self.flush(now))
+    }
+
+    /// The room what is written now goes to: the shown one (None: `general`, which the
+    /// server files a message without a room under). Never another room than the one meant:
+    /// one asked for by name waits until it is known.
+    pub(super) fn room_to_send_to(&self) -> Result<Option<String>, String> {
+        match (self.rooms.wanted(), self.rooms.shown_id()) {
+            (None, shown) => Ok(shown.map(str::to_owned)),
+            (Some(wanted), _) if wanted.eq_ignore_ascii_case(proto::DEFAULT_ROOM) => Ok(None),
+            (Some(wanted), _) => Err(format!("The room \"{wanted}\" is not known yet.")),
+        }
     }
 
     /// Back from storage without a token (it was refused): the unsent messages wait, shown on
@@ -145,6 +155,7 @@ impl Session {
                     owner: message.owner,
                     not_found: false,
                     room: message.room,
+                    files: message.files,
                 });
             }
         }
@@ -229,14 +240,15 @@ impl Session {
             return Vec::new();
         };
         next.state = OutgoingState::InFlight;
-        let (key, content, room) = (
+        let (key, content, room, files) = (
             next.client_key.clone(),
             next.content.clone(),
             next.room.clone(),
+            next.files.clone(),
         );
         vec![self.request(
             Request::Create(key.clone()),
-            |uid| proto::create_message(&content, &key, room.as_deref(), uid),
+            |uid| proto::create_message(&content, &key, room.as_deref(), &files, uid),
             now,
         )]
     }
@@ -301,6 +313,7 @@ impl Session {
             },
             owner: o.owner.clone(),
             room: o.room.clone(),
+            files: o.files.clone(),
         })
     }
 

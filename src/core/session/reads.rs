@@ -200,7 +200,12 @@ impl Session {
                 effects.extend(self.on_room_reply(&req.request, &data, now))
             }
             Request::Directory => {}
-            Request::Auth | Request::Subscribe | Request::SubscribeRooms | Request::Ping => {}
+            // (The token's answer is not an items frame: see `access.rs`.)
+            Request::Auth
+            | Request::Subscribe
+            | Request::SubscribeRooms
+            | Request::Ping
+            | Request::Access => {}
         }
         if !scroll_back {
             self.bound_memory();
@@ -330,9 +335,11 @@ impl Session {
                 self.markers_refused = error.is("FORBIDDEN") && self.rooms.get(&room).is_some();
                 Vec::new()
             }
-            Request::Auth | Request::Subscribe | Request::SubscribeRooms | Request::Ping => {
-                Vec::new()
-            }
+            Request::Auth
+            | Request::Subscribe
+            | Request::SubscribeRooms
+            | Request::Ping
+            | Request::Access => Vec::new(),
         }
     }
 
@@ -531,6 +538,7 @@ impl Session {
         let mut effects = self.resolve_authors(now);
         effects.extend(self.load_rooms(now));
         effects.extend(self.send_next(now));
+        effects.extend(self.drive_uploads(now));
         effects
     }
 

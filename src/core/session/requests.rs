@@ -80,6 +80,8 @@ pub(super) enum Request {
     Missing(Vec<i64>),
     /// A page of hits for this search text.
     Search(String),
+    /// A bearer token for REST (see `access.rs`).
+    Access,
 }
 
 impl Request {
@@ -115,6 +117,7 @@ impl Request {
             Request::Missing(_) => "missing",
             Request::Search(_) => "search",
             Request::Delete(_) => "delete",
+            Request::Access => "access",
         }
     }
 
@@ -202,6 +205,8 @@ impl Session {
                 Request::CreateRoom | Request::RoomChange(_) => {
                     self.notice = Some("The server did not answer in time; try again.".into());
                 }
+                // Directus ignores a frame type no extension handles: nothing will come.
+                Request::Access => self.access_unanswered(),
                 _ => {
                     if !all && !req.backing_off {
                         // Unanswered: the server is in trouble and may drop events too.

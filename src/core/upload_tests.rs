@@ -1,0 +1,169 @@
+//! Files sent with a message: each uploaded under an id chosen here once the REST token is
+//! held, the message created (with the files' ids) only when all are stored; a passing failure
+//! is retried, a refusal waits for the user, Cancel removes what was stored, a file over the
+//! limit is refused before anything is sent.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::session::{Effect, FileSource, NewFile, UploadOutcome};
+use super::session_tests::*;
+use super::window_tests::alice;
+
+fn file(name: &str, size: u64) -> NewFile {
+    NewFile {
+        name: name.into(),
+        mime: "image/png".into(),
+        size,
+        source: FileSource::Path(format!("/tmp/{name}")),
+    }
+}
+
+/// The uploads among `effects`: (file id, room).
+fn uploads(effects: &[Effect]) -> Vec<(String, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Upload {
+                id, room, token, ..
+            } => {
+                assert_eq!(token, "t1");
+                Some((id.clone(), room.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Alice online with the REST token `t1` held.
+fn with_token() -> Rig {
+    let mut rig = alice();
+    let (_, asked) = rig.s.rest_access(rig.now);
+    let ask = only(&asked);
+    rig.frame(json!({"type":"chat-access","status":"ok","uid":ask["uid"],
+        "access_token":"t1","expires_in":900}));
+    rig
+}
+
+fn creates(effects: &[Effect]) -> Vec<Value> {
+    frames(effects)
+        .into_iter()
+        .filter(|f| f["action"] == "create")
+        .collect()
+}
+
+#[test]
+fn a_post_goes_out_once_all_its_files_are_stored() {
+    let mut rig = with_token();
+    let effects = rig
+        .s
+        .send_files("look", vec![file("a.png", 10), file("b.png", 20)], rig.now)
+        .unwrap();
+    let sent = uploads(&effects);
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|(_, room)| room == "r-general"), "{sent:?}");
+    assert_ne!(sent[0].0, sent[1].0, "each file its own id");
+    assert!(creates(&effects).is_empty(), "no message before its files");
+    rig.s.upload_progress(&sent[0].0, 5);
+    assert_eq!(rig.s.posts()[0].progress(), (5, 30));
+
+    let after_one = rig
+        .s
+        .upload_finished(&sent[0].0, UploadOutcome::Stored, rig.now);
+    assert!(creates(&after_one).is_empty());
+    let after_both = rig
+        .s
+        .upload_finished(&sent[1].0, UploadOutcome::Stored, rig.now);
+    let create = creates(&after_both);
+    assert_eq!(create.len(), 1, "{after_both:?}");
+    assert_eq!(create[0]["data"]["content"], "look");
+    assert_eq!(
+        create[0]["data"]["files"],
+        json!([sent[0].0.clone(), sent[1].0.clone()])
+    );
+    assert!(rig.s.posts().is_empty());
+    // A late word about a file of a post already sent changes nothing.
+    let late = rig
+        .s
+        .upload_finished(&sent[0].0, UploadOutcome::Passing("x".into()), rig.now);
+    assert!(uploads(&late).is_empty() && creates(&late).is_empty());
+}
+
+#[test]
+fn a_passing_failure_is_retried_and_a_refusal_waits_for_the_user() {
+    let mut rig = with_token();
+    let effects = rig
+        .s
+        .send_files("", vec![file("a.png", 10)], rig.now)
+        .unwrap();
+    let (id, _) = uploads(&effects).remove(0);
+    let failed = rig
+        .s
+        .upload_finished(&id, UploadOutcome::Passing("reset".into()), rig.now);
+    assert!(uploads(&failed).is_empty(), "not at once");
+    let again = rig.advance(Duration::from_secs(2));
+    assert_eq!(
+        uploads(&again),
+        [(id.clone(), "r-general".into())],
+        "the same id"
+    );
+
+    let refused = "The server refused the file: Uploaded content is too large.";
+    rig.s
+        .upload_finished(&id, UploadOutcome::Refused(refused.into()), rig.now);
+    assert_eq!(rig.s.posts()[0].failed(), Some(refused));
+    assert!(
+        uploads(&rig.advance(Duration::from_secs(120))).is_empty(),
+        "waits"
+    );
+    let key = rig.s.posts()[0].client_key.clone();
+    let retried = rig.s.retry_post(&key, rig.now);
+    assert_eq!(uploads(&retried).len(), 1);
+    // Cancel: what may have been stored is removed, and nothing is sent.
+    let cancelled = rig.s.cancel_post(&key, rig.now);
+    assert!(
+        matches!(
+            cancelled.as_slice(),
+            [Effect::DropUpload { id: dropped, token: Some(t), .. }] if *dropped == id && t == "t1"
+        ),
+        "{cancelled:?}"
+    );
+    assert!(rig.s.posts().is_empty());
+    let stored_anyway = rig.s.upload_finished(&id, UploadOutcome::Stored, rig.now);
+    assert!(matches!(
+        stored_anyway.as_slice(),
+        [Effect::DropUpload { .. }]
+    ));
+    assert!(creates(&stored_anyway).is_empty());
+}
+
+#[test]
+fn too_large_or_too_many_files_are_refused_before_anything_is_sent() {
+    let mut rig = with_token();
+    let big = rig
+        .s
+        .send_files("", vec![file("big.bin", 25 * 1024 * 1024 + 1)], rig.now)
+        .unwrap_err();
+    assert!(big.contains("big.bin") && big.contains("25 MiB"), "{big}");
+    let many: Vec<NewFile> = (0..11).map(|i| file(&format!("{i}.png"), 1)).collect();
+    assert!(rig.s.send_files("", many, rig.now).is_err());
+    assert!(rig.s.posts().is_empty());
+}
+
+#[test]
+fn uploads_wait_for_the_token_and_the_connection() {
+    let mut rig = alice();
+    let effects = rig
+        .s
+        .send_files("hi", vec![file("a.png", 1)], rig.now)
+        .unwrap();
+    assert!(uploads(&effects).is_empty(), "no token yet");
+    let ask = frames(&effects)
+        .into_iter()
+        .find(|f| f["type"] == "chat-access")
+        .expect("the token asked for");
+    let granted = rig.frame(json!({"type":"chat-access","status":"ok","uid":ask["uid"],
+        "access_token":"t1","expires_in":900}));
+    assert_eq!(uploads(&granted).len(), 1, "sent once the token came");
+}
