@@ -11,8 +11,8 @@
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use directus_chat::core::server_url::ServerUrl;
 use directus_chat::core::session::Session;
+use directus_chat::edge::pictures::Pictures;
 use directus_chat::views::chat::{self, ChatView};
 use serde_json::{Value, json};
 
@@ -20,8 +20,9 @@ use serde_json::{Value, json};
 mod counting_alloc;
 #[path = "support/frames.rs"]
 mod frames;
+#[path = "support/online.rs"]
+mod online;
 use counting_alloc::LIVE_BYTES;
-use frames::sent;
 
 #[global_allocator]
 static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
@@ -42,37 +43,9 @@ fn row(id: i64) -> Value {
            "user_created": {"id": format!("u-{author}"), "first_name": author}})
 }
 
-/// A session that went through login, auth, subscribe and a history read of `count` rows.
 /// A session online with `count` messages, and the uid its live events carry.
 fn online_with(count: i64) -> (Session, String) {
-    let now = Instant::now();
-    let mut s = Session::new(7);
-    let server = ServerUrl::parse("http://127.0.0.1:8055").unwrap();
-    s.login(server, "alice@example.com", "pw", now);
-    let auth = sent(&s.opened(now)).remove(0);
-    let subscribe = sent(&s.frame(
-        &json!({"type":"auth","status":"ok","uid":auth["uid"],"refresh_token":"r"}).to_string(),
-        now,
-    ))
-    .remove(0);
-    let read = sent(&s.frame(
-        &json!({"type":"subscription","event":"init","uid":subscribe["uid"]}).to_string(),
-        now,
-    ))
-    .remove(0);
-    let rows: Vec<Value> = (1..=count).rev().map(row).collect();
-    let after = sent(&s.frame(
-        &json!({"type":"items","data":rows,"uid":read["uid"]}).to_string(),
-        now,
-    ));
-    for who in after {
-        s.frame(
-            &json!({"type":"subscription","event":"init","data":[{"id":"u-Alice","first_name":"Alice"}],"uid":who["uid"]}).to_string(),
-            now,
-        );
-    }
-    s.take_fresh();
-    (s, subscribe["uid"].as_str().unwrap().to_owned())
+    online::online_with((1..=count).rev().map(row).collect())
 }
 
 /// Triangles painted in the last frame (to see that rows are really drawn).
@@ -81,7 +54,7 @@ static TRIANGLES: AtomicIsize = AtomicIsize::new(0);
 /// One frame of the chat panel, painted into triangles; returns egui's requested repaint delay.
 fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> Duration {
     let output = ctx.run_ui(frames::input(), |ui| {
-        let _ = chat::show(ui, session, view, None, None);
+        let _ = chat::show(ui, session, view, &mut Pictures::default(), None, None);
     });
     let delay = output
         .viewport_output

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use directus_chat::core::server_url::ServerUrl;
 use directus_chat::core::session::Session;
+use directus_chat::edge::pictures::Pictures;
 use directus_chat::views::chat::{self, ChatView};
 use serde_json::{Value, json};
 
@@ -142,7 +143,7 @@ fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) {
     let input = frames::input();
     view.follow_room(session.rooms().shown_id().map(str::to_owned));
     let output = ctx.run_ui(input, |ui| {
-        let _ = chat::show(ui, session, view, None, None);
+        let _ = chat::show(ui, session, view, &mut Pictures::default(), None, None);
     });
     let meshes = ctx.tessellate(output.shapes.clone(), output.pixels_per_point);
     std::hint::black_box(meshes);

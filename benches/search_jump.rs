@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use directus_chat::core::server_url::ServerUrl;
 use directus_chat::core::session::{Effect, Session};
+use directus_chat::edge::pictures::Pictures;
 use directus_chat::views::Action;
 use directus_chat::views::chat::{self, ChatView};
 use serde_json::{Value, json};
@@ -125,7 +126,7 @@ fn frame(ctx: &egui::Context, session: &Session, view: &mut ChatView) -> Option<
     let input = frames::input();
     let mut action = None;
     let output = ctx.run_ui(input, |ui| {
-        action = chat::show(ui, session, view, None, None);
+        action = chat::show(ui, session, view, &mut Pictures::default(), None, None);
     });
     output.drop_without_applying_deltas(); // no painter here (egui checks, in debug builds)
     action
