@@ -52,8 +52,8 @@ fn frame(
     let _ = ctx.tessellate(output.shapes.clone(), output.pixels_per_point);
     let took = started.elapsed();
     output.drop_without_applying_deltas();
-    for id in pictures.wanted().to_vec() {
-        pictures.put(ctx, &id, image.clone());
+    for key in pictures.wanted().to_vec() {
+        pictures.put(ctx, key, image.clone());
     }
     pictures.end_frame();
     took

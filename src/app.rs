@@ -245,7 +245,8 @@ impl ChatApp {
                 self.session.undo_delete();
                 Vec::new()
             }
-            Action::StartEdit(_) => Vec::new(), // the chat view handles it
+            // The chat view handles these.
+            Action::StartEdit(_) | Action::ViewPicture(_) => Vec::new(),
             Action::Attach(dropped) => {
                 for file in dropped {
                     let wake = self.edge.wake();
@@ -264,10 +265,7 @@ impl ChatApp {
             }
             Action::RetryNow => self.session.retry_now(now),
             Action::RetrySend(key) => self.session.retry_failed(&key, now),
-            Action::Discard(key) => {
-                self.session.discard(&key);
-                Vec::new()
-            }
+            Action::Discard(key) => self.session.discard(&key, now),
             // The chat view follows whichever room the session shows (see `logic`).
             Action::ShowRoom(room) => self.session.show_room(&room, now),
             Action::Search(text) => self.session.search(&text, now),

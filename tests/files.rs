@@ -188,7 +188,9 @@ fn alice_drops_a_picture_and_bob_sees_its_thumbnail_live() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !(shows(&bob, &caption) && shows(&bob, picture) && shows(&alice, picture)) {
+    // Exactly this label: a picture that failed reads "Picture …: why".
+    let drawn = |h: &App| h.query_by_label(picture).is_some();
+    while !(shows(&bob, &caption) && drawn(&bob) && drawn(&alice)) {
         assert!(
             std::time::Instant::now() < deadline,
             "Bob's window shows:\n{:#?}",
@@ -199,6 +201,14 @@ fn alice_drops_a_picture_and_bob_sees_its_thumbnail_live() {
     // The thumbnail keeps the picture's shape (120×80, shown as it is).
     let shown = bob.get_by_label(picture).rect();
     assert_eq!((shown.width(), shown.height()), (120.0, 80.0));
+    // A click shows it large (fetched at the viewer's size); Esc closes it.
+    bob.get_by_label(picture).click();
+    wait_until(&mut bob, "the viewer", |h| {
+        shows(h, "Viewing gradient.png (20 KB)")
+    });
+    bob.key_press(egui::Key::Escape);
+    bob.run_steps(3);
+    assert!(!shows(&bob, "Viewing gradient.png"), "closed");
     // One file and one message on the server.
     let admin = server.admin();
     let messages = admin
@@ -221,7 +231,7 @@ fn an_upload_whose_answer_is_lost_is_sent_again_and_stored_once() {
     }
     let pid = std::process::id();
     let name = format!("cut-{pid}");
-    shared_room(server, &name);
+    let room = shared_room(server, &name);
     let port = server.url().rsplit(':').next().unwrap().parse().unwrap();
     let proxy = common::cut_proxy::CutProxy::start(port);
     proxy.cut_uploads(1);
@@ -251,16 +261,16 @@ fn an_upload_whose_answer_is_lost_is_sent_again_and_stored_once() {
         "one message: {messages}"
     );
     let file = &messages[0]["files"][0]["id"];
+    // Every file stored in the room (it is this test's own): one, the message's, whole.
     let stored = admin
         .get(&format!(
-            "/files?filter[filename_download][_eq]=gradient.png&filter[chat_message][_nnull]=true\
-             &filter[id][_eq]={}&fields=id,filesize",
-            file.as_str().unwrap()
+            "/files?filter[room][_eq]={room}&fields=id,filesize"
         ))
         .unwrap()
         .data("files")
         .unwrap();
     assert_eq!(stored.as_array().map(Vec::len), Some(1), "{stored}");
+    assert_eq!(stored[0]["id"], *file);
     assert_eq!(stored[0]["filesize"].as_u64(), Some(PICTURE.len() as u64));
     // Alice's printed line carries the file, as everyone's.
     let line = lines

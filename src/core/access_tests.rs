@@ -45,8 +45,16 @@ fn the_token_is_asked_once_and_kept_until_shortly_before_it_expires() {
     assert_eq!(again.len(), 1, "asked once renewed: {again:?}");
     grant(&mut rig, &again[0], "t2", 900);
     assert_eq!(ask(&mut rig).0, RestAccess::Ready("t2".into()));
-    // A 401 from the server: dropped, and asked for anew.
+    // A 401 from the server: dropped, and asked for anew, once; a second means this session's
+    // access is dead (no loop of asks and uploads), until the socket is renewed.
     rig.s.rest_access_refused();
+    let (_, again) = ask(&mut rig);
+    assert_eq!(again.len(), 1);
+    grant(&mut rig, &again[0], "t3", 900);
+    rig.s.rest_access_refused();
+    assert!(matches!(ask(&mut rig), (RestAccess::Unavailable(_), e) if e.is_empty()));
+    let reauth = rig.token_expired();
+    rig.back_after_expiry(&reauth, "r3", vec![]);
     assert_eq!(ask(&mut rig).1.len(), 1);
 }
 

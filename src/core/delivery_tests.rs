@@ -203,7 +203,7 @@ fn passing_server_errors_are_retried_and_final_refusals_kept_with_retry_and_disc
     assert_eq!(again["data"]["client_key"], json!(key));
     rig.frame(error(&again["uid"], "FORBIDDEN"));
     assert_eq!(rig.s.failed().count(), 1);
-    rig.s.discard(&key);
+    rig.s.discard(&key, rig.now);
     assert!(rig.s.outbox().is_empty());
     assert_eq!(stored_outbox_len(&mut rig), Some(0));
 }
@@ -331,7 +331,7 @@ fn unsent_messages_go_out_only_as_their_owner_and_wait_visibly_for_them() {
     );
     // Still stored for Alice, and Bob may discard it.
     let key = rig.s.outbox()[0].client_key.clone();
-    rig.s.discard(&key);
+    rig.s.discard(&key, rig.now);
     assert!(rig.s.outbox().is_empty());
 }
 

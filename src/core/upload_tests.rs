@@ -167,3 +167,66 @@ fn uploads_wait_for_the_token_and_the_connection() {
         "access_token":"t1","expires_in":900}));
     assert_eq!(uploads(&granted).len(), 1, "sent once the token came");
 }
+
+#[test]
+fn what_may_be_stored_is_removed_when_the_user_gives_up() {
+    let mut rig = with_token();
+    let effects = rig
+        .s
+        .send_files("", vec![file("a.png", 10)], rig.now)
+        .unwrap();
+    let (id, _) = uploads(&effects).remove(0);
+    // The answer was lost: the copy may be on the server while the upload waits to retry.
+    rig.s
+        .upload_finished(&id, UploadOutcome::Passing("reset".into()), rig.now);
+    let key = rig.s.posts()[0].client_key.clone();
+    let cancelled = rig.s.cancel_post(&key, rig.now);
+    assert!(
+        matches!(cancelled.as_slice(), [Effect::DropUpload { id: dropped, .. }] if *dropped == id),
+        "{cancelled:?}"
+    );
+    // A message refused for good with its files: discarding it removes them.
+    let effects = rig
+        .s
+        .send_files("x", vec![file("b.png", 10)], rig.now)
+        .unwrap();
+    let (id, _) = uploads(&effects).remove(0);
+    let after = rig.s.upload_finished(&id, UploadOutcome::Stored, rig.now);
+    let create = creates(&after).remove(0);
+    rig.frame(json!({"type":"items","status":"error","uid":create["uid"],
+        "error":{"code":"FORBIDDEN","message":"no"}}));
+    let key = create["data"]["client_key"].as_str().unwrap().to_owned();
+    let discarded = rig.s.discard(&key, rig.now);
+    assert!(
+        matches!(discarded.as_slice(), [Effect::DropUpload { id: dropped, .. }] if *dropped == id),
+        "{discarded:?}"
+    );
+}
+
+#[test]
+fn the_server_refusing_tokens_twice_stops_the_uploads_instead_of_looping() {
+    let mut rig = with_token();
+    let effects = rig
+        .s
+        .send_files("", vec![file("a.png", 10)], rig.now)
+        .unwrap();
+    let (id, _) = uploads(&effects).remove(0);
+    let after = rig
+        .s
+        .upload_finished(&id, UploadOutcome::Unauthorized, rig.now);
+    assert!(uploads(&after).is_empty());
+    let asked = frames(&rig.advance(Duration::from_secs(2)));
+    let ask = asked
+        .iter()
+        .find(|f| f["type"] == "chat-access")
+        .expect("asked anew");
+    rig.frame(json!({"type":"chat-access","status":"ok","uid":ask["uid"],
+        "access_token":"t1","expires_in":900}));
+    rig.advance(Duration::from_secs(5));
+    rig.s
+        .upload_finished(&id, UploadOutcome::Unauthorized, rig.now);
+    let later = rig.advance(Duration::from_secs(10));
+    assert!(uploads(&later).is_empty(), "no loop");
+    assert!(frames(&later).iter().all(|f| f["type"] != "chat-access"));
+    assert!(rig.s.posts()[0].failed().is_some(), "said, with Retry");
+}

@@ -191,9 +191,18 @@ const STALL: Duration = Duration::from_secs(60);
 /// deadline for the whole call (a large file on a slow line takes what it takes), but one per
 /// write and for the answer: a stalled upload ends. The server may answer before it has read
 /// everything (a refusal) and close: then what it said is the answer, not the broken write.
-pub fn post_stream(url: &str, token: &str, body: Body, watch: &Watch) -> Result<Reply, String> {
+/// Why a [`post_stream`] ended without an answer.
+#[derive(Debug)]
+pub enum PostError {
+    /// The file could not be read (gone, shorter than it was): sending again will not help.
+    File(String),
+    /// The line or the server failed, or the user cancelled.
+    Line(String),
+}
+
+pub fn post_stream(url: &str, token: &str, body: Body, watch: &Watch) -> Result<Reply, PostError> {
     use std::sync::atomic::Ordering;
-    let (mut stream, target) = open(url, STALL, Instant::now() + STALL)?;
+    let (mut stream, target) = open(url, STALL, Instant::now() + STALL).map_err(PostError::Line)?;
     let length = body.before.len() as u64 + body.len + body.after.len() as u64;
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json\r\n\
@@ -221,15 +230,17 @@ pub fn post_stream(url: &str, token: &str, body: Body, watch: &Watch) -> Result<
         let mut sent = 0u64;
         while sent < body.len {
             if watch.cancel.load(Ordering::Relaxed) {
-                return Err("cancelled".into());
+                return Err(PostError::Line("cancelled".into()));
             }
             let want = chunk.len().min((body.len - sent) as usize);
             let n = body
                 .bytes
                 .read(&mut chunk[..want])
-                .map_err(|e| format!("reading the file: {e}"))?;
+                .map_err(|e| PostError::File(format!("reading the file: {e}")))?;
             if n == 0 {
-                return Err("the file got shorter while it was sent".into());
+                return Err(PostError::File(
+                    "the file got shorter while it was sent".into(),
+                ));
             }
             if !write(&mut stream, &chunk[..n]) {
                 break;
@@ -249,12 +260,14 @@ pub fn post_stream(url: &str, token: &str, body: Body, watch: &Watch) -> Result<
             Ok(0) => break,
             Ok(n) => reply.extend_from_slice(&chunk[..n]),
             Err(_) if !reply.is_empty() => break,
-            Err(e) => return Err(write_failed.unwrap_or_else(|| failed(e))),
+            Err(e) => return Err(PostError::Line(write_failed.unwrap_or_else(|| failed(e)))),
         }
     }
     match write_failed {
-        Some(why) if reply.is_empty() => Err(why),
-        _ => Ok(parse(&reply, MAX_REPLY)?.into_text()),
+        Some(why) if reply.is_empty() => Err(PostError::Line(why)),
+        _ => Ok(parse(&reply, MAX_REPLY)
+            .map_err(PostError::Line)?
+            .into_text()),
     }
 }
 

@@ -229,7 +229,10 @@ fn run(
                         let reply = http::get_bytes(&url, &job.token, CALL_TIMEOUT, 64 * 1024)?;
                         Ok(stored_size(reply.status, &reply.body))
                     }),
-                    Err(why) => UploadOutcome::Passing(why),
+                    Err(http::PostError::File(why)) => {
+                        UploadOutcome::Refused(format!("The file cannot be read: {why}"))
+                    }
+                    Err(http::PostError::Line(why)) => UploadOutcome::Passing(why),
                 }
             }
         };

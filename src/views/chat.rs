@@ -7,6 +7,7 @@ use web_time::Instant;
 use super::Action;
 use super::composer::{self, Composer};
 use super::message_list::{Marks, MessageList};
+use super::picture_viewer::Viewing;
 use crate::core::notifications::{NotifyLevel, Permission};
 use crate::core::session::{OutgoingState, Phase, Session};
 
@@ -26,6 +27,8 @@ pub struct ChatView {
     reveal: Option<(String, i64)>,
     /// Whether notifications can be shown (the app says, each frame).
     pub notify_permission: Permission,
+    /// A picture shown large, over the chat.
+    pub viewing: Option<Viewing>,
 }
 
 impl ChatView {
@@ -166,9 +169,16 @@ pub fn show(
     let list = &mut view.list;
     egui::CentralPanel::default().show(ui, |ui| match list.show(ui, session, &marks, pictures) {
         Some(Action::StartEdit(id)) => view.composer.start_editing(session, id),
+        Some(Action::ViewPicture(file)) => view.viewing = Some(Viewing::new(file)),
         Some(other) => action = Some(other),
         None => {}
     });
+    if let Some(viewing) = &mut view.viewing
+        && !super::picture_viewer::show(ui.ctx(), viewing, pictures)
+    {
+        view.viewing = None;
+        view.composer.focused = false; // the keyboard goes back to the composer
+    }
     if view.confirm_logout && confirm_logout(ui.ctx(), session, view) {
         action = Some(Action::LogOut);
     }
@@ -325,8 +335,15 @@ fn banner(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
 /// refused for good says why and offers Retry and Discard: nothing written vanishes unseen.
 fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
     let mut action = None;
-    let shown = session.rooms().shown_id();
-    let here = |room: Option<&str>| room.is_none() || room == shown;
+    // Those of the shown room, and of rooms no longer listed (to be cancelled: never left
+    // unseen with their files on the server).
+    let rooms = session.rooms();
+    let shown = rooms.shown_id();
+    let here = |room: Option<&str>| {
+        room.is_none()
+            || room == shown
+            || room.is_some_and(|r| rooms.known() && rooms.get(r).is_none())
+    };
     for post in session.posts().iter().filter(|p| here(p.room.as_deref())) {
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("You").strong());

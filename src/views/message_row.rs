@@ -198,7 +198,9 @@ pub fn show(
         .rect;
     if !look.deleting {
         for file in &message.files {
-            attachment(ui, file, pictures);
+            if attachment(ui, file, pictures) {
+                action = Some(Action::ViewPicture(file.clone()));
+            }
         }
     }
     ui.add_space(4.0);
@@ -231,14 +233,15 @@ pub fn show(
     Drawn { action, hovered }
 }
 
-/// A picture in the space its size keeps for it (drawn once fetched), or a file by name and
-/// size. Screen readers (and the UI tests) read what is shown: "Picture name (size)".
-fn attachment(ui: &mut egui::Ui, file: &Attachment, pictures: &mut dyn Thumbnails) {
+/// A picture in the space its size keeps for it (drawn once fetched; a click opens it large),
+/// or a file by name and size. Screen readers (and the UI tests) read what is shown: "Picture
+/// name (size)". True when the picture was clicked.
+fn attachment(ui: &mut egui::Ui, file: &Attachment, pictures: &mut dyn Thumbnails) -> bool {
     let Some((width, height)) = file.fitted(THUMB_WIDTH as f32, THUMB_HEIGHT as f32) else {
         ui.label(RichText::new(format!("File: {}", file.label())).weak());
-        return;
+        return false;
     };
-    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::click());
     let label = match pictures.thumbnail(&file.id) {
         Thumbnail::Ready(texture) => {
             let whole = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
@@ -266,6 +269,7 @@ fn attachment(ui: &mut egui::Ui, file: &Attachment, pictures: &mut dyn Thumbnail
         }
     };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
+    response.on_hover_cursor(egui::CursorIcon::ZoomIn).clicked()
 }
 
 /// `@Name`, marked; in another colour when it is of the user.

@@ -5,6 +5,7 @@ pub mod composer;
 pub mod login;
 pub mod message_list;
 pub mod message_row;
+pub mod picture_viewer;
 pub mod room_dialogs;
 pub mod room_list;
 pub mod row_heights;
@@ -21,7 +22,10 @@ pub enum Thumbnail<'a> {
 /// Where the message list gets pictures from: the app's cache (`edge::pictures`), which
 /// fetches what was asked for after the frame.
 pub trait Thumbnails {
+    /// The picture at the row's size.
     fn thumbnail(&mut self, file_id: &str) -> Thumbnail<'_>;
+    /// The picture at the viewer's size.
+    fn large(&mut self, file_id: &str) -> Thumbnail<'_>;
 }
 
 /// A file dropped on the window (read by the app: natively by its path, on the web its bytes).
@@ -46,6 +50,8 @@ pub enum Action {
     },
     /// Send the composer's text (with the files attached to it, if any).
     Send(String),
+    /// Show this picture large (handled by the chat view itself).
+    ViewPicture(crate::core::attachment::Attachment),
     /// Files dropped on the window: attached to the composer's next message.
     Attach(Vec<Dropped>),
     /// Give up on a message with files (by its client key): what was uploaded is removed.

@@ -48,7 +48,8 @@ const VISIBLE_ROOMS: &str = r#"{"_or":[{"_and":[{"kind":{"_eq":"channel"}},{"pri
 const OWN_MEMBERSHIP: &str = r#"{"user":{"_eq":"$CURRENT_USER"}}"#;
 /// Files sent in the member's rooms (an upload no message took yet is its uploader's alone),
 /// and their own uploads.
-const FILES_OF_MY_ROOMS: &str = r#"{"_or":[{"uploaded_by":{"_eq":"$CURRENT_USER"}},{"_and":[{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}},{"chat_message":{"_gt":0}}]}]}"#;
+/// (A claim commits only with its message: a file with `chat_message` set was sent.)
+const FILES_OF_MY_ROOMS: &str = r#"{"_or":[{"uploaded_by":{"_eq":"$CURRENT_USER"}},{"_and":[{"room":{"_in":"$CURRENT_USER.chat_rooms.room"}},{"chat_message":{"_nnull":true}}]}]}"#;
 /// The member's own uploads that no message took (an upload cut short or refused, cleaned up
 /// by Directus under the uploader's rights).
 const OWN_LOOSE_UPLOADS: &str =

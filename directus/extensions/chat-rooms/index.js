@@ -285,10 +285,38 @@ export default ({ filter, action, init }, { services, getSchema, database, env }
 		await database('directus_files').whereIn('id', ids).where({ chat_message: CLAIMED }).update({ chat_message: key });
 	});
 
+	// A message's files, read before it goes (its `files` names them, whether or not the
+	// create's action has marked them yet), deleted once it went: only its author's uploads.
+	const filesOfDeleted = new Map();
+	filter('messages.items.delete', async (keys, _meta, { database }) => {
+		const rows = await database('messages').whereIn('id', (keys ?? []).map(Number).filter(Number.isInteger)).select('id', 'files', 'user_created');
+		for (const row of rows) {
+			let files = row.files;
+			if (typeof files === 'string') {
+				try {
+					files = JSON.parse(files);
+				} catch {
+					files = null;
+				}
+			}
+			const ids = Array.isArray(files) ? files.map((f) => String(f?.id ?? '').toLowerCase()).filter((id) => UUID.test(id)) : [];
+			if (ids.length > 0) filesOfDeleted.set(String(row.id), { ids, author: row.user_created });
+		}
+		return keys;
+	});
+
 	action('messages.items.delete', async ({ keys }) => {
-		const messages = (keys ?? []).map(Number).filter(Number.isInteger);
-		if (messages.length === 0) return;
-		const files = await database('directus_files').whereIn('chat_message', messages).select('id');
+		const messages = (keys ?? []).map(String);
+		const taken = messages.flatMap((key) => {
+			const entry = filesOfDeleted.get(key);
+			filesOfDeleted.delete(key);
+			return entry ? [entry] : [];
+		});
+		if (taken.length === 0) return;
+		const files = [];
+		for (const { ids, author } of taken) {
+			files.push(...(await database('directus_files').whereIn('id', ids).where({ uploaded_by: author }).select('id')));
+		}
 		if (files.length === 0) return;
 		// As the system: the files leave storage too, and their delete events go out.
 		const service = new services.FilesService({ schema: await getSchema(), accountability: null });
@@ -303,13 +331,14 @@ export default ({ filter, action, init }, { services, getSchema, database, env }
 	// not for members. Routes are added before Directus's own, after authentication.
 	// (GraphQL's system endpoint offers it as the `import_file` mutation.)
 	init('routes.before', ({ app }) => {
-		const onlyAdmins = (req, res, next) => {
-			const asked = `${JSON.stringify(req.body ?? {})} ${JSON.stringify(req.query ?? {})}`;
-			if (req.accountability?.admin || (req.path !== '/files/import' && !asked.includes('import_file'))) return next();
+		const refuse = (res) =>
 			res.status(403).json({ errors: [{ message: 'Only admins import files from an address.', extensions: { code: 'FORBIDDEN' } }] });
-		};
-		app.post('/files/import', onlyAdmins);
-		app.use('/graphql/system', onlyAdmins);
+		// Express routes match without regard to case or a trailing slash, as Directus's do.
+		app.post('/files/import', (req, res, next) => (req.accountability?.admin ? next() : refuse(res)));
+		app.use('/graphql/system', (req, res, next) => {
+			const asked = `${JSON.stringify(req.body ?? {})} ${JSON.stringify(req.query ?? {})}`;
+			return req.accountability?.admin || !asked.includes('import_file') ? next() : refuse(res);
+		});
 	});
 
 	action('websocket.message', ({ message, client }) => {

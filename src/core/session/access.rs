@@ -33,6 +33,8 @@ pub(super) struct Access {
     refused: Option<String>,
     /// Asked on the socket's present authentication.
     asked: bool,
+    /// Asked again on it after the server refused a token (once: see `rest_access_refused`).
+    reasked: bool,
 }
 
 impl Session {
@@ -63,10 +65,24 @@ impl Session {
     }
 
     /// The server refused the token (HTTP 401: it expired sooner than this clock thinks, as
-    /// after a suspend): it is dropped, and a new one asked for.
+    /// after a suspend): it is dropped, and a new one asked for, once per authentication (a
+    /// socket whose session ended elsewhere would hand out the same dead token again).
     pub fn rest_access_refused(&mut self) {
         self.access.token = None;
-        self.access.asked = false;
+        if self.access.reasked {
+            self.access.refused =
+                Some("the server does not take this session's file access".into());
+        } else {
+            self.access.reasked = true;
+            self.access.asked = false;
+        }
+    }
+
+    /// The user asked to try again: a refusal is asked about anew.
+    pub(super) fn retry_access(&mut self) {
+        if self.access.refused.take().is_some() {
+            self.access.asked = false;
+        }
     }
 
     pub(super) fn on_access(
@@ -111,6 +127,7 @@ impl Session {
     /// The socket authenticated (again): its access may be asked for, with a new expiry.
     pub(super) fn access_renewed(&mut self) {
         self.access.asked = false;
+        self.access.reasked = false;
         self.access.refused = None;
     }
 

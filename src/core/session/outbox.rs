@@ -171,10 +171,20 @@ impl Session {
         self.flush(now)
     }
 
-    /// Give up on a message that is not on its way (refused, or still queued).
-    pub fn discard(&mut self, client_key: &str) {
+    /// Give up on a message that is not on its way (refused, or still queued); the files it
+    /// carried are removed (no message took them).
+    pub fn discard(&mut self, client_key: &str, now: Instant) -> Vec<Effect> {
+        let gone: Vec<String> = self
+            .outbox
+            .iter()
+            .filter(|o| o.client_key == client_key && o.state != OutgoingState::InFlight)
+            .flat_map(|o| o.files.clone())
+            .collect();
         self.outbox
             .retain(|o| o.client_key != client_key || o.state == OutgoingState::InFlight);
+        gone.into_iter()
+            .filter_map(|id| self.drop_upload(id, now))
+            .collect()
     }
 
     /// Messages the server refused for good.

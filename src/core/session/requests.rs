@@ -205,8 +205,9 @@ impl Session {
                 Request::CreateRoom | Request::RoomChange(_) => {
                     self.notice = Some("The server did not answer in time; try again.".into());
                 }
-                // Directus ignores a frame type no extension handles: nothing will come.
-                Request::Access => self.access_unanswered(),
+                // Directus ignores a frame type no extension handles: nothing will come. (After
+                // the rate limiter, which says nothing of which, it is asked again below.)
+                Request::Access if !all => self.access_unanswered(),
                 _ => {
                     if !all && !req.backing_off {
                         // Unanswered: the server is in trouble and may drop events too.

@@ -83,6 +83,8 @@ pub struct Upload {
     pub file: NewFile,
     pub state: UploadState,
     failures: u32,
+    /// Sent at least once: a copy may be on the server (an answer can be lost).
+    attempted: bool,
 }
 
 /// Files and a caption that go out as one message.
@@ -173,6 +175,7 @@ impl Session {
                 file,
                 state: UploadState::Waiting { at: None },
                 failures: 0,
+                attempted: false,
             })
             .collect();
         self.posts.push(Post {
@@ -198,14 +201,14 @@ impl Session {
         let post = self.posts.remove(at);
         post.uploads
             .into_iter()
-            .filter(|u| matches!(u.state, UploadState::Sending { .. } | UploadState::Stored))
+            .filter(|u| u.attempted)
             .filter_map(|u| self.drop_upload(u.id, now))
             .collect()
     }
 
     /// Stop an upload and remove what it stored (a file no message took: the uploader may
     /// delete it). Without a token it stays, unseen by anyone but the uploader.
-    fn drop_upload(&self, id: String, now: Instant) -> Option<Effect> {
+    pub(super) fn drop_upload(&self, id: String, now: Instant) -> Option<Effect> {
         Some(Effect::DropUpload {
             http: self.server.as_ref()?.http.clone(),
             token: self.held_access(now),
@@ -215,6 +218,7 @@ impl Session {
 
     /// Send a refused post's files again (the user chose Retry).
     pub fn retry_post(&mut self, client_key: &str, now: Instant) -> Vec<Effect> {
+        self.retry_access();
         if let Some(post) = self.posts.iter_mut().find(|p| p.client_key == client_key) {
             for upload in &mut post.uploads {
                 if matches!(upload.state, UploadState::Failed(_)) {
@@ -253,9 +257,12 @@ impl Session {
         upload.state = match outcome {
             UploadOutcome::Stored => UploadState::Stored,
             UploadOutcome::Refused(why) => UploadState::Failed(why),
-            UploadOutcome::Unauthorized => UploadState::Waiting {
-                at: Some(now + RETRY_FIRST),
-            },
+            UploadOutcome::Unauthorized => {
+                upload.failures += 1;
+                UploadState::Waiting {
+                    at: Some(now + RETRY_FIRST),
+                }
+            }
             UploadOutcome::Passing(why) => {
                 log::warn!("an upload failed, trying again: {why}");
                 let wait = RETRY_FIRST
@@ -324,8 +331,11 @@ impl Session {
             let Some(room) = post.room.clone().or_else(|| general.clone()) else {
                 continue; // general's id not known yet: later
             };
+            // The files go where the message will: general by its id, named from now on.
+            post.room = Some(room.clone());
             for upload in post.uploads.iter_mut().filter(|u| due(u)) {
                 upload.state = UploadState::Sending { sent: 0 };
+                upload.attempted = true;
                 effects.push(Effect::Upload {
                     http: http.clone(),
                     token: token.clone(),
