@@ -28,6 +28,8 @@ pub struct ChatApp {
     notifications: Notifications,
     /// Thumbnails of attached pictures: asked for by the list, fetched in `logic`.
     pictures: Pictures,
+    /// Files being saved from the chat.
+    downloads: crate::edge::downloads::Downloads,
     /// Files dropped on the window, being read (the web reads their bytes asynchronously).
     drops: Vec<poll_promise::Promise<Result<crate::core::session::NewFile, String>>>,
 }
@@ -40,6 +42,8 @@ pub struct Startup {
     pub notice: Option<String>,
     /// Shows notifications (None: the platform's; tests record them).
     pub notifier: Option<Box<dyn Notify>>,
+    /// Where saved files go natively (None: the OS's Downloads folder).
+    pub downloads: Option<std::path::PathBuf>,
 }
 
 impl Default for Startup {
@@ -55,6 +59,7 @@ impl Default for Startup {
             store: SessionStore::default_location(),
             notice: None,
             notifier: None,
+            downloads: None,
         }
     }
 }
@@ -123,6 +128,7 @@ impl ChatApp {
             notifications: Notifications::new(notifier),
             pictures: Pictures::default(),
             drops: Vec::new(),
+            downloads: crate::edge::downloads::Downloads::saving_into(startup.downloads),
         };
         if let Some(server) = startup.server {
             app.login.server = server;
@@ -247,6 +253,10 @@ impl ChatApp {
             }
             // The chat view handles these.
             Action::StartEdit(_) | Action::ViewPicture(_) => Vec::new(),
+            Action::SaveFile(file) => {
+                self.downloads.want(file);
+                Vec::new()
+            }
             Action::Attach(dropped) => {
                 for file in dropped {
                     let wake = self.edge.wake();
@@ -317,6 +327,18 @@ impl eframe::App for ChatApp {
             self.act(action);
         }
         self.edge.drive(&mut self.session);
+        let wake = self.edge.wake();
+        // Files saved (or why not), said above the composer.
+        let (effects, ended) = self
+            .downloads
+            .drive(&mut self.session, &wake, Instant::now());
+        self.edge.apply(effects);
+        for saved in ended {
+            match saved {
+                Ok(said) => self.chat.composer.note = Some(said),
+                Err(why) => self.chat.composer.error = Some(why),
+            }
+        }
         // Dropped files read: they go with the composer's next message.
         while let Some(at) = self.drops.iter().position(|p| p.ready().is_some()) {
             match self.drops.remove(at).block_and_take() {
@@ -325,7 +347,6 @@ impl eframe::App for ChatApp {
             }
         }
         // Thumbnails the list asked for in the last frame (and the REST token they need).
-        let wake = self.edge.wake();
         let effects = self
             .pictures
             .load(ctx, &mut self.session, &wake, Instant::now());

@@ -124,6 +124,7 @@ fn main() -> std::process::ExitCode {
         store,
         notice,
         notifier: None,
+        downloads: None,
     };
     let result = eframe::run_native(
         "directus-chat",

@@ -125,6 +125,16 @@ fn the_window_lists_a_file_that_is_no_picture_by_name_and_size() {
     wait_until(&mut h, "the message and its file", |h| {
         shows(h, &caption) && shows(h, "File: notes.txt (11 B)")
     });
+    // A click saves it into the Downloads folder (the test's own), twice under two names.
+    let folder = std::env::temp_dir()
+        .join(format!("dc-ui-{}-files-window", std::process::id()))
+        .join("downloads");
+    for saved in ["notes.txt", "notes (1).txt"] {
+        h.get_by_label("File: notes.txt (11 B)").click();
+        let said = format!("Saved {}", folder.join(saved).display());
+        wait_until(&mut h, "saved", |h| shows(h, &said));
+        assert_eq!(std::fs::read(folder.join(saved)).unwrap(), b"hello notes");
+    }
 }
 
 /// A file dropped on the window, as the desktop hands it over.

@@ -2,6 +2,7 @@
 //! callbacks into inputs. The app and headless mode both drive the session through it.
 
 mod auth_turn;
+pub mod downloads;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod http;
 #[cfg(not(target_arch = "wasm32"))]

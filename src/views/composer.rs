@@ -18,6 +18,8 @@ const CANDIDATES: usize = 8;
 pub struct Composer {
     pub text: String,
     pub error: Option<String>,
+    /// What the app says of something done (a file saved), until the next send.
+    pub note: Option<String>,
     /// The message being edited (Up on an empty composer, or its Edit button).
     pub editing: Option<i64>,
     /// The composer got the keyboard when the chat appeared.
@@ -71,6 +73,7 @@ impl Composer {
         self.picker = Picker::default();
         self.editing = None;
         self.error = None;
+        self.note = None;
         self.attached.clear();
     }
 
@@ -177,6 +180,9 @@ pub fn show(
     ui.add_space(4.0);
     if let Some(error) = &composer.error {
         ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+    }
+    if let Some(note) = &composer.note {
+        ui.weak(note);
     }
     if composer.editing.is_some() {
         ui.label(RichText::new("Editing your message: Enter saves, Esc cancels").strong());

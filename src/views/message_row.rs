@@ -198,8 +198,8 @@ pub fn show(
         .rect;
     if !look.deleting {
         for file in &message.files {
-            if attachment(ui, file, pictures) {
-                action = Some(Action::ViewPicture(file.clone()));
+            if let Some(asked) = attachment(ui, file, pictures) {
+                action = Some(asked);
             }
         }
     }
@@ -234,12 +234,19 @@ pub fn show(
 }
 
 /// A picture in the space its size keeps for it (drawn once fetched; a click opens it large),
-/// or a file by name and size. Screen readers (and the UI tests) read what is shown: "Picture
-/// name (size)". True when the picture was clicked.
-fn attachment(ui: &mut egui::Ui, file: &Attachment, pictures: &mut dyn Thumbnails) -> bool {
+/// or a file by name and size (a click saves it). Screen readers (and the UI tests) read what
+/// is shown: "Picture name (size)", "File: name (size)".
+fn attachment(
+    ui: &mut egui::Ui,
+    file: &Attachment,
+    pictures: &mut dyn Thumbnails,
+) -> Option<Action> {
     let Some((width, height)) = file.fitted(THUMB_WIDTH as f32, THUMB_HEIGHT as f32) else {
-        ui.label(RichText::new(format!("File: {}", file.label())).weak());
-        return false;
+        let link = ui.link(format!("File: {}", file.label()));
+        return link
+            .on_hover_text("Save")
+            .clicked()
+            .then(|| Action::SaveFile(file.clone()));
     };
     let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::click());
     let label = match pictures.thumbnail(&file.id) {
@@ -269,7 +276,10 @@ fn attachment(ui: &mut egui::Ui, file: &Attachment, pictures: &mut dyn Thumbnail
         }
     };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
-    response.on_hover_cursor(egui::CursorIcon::ZoomIn).clicked()
+    response
+        .on_hover_cursor(egui::CursorIcon::ZoomIn)
+        .clicked()
+        .then(|| Action::ViewPicture(file.clone()))
 }
 
 /// `@Name`, marked; in another colour when it is of the user.

@@ -50,6 +50,8 @@ pub enum Action {
     },
     /// Send the composer's text (with the files attached to it, if any).
     Send(String),
+    /// Save this file (natively into the Downloads folder; the browser downloads it).
+    SaveFile(crate::core::attachment::Attachment),
     /// Show this picture large (handled by the chat view itself).
     ViewPicture(crate::core::attachment::Attachment),
     /// Files dropped on the window: attached to the composer's next message.

@@ -42,6 +42,7 @@ pub fn app_notifying(
         store: SessionStore::in_dir(store),
         notice: None,
         notifier,
+        downloads: Some(store.join("downloads")),
     };
     Harness::builder()
         .with_size(egui::vec2(800.0, 600.0))
