@@ -176,10 +176,7 @@ fn fetch(
     wake: Wake,
 ) -> Promise<Result<String, String>> {
     let (sender, promise) = Promise::new();
-    let request = ehttp::Request {
-        headers: ehttp::Headers::new(&[("Authorization", &format!("Bearer {token}"))]),
-        ..ehttp::Request::get(url)
-    };
+    let request = super::rest::with_bearer(ehttp::Method::GET, url, &token);
     ehttp::fetch(request, move |result| {
         let saved = result
             .map_err(|e| format!("{} not saved: {e}", file.name))

@@ -339,11 +339,7 @@ fn fetch(url: String, token: String, size: Size, wake: Wake) -> Promise<Fetched>
 #[cfg(target_arch = "wasm32")]
 fn fetch(url: String, token: String, size: Size, wake: Wake) -> Promise<Fetched> {
     let (sender, promise) = Promise::new();
-    let bearer = format!("Bearer {token}");
-    let request = ehttp::Request {
-        headers: ehttp::Headers::new(&[("Authorization", &bearer)]),
-        ..ehttp::Request::get(url)
-    };
+    let request = super::rest::with_bearer(ehttp::Method::GET, url, &token);
     ehttp::fetch(request, move |result| {
         let fetched = match result {
             Ok(reply) if reply.bytes.len() as u64 > size.max_bytes() => Err(Failure {

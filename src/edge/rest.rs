@@ -44,6 +44,17 @@ pub fn ping(http: &str, wake: Wake) -> Promise<bool> {
 
 type Outcome = Result<(u16, String), String>;
 
+/// A request of the browser's fetch with the REST token in its `Authorization` header (never
+/// in the address): pictures, downloads, the upload's checks and removal.
+#[cfg(target_arch = "wasm32")]
+pub fn with_bearer(method: ehttp::Method, url: String, token: &str) -> ehttp::Request {
+    ehttp::Request {
+        method,
+        headers: ehttp::Headers::new(&[("Authorization", &format!("Bearer {token}"))]),
+        ..ehttp::Request::get(url)
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn call<T: Send + 'static>(
     url: String,

@@ -305,13 +305,7 @@ fn run(
                     // The size check needs a second request: a duplicate counts as stored
                     // only once the stored copy is seen whole.
                     UploadOutcome::Passing(why) if why.is_empty() => {
-                        let request = ehttp::Request {
-                            headers: ehttp::Headers::new(&[(
-                                "Authorization",
-                                &format!("Bearer {token}"),
-                            )]),
-                            ..ehttp::Request::get(check)
-                        };
+                        let request = super::rest::with_bearer(ehttp::Method::GET, check, &token);
                         let wake = wake.clone();
                         ehttp::fetch(request, move |result| {
                             let outcome = match result {
@@ -345,11 +339,7 @@ fn run(
 #[cfg(target_arch = "wasm32")]
 fn remove(url: String, token: String, wake: Wake) -> Promise<()> {
     let (sender, promise) = Promise::new();
-    let request = ehttp::Request {
-        method: ehttp::Method::DELETE,
-        headers: ehttp::Headers::new(&[("Authorization", &format!("Bearer {token}"))]),
-        ..ehttp::Request::get(url)
-    };
+    let request = super::rest::with_bearer(ehttp::Method::DELETE, url, &token);
     ehttp::fetch(request, move |_| {
         sender.send(());
         wake();
