@@ -30,8 +30,8 @@ pub struct ChatApp {
     pictures: Pictures,
     /// Files being saved from the chat.
     downloads: crate::edge::downloads::Downloads,
-    /// Files dropped on the window, being read (the web reads their bytes asynchronously).
-    drops: Vec<poll_promise::Promise<Result<crate::core::session::NewFile, String>>>,
+    /// Files dropped, picked or pasted, on their way to the composer.
+    attaching: crate::edge::attaching::Attaching,
 }
 
 /// Where the app starts: the server to show on the login form, where the session is stored.
@@ -44,6 +44,9 @@ pub struct Startup {
     pub notifier: Option<Box<dyn Notify>>,
     /// Where saved files go natively (None: the OS's Downloads folder).
     pub downloads: Option<std::path::PathBuf>,
+    /// Stands in for the platform's file dialog (None: the platform's; tests pick files).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub file_dialog: Option<crate::edge::attaching::FileDialog>,
 }
 
 impl Default for Startup {
@@ -60,6 +63,8 @@ impl Default for Startup {
             notice: None,
             notifier: None,
             downloads: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            file_dialog: None,
         }
     }
 }
@@ -110,7 +115,9 @@ impl ChatApp {
         let repaint = ctx.clone();
         let wake: crate::edge::Wake = Arc::new(move || repaint.request_repaint());
         let edge = Edge::new(startup.store, wake.clone());
-        let notifier = startup.notifier.unwrap_or_else(|| notify::platform(wake));
+        let notifier = startup
+            .notifier
+            .unwrap_or_else(|| notify::platform(wake.clone()));
         let mut app = ChatApp {
             // The page's tabs share the stored token (see `Session::shares_token_with_tabs`).
             session: if cfg!(target_arch = "wasm32") {
@@ -127,7 +134,10 @@ impl ChatApp {
             history: HistorySaver::default(),
             notifications: Notifications::new(notifier),
             pictures: Pictures::default(),
-            drops: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
+            attaching: crate::edge::attaching::Attaching::new(startup.file_dialog, wake.clone()),
+            #[cfg(target_arch = "wasm32")]
+            attaching: crate::edge::attaching::Attaching::new(wake.clone()),
             downloads: crate::edge::downloads::Downloads::saving_into(startup.downloads),
         };
         if let Some(server) = startup.server {
@@ -258,11 +268,15 @@ impl ChatApp {
                 Vec::new()
             }
             Action::Attach(dropped) => {
-                for file in dropped {
-                    let wake = self.edge.wake();
-                    self.drops
-                        .push(crate::edge::uploads::dropped_file(file, wake));
-                }
+                self.attaching.dropped(dropped, &self.edge.wake());
+                Vec::new()
+            }
+            Action::PickFiles => {
+                self.attaching.pick(&self.edge.wake());
+                Vec::new()
+            }
+            Action::PastePicture(pasted) => {
+                self.attaching.pasted_picture(pasted.0, &self.edge.wake());
                 Vec::new()
             }
             Action::CancelPost(key) => self.session.cancel_post(&key, now),
@@ -339,13 +353,14 @@ impl eframe::App for ChatApp {
                 Err(why) => self.chat.composer.error = Some(why),
             }
         }
-        // Dropped files read: they go with the composer's next message.
-        while let Some(at) = self.drops.iter().position(|p| p.ready().is_some()) {
-            match self.drops.remove(at).block_and_take() {
+        // Files dropped, picked or pasted: they go with the composer's next message.
+        for read in self.attaching.ready() {
+            match read {
                 Ok(file) => self.chat.composer.attached.push(file),
                 Err(why) => self.chat.composer.error = Some(why),
             }
         }
+        self.chat.composer.picking = self.attaching.is_picking();
         // Thumbnails the list asked for in the last frame (and the REST token they need).
         let effects = self
             .pictures

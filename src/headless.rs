@@ -179,7 +179,7 @@ pub fn run(options: Options) -> Result<(), String> {
     let mut attach = options
         .attach
         .iter()
-        .map(|path| crate::edge::uploads::file_at(path))
+        .map(|path| crate::edge::attaching::file_at(path))
         .collect::<Result<Vec<_>, _>>()?;
     let now = Instant::now();
     let effects = match (&options.email, &options.password) {

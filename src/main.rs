@@ -125,6 +125,7 @@ fn main() -> std::process::ExitCode {
         notice,
         notifier: None,
         downloads: None,
+        file_dialog: None,
     };
     let result = eframe::run_native(
         "directus-chat",

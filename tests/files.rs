@@ -6,7 +6,7 @@ mod common;
 
 use common::Client;
 use common::ui::*;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use serde_json::{Value, json};
 use xtask::files::CHAT_FOLDER;
 use xtask::rest::Rest;
@@ -231,6 +231,87 @@ fn alice_drops_a_picture_and_bob_sees_its_thumbnail_live() {
         .unwrap();
     assert_eq!(messages.as_array().map(Vec::len), Some(1), "{messages}");
     assert_eq!(messages[0]["files"][0]["name"], "gradient.png");
+}
+
+#[test]
+fn alice_attaches_a_file_from_the_dialog_and_pastes_a_picture() {
+    let server = TestDirectus::shared();
+    if server.report.restricted {
+        return;
+    }
+    let pid = std::process::id();
+    let name = format!("attach-{pid}");
+    shared_room(server, &name);
+    // The dialog stands in for the platform's: it picks the fixture once opened.
+    let opened = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = opened.clone();
+    let mut alice = app_with(&server.url(), &temp_store("files-attach"), |startup| {
+        startup.file_dialog = Some(std::sync::Arc::new(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some(vec![fixture().into()])
+        }))
+    });
+    log_in(&mut alice, &server.alice.email, &server.alice.password);
+    let room_label = format!("# {name}");
+    wait_until(&mut alice, "the room listed", |h| shows(h, &room_label));
+    alice.get_by_label(&room_label).click();
+    alice.run_steps(3);
+
+    alice.get_by_label("Attach files…").click();
+    wait_until(&mut alice, "the picked file attached", |h| {
+        shows(h, "Attached: gradient.png (20 KB)")
+    });
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // A picture on the clipboard, pasted with Ctrl+V (egui-winit hands it over this way).
+    let teal = egui::Color32::from_rgb(0, 128, 128);
+    let picture = egui::ColorImage::new([40, 30], vec![teal; 40 * 30]);
+    alice
+        .input_mut()
+        .events
+        .push(egui::Event::PasteImage(std::sync::Arc::new(picture)));
+    wait_until(&mut alice, "the pasted picture attached", |h| {
+        shows(h, "Attached: Pasted ")
+    });
+    let caption = format!("picked and pasted {pid}");
+    fill(&mut alice, "Message", &caption);
+    alice.key_press(egui::Key::Enter);
+    wait_until(&mut alice, "both pictures shown", |h| {
+        shows(h, "Picture gradient.png (20 KB)")
+            && h.query_all_by_label_contains("Picture Pasted ")
+                .any(|n| !n.accesskit_node().label().unwrap_or_default().contains(':'))
+    });
+    // One message with both files; the pasted one is a PNG of the picture's size.
+    let admin = server.admin();
+    let messages = admin
+        .get(&format!(
+            "/items/messages?filter[content][_eq]={}&fields=files",
+            xtask::rest::encode(&caption)
+        ))
+        .unwrap()
+        .data("messages")
+        .unwrap();
+    assert_eq!(messages.as_array().map(Vec::len), Some(1), "{messages}");
+    let files = messages[0]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{messages}");
+    assert_eq!(files[0]["name"], "gradient.png");
+    let pasted = &files[1];
+    assert!(
+        pasted["name"].as_str().unwrap().starts_with("Pasted "),
+        "{pasted}"
+    );
+    let stored = admin
+        .get(&format!(
+            "/files/{}?fields=type,width,height",
+            pasted["id"].as_str().unwrap()
+        ))
+        .unwrap()
+        .data("file")
+        .unwrap();
+    assert_eq!(stored["type"], "image/png", "{stored}");
+    assert_eq!(
+        (stored["width"].as_u64(), stored["height"].as_u64()),
+        (Some(40), Some(30))
+    );
 }
 
 #[test]

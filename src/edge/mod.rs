@@ -1,6 +1,7 @@
 //! The IO edge: carries out the session's effects (socket, REST, storage) and turns socket
 //! callbacks into inputs. The app and headless mode both drive the session through it.
 
+pub mod attaching;
 mod auth_turn;
 pub mod downloads;
 #[cfg(not(target_arch = "wasm32"))]

@@ -347,53 +347,6 @@ fn remove(url: String, token: String, wake: Wake) -> Promise<()> {
     promise
 }
 
-/// A file on disk, as the session sends it (read when it goes out).
-pub fn file_at(path: &str) -> Result<NewFile, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{path}: not a file"));
-    }
-    let name = std::path::Path::new(path)
-        .file_name()
-        .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned());
-    Ok(NewFile {
-        mime: crate::core::attachment::mime_for(&name).to_owned(),
-        name,
-        size: meta.len(),
-        source: FileSource::Path(path.to_owned()),
-    })
-}
-
-/// A file dropped on the window, as the session sends it: natively by its path (read when it
-/// goes out), in the browser its bytes (read now, asynchronously).
-pub fn dropped_file(
-    dropped: crate::views::Dropped,
-    wake: Wake,
-) -> Promise<Result<NewFile, String>> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let _ = wake;
-        Promise::from_ready(file_at(&dropped.0.path().to_string_lossy()))
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        let (sender, promise) = Promise::new();
-        let file = dropped.0;
-        wasm_bindgen_futures::spawn_local(async move {
-            let name = file.path().to_string_lossy().into_owned();
-            let read = file.bytes_async().await.map(|bytes| NewFile {
-                mime: crate::core::attachment::mime_for(&name).to_owned(),
-                size: bytes.len() as u64,
-                name: name.clone(),
-                source: FileSource::Bytes(bytes.into()),
-            });
-            sender.send(read.map_err(|e| format!("{name}: {e}")));
-            wake();
-        });
-        promise
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

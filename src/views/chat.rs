@@ -97,6 +97,16 @@ pub fn show(
             dropped.into_iter().map(super::Dropped).collect(),
         ));
     }
+    // So does a picture pasted (natively; the web page's pastes come through the app).
+    let pasted = ui.input(|i| {
+        i.events.iter().find_map(|e| match e {
+            egui::Event::PasteImage(picture) => Some(picture.clone()),
+            _ => None,
+        })
+    });
+    if let Some(picture) = pasted {
+        action = action.or(Some(Action::PastePicture(super::Pasted(picture))));
+    }
     // Before any widget: the composer must not take Ctrl+K as typing.
     if session.rooms().known() {
         view.dialogs.shortcuts(ui.ctx());

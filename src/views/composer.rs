@@ -29,8 +29,10 @@ pub struct Composer {
     /// Mentions picked for the text (see `mention::to_stored`).
     picked: Vec<Picked>,
     picker: Picker,
-    /// Files dropped on the window, sent with the text (its caption).
+    /// Files dropped on the window, picked or pasted, sent with the text (its caption).
     pub attached: Vec<NewFile>,
+    /// The file dialog is open ("Attach files…" waits for it).
+    pub picking: bool,
 }
 
 /// The @ list's state.
@@ -270,7 +272,8 @@ pub fn show(
     }
     ui.horizontal(|ui| {
         let label = ui.label("Message");
-        let send_width = 60.0;
+        // Room for Send and "Attach files…" beside the field.
+        let send_width = 160.0;
         let edit = TextEdit::multiline(&mut composer.text)
             .id(id)
             .hint_text("Write a message (Enter sends, Shift+Enter adds a line, @ mentions, Up edits your last)")
@@ -298,6 +301,14 @@ pub fn show(
                 "Send"
             })
             .clicked();
+        // Files go with a new message, not an edit.
+        let attach = ui.add_enabled(
+            composer.editing.is_none() && !composer.picking,
+            egui::Button::new("Attach files…"),
+        );
+        if attach.clicked() {
+            action = Some(Action::PickFiles);
+        }
         // The list as the text stands now (this frame's typing included).
         if let Some((at, query, cursor)) = typing_now(ui, composer, id)
             && composer.picker.dismissed != Some(at)

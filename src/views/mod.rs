@@ -40,6 +40,18 @@ impl PartialEq for Dropped {
 
 impl Eq for Dropped {}
 
+/// A picture pasted from the clipboard.
+#[derive(Clone, Debug)]
+pub struct Pasted(pub std::sync::Arc<egui::ColorImage>);
+
+impl PartialEq for Pasted {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Pasted {}
+
 /// What a view asks the app to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -56,6 +68,10 @@ pub enum Action {
     ViewPicture(crate::core::attachment::Attachment),
     /// Files dropped on the window: attached to the composer's next message.
     Attach(Vec<Dropped>),
+    /// "Attach files…": the file dialog opens; what is picked is attached like a drop.
+    PickFiles,
+    /// A picture pasted: attached as a PNG.
+    PastePicture(Pasted),
     /// Give up on a message with files (by its client key): what was uploaded is removed.
     CancelPost(String),
     /// Upload a message's refused files again.

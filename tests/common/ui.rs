@@ -37,13 +37,25 @@ pub fn app_notifying(
     store: &PathBuf,
     notifier: Option<Box<dyn directus_chat::edge::notify::Notify>>,
 ) -> Harness<'static, ChatApp> {
-    let startup = Startup {
+    app_with(server, store, |startup| startup.notifier = notifier)
+}
+
+/// The app as a test sets it up (its own Downloads folder; a file dialog that picks nothing,
+/// unless `adjust` puts another in).
+pub fn app_with(
+    server: &str,
+    store: &PathBuf,
+    adjust: impl FnOnce(&mut Startup),
+) -> Harness<'static, ChatApp> {
+    let mut startup = Startup {
         server: Some(server.to_owned()),
         store: SessionStore::in_dir(store),
         notice: None,
-        notifier,
+        notifier: None,
         downloads: Some(store.join("downloads")),
+        file_dialog: Some(std::sync::Arc::new(|| None)),
     };
+    adjust(&mut startup);
     Harness::builder()
         .with_size(egui::vec2(800.0, 600.0))
         .build_eframe(move |cc| ChatApp::new(&cc.egui_ctx, startup))
