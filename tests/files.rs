@@ -372,6 +372,71 @@ fn an_upload_whose_answer_is_lost_is_sent_again_and_stored_once() {
 }
 
 #[test]
+fn a_post_left_unsent_when_the_app_stops_goes_out_once_at_the_next_start() {
+    let server = TestDirectus::shared();
+    if server.report.restricted {
+        return;
+    }
+    let pid = std::process::id();
+    let name = format!("restart-{pid}");
+    let room = shared_room(server, &name);
+    let port = server.url().rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = common::cut_proxy::CutProxy::start(port);
+    // Every upload reaches Directus, and no answer comes back while the first app runs.
+    proxy.cut_uploads(usize::MAX);
+    let store = temp_store("files-restart");
+    let mut alice = app_with(&proxy.url(), &store, |startup| {
+        startup.file_dialog = Some(std::sync::Arc::new(|| Some(vec![fixture().into()])))
+    });
+    log_in(&mut alice, &server.alice.email, &server.alice.password);
+    let room_label = format!("# {name}");
+    wait_until(&mut alice, "the room listed", |h| shows(h, &room_label));
+    alice.get_by_label(&room_label).click();
+    alice.run_steps(3);
+    alice.get_by_label("Attach files…").click();
+    wait_until(&mut alice, "attached", |h| {
+        shows(h, "Attached: gradient.png (20 KB)")
+    });
+    let caption = format!("sent before a restart {pid}");
+    fill(&mut alice, "Message", &caption);
+    alice.key_press(egui::Key::Enter);
+    wait_until(&mut alice, "the upload through", |_| proxy.uploads() >= 1);
+    alice.run_steps(3);
+    // The app stops with the post unsent (its file stored, the answer lost).
+    drop(alice);
+    proxy.cut_uploads(0);
+
+    // Started again on the same store: it resumes by itself and the post goes out.
+    let mut again = app(&proxy.url(), &store);
+    wait_until(&mut again, "the room listed", |h| shows(h, &room_label));
+    again.get_by_label(&room_label).click();
+    wait_until(&mut again, "the post sent after the restart", |h| {
+        shows(h, &caption) && h.query_by_label("Picture gradient.png (20 KB)").is_some()
+    });
+    let admin = server.admin();
+    let messages = admin
+        .get(&format!(
+            "/items/messages?filter[content][_eq]={}&fields=files",
+            xtask::rest::encode(&caption)
+        ))
+        .unwrap()
+        .data("messages")
+        .unwrap();
+    assert_eq!(messages.as_array().map(Vec::len), Some(1), "{messages}");
+    // One file in the room (the test's own): the message's, whole.
+    let stored = admin
+        .get(&format!(
+            "/files?filter[room][_eq]={room}&fields=id,filesize"
+        ))
+        .unwrap()
+        .data("files")
+        .unwrap();
+    assert_eq!(stored.as_array().map(Vec::len), Some(1), "{stored}");
+    assert_eq!(stored[0]["id"], messages[0]["files"][0]["id"]);
+    assert_eq!(stored[0]["filesize"].as_u64(), Some(PICTURE.len() as u64));
+}
+
+#[test]
 fn headless_refuses_a_file_over_the_limit_before_sending_it() {
     let server = TestDirectus::shared();
     let dir = std::env::temp_dir().join(format!("dc-big-{}", std::process::id()));

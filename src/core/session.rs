@@ -71,6 +71,7 @@ mod requests;
 mod room_actions;
 mod rooms;
 mod search;
+mod stored;
 mod subscriptions;
 mod uploads;
 mod window;
@@ -460,45 +461,6 @@ impl Session {
         self.refresh_token = Some(refresh_token.to_owned());
         self.using = Credential::RefreshToken;
         self.start(server, now)
-    }
-
-    /// What to store now, if it changed since last asked: the edge calls this after every
-    /// round of input, so a message typed offline is on disk before the next frame.
-    pub fn persist(&mut self) -> Option<Effect> {
-        let server = self.server.as_ref()?;
-        if self.refresh_token.is_none() && self.outbox.is_empty() {
-            return None; // nothing worth keeping (logged out, or before the first token)
-        }
-        // Called every frame: compare in place, copy only what changed.
-        if let Some(Effect::SaveSession {
-            server: saved_server,
-            email,
-            refresh_token,
-            outbox,
-        }) = &self.saved
-            && *saved_server == server.http
-            && *email == self.email
-            && *refresh_token == self.refresh_token
-            && outbox.len() == self.outbox.len()
-            && self.outbox.iter().zip(outbox).all(|(o, u)| o.stored_as(u))
-        {
-            return None;
-        }
-        let wanted = Effect::SaveSession {
-            server: server.http.clone(),
-            email: self.email.clone(),
-            refresh_token: self.refresh_token.clone(),
-            outbox: self.unsent().collect(),
-        };
-        self.saved = Some(wanted.clone());
-        Some(wanted)
-    }
-
-    /// Drop the stored session. What `persist` last stored is gone with it, so unsent
-    /// messages (if any) are stored again, without the token.
-    fn forget_session(&mut self) -> Effect {
-        self.saved = None;
-        Effect::ForgetSession
     }
 
     fn start(&mut self, server: ServerUrl, now: Instant) -> Vec<Effect> {

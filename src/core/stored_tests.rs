@@ -63,6 +63,7 @@ fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
             owner: None,
             room: None,
             files: Vec::new(),
+            uploads: Vec::new(),
         },
         Unsent {
             client_key: "k-c".into(),
@@ -71,6 +72,7 @@ fn unsent_messages_from_the_last_run_go_out_once_with_their_old_keys() {
             owner: None,
             room: None,
             files: Vec::new(),
+            uploads: Vec::new(),
         },
     ];
     let mut rig = Rig::new();
@@ -113,6 +115,7 @@ fn unsent_messages_outlive_a_refused_token_and_go_out_after_the_next_login() {
         owner: None,
         room: None,
         files: Vec::new(),
+        uploads: Vec::new(),
     }];
     rig.s.resume(server(), None, "stale", unsent, rig.now);
     stored(&mut rig);

@@ -230,3 +230,79 @@ fn the_server_refusing_tokens_twice_stops_the_uploads_instead_of_looping() {
     assert!(frames(&later).iter().all(|f| f["type"] != "chat-access"));
     assert!(rig.s.posts()[0].failed().is_some(), "said, with Retry");
 }
+
+#[test]
+fn a_post_outlives_a_restart_and_its_files_go_up_again_under_the_same_ids() {
+    let mut rig = with_token();
+    let effects = rig
+        .s
+        .send_files("look", vec![file("a.png", 10), file("b.png", 20)], rig.now)
+        .unwrap();
+    let sent = uploads(&effects);
+    rig.s
+        .upload_finished(&sent[0].0, UploadOutcome::Stored, rig.now);
+    let (_, outbox) = super::stored_tests::stored(&mut rig).expect("stored with its files");
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    let files: Vec<_> = outbox[0]
+        .uploads
+        .iter()
+        .map(|u| (u.id.as_str(), u.path.as_str(), u.size, u.stored))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (sent[0].0.as_str(), "/tmp/a.png", 10, true),
+            (sent[1].0.as_str(), "/tmp/b.png", 20, false)
+        ]
+    );
+    // Progress is not worth a write.
+    rig.s.upload_progress(&sent[1].0, 5);
+    assert_eq!(super::stored_tests::stored(&mut rig), None);
+
+    // The app starts again: the post is back, and once online with a token the file not yet
+    // stored goes up under its id (a copy that got through is refused as a duplicate).
+    let mut after = super::session_tests::Rig::known();
+    after
+        .s
+        .restore(server(), Some("alice@example.com".into()), outbox);
+    assert_eq!(after.s.posts().len(), 1);
+    after
+        .s
+        .login(server(), "alice@example.com", "pw", after.now);
+    let auth = only(&after.s.opened(after.now));
+    let online = after.auth_ok(&auth, "r1");
+    let ask = online
+        .iter()
+        .find(|f| f["type"] == "chat-access")
+        .expect("the token asked for")
+        .clone();
+    let granted = after.frame(json!({"type":"chat-access","status":"ok","uid":ask["uid"],
+        "access_token":"t1","expires_in":900}));
+    assert_eq!(uploads(&granted), [(sent[1].0.clone(), "r-general".into())]);
+    let done = after
+        .s
+        .upload_finished(&sent[1].0, UploadOutcome::Stored, after.now);
+    let create = creates(&done);
+    assert_eq!(create.len(), 1, "{done:?}");
+    assert_eq!(
+        create[0]["data"]["client_key"],
+        json!(after.s.outbox()[0].client_key)
+    );
+    assert_eq!(
+        create[0]["data"]["files"],
+        json!([sent[0].0.clone(), sent[1].0.clone()])
+    );
+}
+
+#[test]
+fn a_post_held_only_in_memory_is_not_stored_and_is_counted() {
+    let mut rig = with_token();
+    let pasted = NewFile {
+        source: FileSource::Bytes(vec![1, 2, 3].into()),
+        ..file("pasted.png", 3)
+    };
+    rig.s.send_files("", vec![pasted], rig.now).unwrap();
+    assert_eq!(rig.s.posts_held_in_memory(), 1);
+    let outbox = super::stored_tests::stored(&mut rig).map(|(_, o)| o);
+    assert!(outbox.unwrap_or_default().is_empty());
+}

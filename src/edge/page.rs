@@ -12,6 +12,9 @@ pub struct Page {
     title: String,
     #[cfg(target_arch = "wasm32")]
     mirror: web::Mirror,
+    /// The browser asks before the page goes (files held only by the page are on their way).
+    #[cfg(target_arch = "wasm32")]
+    asks_before_leaving: bool,
 }
 
 impl Page {
@@ -33,7 +36,16 @@ impl Page {
             self.title = title;
         }
         #[cfg(target_arch = "wasm32")]
-        self.mirror.update(session, fresh);
+        {
+            self.mirror.update(session, fresh);
+            // Unsent messages outlive a reload (localStorage); a file the page holds does
+            // not, so the browser asks first ("Leave site?") while one is on its way.
+            let holding = session.posts_held_in_memory() > 0;
+            if holding != self.asks_before_leaving {
+                web::ask_before_leaving(holding);
+                self.asks_before_leaving = holding;
+            }
+        }
         #[cfg(not(target_arch = "wasm32"))]
         let _ = fresh; // only the web page mirrors messages
     }
@@ -130,6 +142,28 @@ mod web {
     use super::{room_spoken, spoken_content, spoken_line};
     use crate::core::session::{Phase, Session};
     use crate::views::chat::status_text;
+
+    /// Have the browser ask before the page is closed or reloaded, or stop asking.
+    pub fn ask_before_leaving(ask: bool) {
+        use eframe::wasm_bindgen::JsCast as _;
+        use eframe::wasm_bindgen::closure::Closure;
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if !ask {
+            window.set_onbeforeunload(None);
+            return;
+        }
+        let ask = Closure::<dyn FnMut(web_sys::BeforeUnloadEvent)>::new(
+            |event: web_sys::BeforeUnloadEvent| {
+                event.prevent_default();
+                // Older browsers ask only when a return value is set.
+                event.set_return_value("Files are still being sent.");
+            },
+        );
+        window.set_onbeforeunload(Some(ask.as_ref().unchecked_ref()));
+        ask.forget(); // set at most once per upload batch: a few bytes
+    }
 
     /// At most this many messages stay in the live region (the canvas shows them all).
     const KEEP: u32 = 200;

@@ -469,6 +469,7 @@ mod tests {
             owner: None,
             room: None,
             files: Vec::new(),
+            uploads: Vec::new(),
         }
     }
 

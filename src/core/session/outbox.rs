@@ -76,6 +76,9 @@ pub struct Unsent {
     /// Its files, stored already: see [`Outgoing::files`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// A post whose files are still going up (see `saved_posts.rs`); empty for a message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploads: Vec<super::stored::SavedUpload>,
 }
 
 /// 128 bits from the OS's secure random source, as 32 hex digits.
@@ -140,7 +143,9 @@ impl Session {
         self.server = Some(server);
         self.email = email;
         for message in unsent {
-            if !self
+            if !message.uploads.is_empty() {
+                self.restore_post(message);
+            } else if !self
                 .outbox
                 .iter()
                 .any(|o| o.client_key == message.client_key)
@@ -314,17 +319,21 @@ impl Session {
 
     /// The outbox as stored across restarts (refused messages too: they wait for the user).
     pub(super) fn unsent(&self) -> impl Iterator<Item = Unsent> + '_ {
-        self.outbox.iter().map(|o| Unsent {
-            client_key: o.client_key.clone(),
-            content: o.content.clone(),
-            failed: match &o.state {
-                OutgoingState::Failed(why) => Some(why.clone()),
-                _ => None,
-            },
-            owner: o.owner.clone(),
-            room: o.room.clone(),
-            files: o.files.clone(),
-        })
+        self.outbox
+            .iter()
+            .map(|o| Unsent {
+                client_key: o.client_key.clone(),
+                content: o.content.clone(),
+                failed: match &o.state {
+                    OutgoingState::Failed(why) => Some(why.clone()),
+                    _ => None,
+                },
+                owner: o.owner.clone(),
+                room: o.room.clone(),
+                files: o.files.clone(),
+                uploads: Vec::new(),
+            })
+            .chain(self.saved_posts().filter_map(|p| p.saved()))
     }
 
     /// What waits to go out into the shown room (a message without a room is `general`'s),

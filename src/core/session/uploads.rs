@@ -82,9 +82,9 @@ pub struct Upload {
     pub id: String,
     pub file: NewFile,
     pub state: UploadState,
-    failures: u32,
+    pub(super) failures: u32,
     /// Sent at least once: a copy may be on the server (an answer can be lost).
-    attempted: bool,
+    pub(super) attempted: bool,
 }
 
 /// Files and a caption that go out as one message.
