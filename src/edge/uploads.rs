@@ -266,13 +266,19 @@ fn stored_size(status: u16, body: &[u8]) -> Option<u64> {
         .or_else(|| size.as_str().and_then(|s| s.parse().ok()))
 }
 
+/// The page's upload: an XMLHttpRequest, the one browser API that reports an upload's
+/// progress (fetch does not). Cancel aborts it at its next progress event; one that already
+/// got through is deleted once it ends (see `Uploads::poll`).
 #[cfg(target_arch = "wasm32")]
 fn run(
     job: Job,
     sent: Arc<AtomicU64>,
-    _cancel: Arc<AtomicBool>,
+    cancel: Arc<AtomicBool>,
     wake: Wake,
 ) -> Promise<UploadOutcome> {
+    use eframe::wasm_bindgen::JsCast as _;
+    use eframe::wasm_bindgen::closure::Closure;
+
     let (sender, promise) = Promise::new();
     let FileSource::Bytes(bytes) = &job.file.source else {
         sender.send(UploadOutcome::Refused(
@@ -285,54 +291,85 @@ fn run(
     body.extend_from_slice(before.as_bytes());
     body.extend_from_slice(bytes);
     body.extend_from_slice(after.as_bytes());
-    let bearer = format!("Bearer {}", job.token);
-    let request = ehttp::Request {
-        headers: ehttp::Headers::new(&[
-            ("Authorization", &bearer),
-            ("Accept", "application/json"),
-            ("Content-Type", &content_type),
-        ]),
-        ..ehttp::Request::post(format!("{}/files", job.http), body)
-    };
     let size = job.file.size;
+    let started = (|| {
+        let xhr = web_sys::XmlHttpRequest::new()?;
+        xhr.open_with_async("POST", &format!("{}/files", job.http), true)?;
+        xhr.set_request_header("Authorization", &format!("Bearer {}", job.token))?;
+        xhr.set_request_header("Accept", "application/json")?;
+        xhr.set_request_header("Content-Type", &content_type)?;
+        Ok::<_, eframe::wasm_bindgen::JsValue>(xhr)
+    })();
+    let xhr = match started {
+        Ok(xhr) => xhr,
+        Err(e) => {
+            sender.send(UploadOutcome::Passing(format!("{e:?}")));
+            return promise;
+        }
+    };
+    // Progress counts the file's bytes (the form's own lines around them are not).
+    let header = before.len() as f64;
+    let on_progress = {
+        let (xhr, wake) = (xhr.clone(), wake.clone());
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if cancel.load(Ordering::Relaxed) {
+                let _ = xhr.abort();
+                return;
+            }
+            sent.store(
+                ((e.loaded() - header).max(0.0) as u64).min(size),
+                Ordering::Relaxed,
+            );
+            wake();
+        })
+    };
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
     let check = format!("{}/files/{}?fields=filesize", job.http, job.id);
     let token = job.token.clone();
-    ehttp::fetch(request, move |result| {
-        let outcome = match result {
-            Ok(reply) => {
-                let text = reply.text().unwrap_or_default().to_owned();
-                match outcome_of(reply.status, &text, size, || Err(String::new())) {
-                    // The size check needs a second request: a duplicate counts as stored
-                    // only once the stored copy is seen whole.
-                    UploadOutcome::Passing(why) if why.is_empty() => {
-                        let request = super::rest::with_bearer(ehttp::Method::GET, check, &token);
-                        let wake = wake.clone();
-                        ehttp::fetch(request, move |result| {
-                            let outcome = match result {
-                                Ok(r) if stored_size(r.status, &r.bytes) == Some(size) => {
-                                    UploadOutcome::Stored
-                                }
-                                Ok(_) => UploadOutcome::Passing(
-                                    "an earlier try is not stored whole yet".into(),
-                                ),
-                                Err(why) => UploadOutcome::Passing(why),
-                            };
-                            sender.send(outcome);
-                            wake();
-                        });
-                        return;
-                    }
-                    outcome => {
-                        sent.store(size, Ordering::Relaxed);
-                        outcome
-                    }
+    let ended = {
+        let xhr = xhr.clone();
+        Closure::once_into_js(move || {
+            drop(on_progress); // the request is over: its listener goes with it
+            let status = xhr.status().unwrap_or(0);
+            let text = xhr.response_text().ok().flatten().unwrap_or_default();
+            if status == 0 {
+                // No answer at all (offline, aborted, CORS): tried again later.
+                sender.send(UploadOutcome::Passing("the upload got no answer".into()));
+                wake();
+                return;
+            }
+            match outcome_of(status, &text, size, || Err(String::new())) {
+                // The size check needs a second request: a duplicate counts as stored
+                // only once the stored copy is seen whole.
+                UploadOutcome::Passing(why) if why.is_empty() => {
+                    let request = super::rest::with_bearer(ehttp::Method::GET, check, &token);
+                    ehttp::fetch(request, move |result| {
+                        let outcome = match result {
+                            Ok(r) if stored_size(r.status, &r.bytes) == Some(size) => {
+                                UploadOutcome::Stored
+                            }
+                            Ok(_) => UploadOutcome::Passing(
+                                "an earlier try is not stored whole yet".into(),
+                            ),
+                            Err(why) => UploadOutcome::Passing(why),
+                        };
+                        sender.send(outcome);
+                        wake();
+                    });
+                }
+                outcome => {
+                    sender.send(outcome);
+                    wake();
                 }
             }
-            Err(why) => UploadOutcome::Passing(why),
-        };
-        sender.send(outcome);
-        wake();
-    });
+        })
+    };
+    xhr.set_onloadend(Some(ended.unchecked_ref()));
+    if let Err(e) = xhr.send_with_opt_u8_array(Some(&body)) {
+        log::warn!("an upload could not start: {e:?}");
+    }
     promise
 }
 
