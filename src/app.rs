@@ -32,6 +32,9 @@ pub struct ChatApp {
     downloads: crate::edge::downloads::Downloads,
     /// Files dropped, picked or pasted, on their way to the composer.
     attaching: crate::edge::attaching::Attaching,
+    /// Files that posts and the composer held when pasted pictures were last swept.
+    #[cfg(not(target_arch = "wasm32"))]
+    pasted_held: Option<usize>,
 }
 
 /// Where the app starts: the server to show on the login form, where the session is stored.
@@ -114,6 +117,10 @@ impl ChatApp {
         views::apply_style(ctx);
         let repaint = ctx.clone();
         let wake: crate::edge::Wake = Arc::new(move || repaint.request_repaint());
+        // Pasted pictures go into the session's own folder (a window without one keeps them
+        // in memory).
+        #[cfg(not(target_arch = "wasm32"))]
+        let pasted_dir = startup.store.dir().map(|d| d.join("pasted"));
         let edge = Edge::new(startup.store, wake.clone());
         let notifier = startup
             .notifier
@@ -135,9 +142,11 @@ impl ChatApp {
             notifications: Notifications::new(notifier),
             pictures: Pictures::default(),
             #[cfg(not(target_arch = "wasm32"))]
-            attaching: crate::edge::attaching::Attaching::new(startup.file_dialog, wake.clone()),
+            attaching: crate::edge::attaching::Attaching::new(startup.file_dialog, pasted_dir),
             #[cfg(target_arch = "wasm32")]
             attaching: crate::edge::attaching::Attaching::new(wake.clone()),
+            #[cfg(not(target_arch = "wasm32"))]
+            pasted_held: None,
             downloads: crate::edge::downloads::Downloads::saving_into(startup.downloads),
         };
         if let Some(server) = startup.server {
@@ -147,6 +156,12 @@ impl ChatApp {
         if let Some(stored) = app.edge.store.load()
             && let Ok(server) = ServerUrl::parse(&stored.server)
         {
+            #[cfg(not(target_arch = "wasm32"))]
+            let stored = {
+                let mut stored = stored;
+                crate::edge::attaching::recheck_stored(&mut stored.outbox);
+                stored
+            };
             app.login.server = stored.server.clone();
             match &stored.refresh_token {
                 Some(token) => {
@@ -275,6 +290,8 @@ impl ChatApp {
                 self.attaching.pick(&self.edge.wake());
                 Vec::new()
             }
+            // Files go with a new message, not an edit.
+            Action::PastePicture(_) if self.chat.composer.editing.is_some() => Vec::new(),
             Action::PastePicture(pasted) => {
                 self.attaching.pasted_picture(pasted.0, &self.edge.wake());
                 Vec::new()
@@ -354,13 +371,43 @@ impl eframe::App for ChatApp {
             }
         }
         // Files dropped, picked or pasted: they go with the composer's next message.
-        for read in self.attaching.ready() {
-            match read {
+        for arrived in self.attaching.ready() {
+            match arrived {
+                Ok(_)
+                    if self.chat.composer.attached.len() >= crate::core::attachment::MAX_FILES =>
+                {
+                    self.chat.composer.error = Some(format!(
+                        "At most {} files go in one message.",
+                        crate::core::attachment::MAX_FILES
+                    ));
+                }
                 Ok(file) => self.chat.composer.attached.push(file),
                 Err(why) => self.chat.composer.error = Some(why),
             }
         }
         self.chat.composer.picking = self.attaching.is_picking();
+        // Pasted pictures that no post and no draft holds any more go.
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let held = self.session.posts().len() + self.chat.composer.attached.len();
+            if self.pasted_held != Some(held) {
+                self.pasted_held = Some(held);
+                let posts = self.session.posts();
+                let attached = &self.chat.composer.attached;
+                let path_of = |f: &crate::core::session::NewFile| match &f.source {
+                    crate::core::session::FileSource::Path(p) => Some(p.clone()),
+                    crate::core::session::FileSource::Bytes(_) => None,
+                };
+                let needed: std::collections::HashSet<String> = posts
+                    .iter()
+                    .flat_map(|p| p.uploads.iter().map(|u| &u.file))
+                    .chain(attached)
+                    .chain(self.chat.drafts_attached())
+                    .filter_map(path_of)
+                    .collect();
+                self.attaching.sweep_pasted(|p| needed.contains(p));
+            }
+        }
         // Thumbnails the list asked for in the last frame (and the REST token they need).
         let effects = self
             .pictures

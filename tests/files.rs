@@ -245,7 +245,8 @@ fn alice_attaches_a_file_from_the_dialog_and_pastes_a_picture() {
     // The dialog stands in for the platform's: it picks the fixture once opened.
     let opened = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = opened.clone();
-    let mut alice = app_with(&server.url(), &temp_store("files-attach"), |startup| {
+    let store = temp_store("files-attach");
+    let mut alice = app_with(&server.url(), &store, |startup| {
         startup.file_dialog = Some(std::sync::Arc::new(move || {
             counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Some(vec![fixture().into()])
@@ -272,6 +273,19 @@ fn alice_attaches_a_file_from_the_dialog_and_pastes_a_picture() {
     wait_until(&mut alice, "the pasted picture attached", |h| {
         shows(h, "Attached: Pasted ")
     });
+    // Kept as a file of its own, owner-only, in the session's folder (it survives a restart).
+    let pasted_dir = store.join("pasted");
+    let kept = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&pasted_dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(kept().len(), 1, "{:?}", kept());
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&kept()[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let caption = format!("picked and pasted {pid}");
     fill(&mut alice, "Message", &caption);
     alice.key_press(egui::Key::Enter);

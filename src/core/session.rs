@@ -85,6 +85,7 @@ pub use recheck::{RECHECK_EVERY, RECHECK_SPAN};
 use requests::{InFlight, Request};
 pub use requests::{RETRY_FIRST, RETRY_MAX};
 pub use search::{SEARCH_KEEP, SEARCH_PAGE, Search, matches};
+pub use stored::SavedUpload;
 pub use uploads::{
     FileSource, MAX_UPLOAD_BYTES, NewFile, Post, Upload, UploadOutcome, UploadState, new_file_id,
 };

@@ -306,3 +306,32 @@ fn a_post_held_only_in_memory_is_not_stored_and_is_counted() {
     let outbox = super::stored_tests::stored(&mut rig).map(|(_, o)| o);
     assert!(outbox.unwrap_or_default().is_empty());
 }
+
+#[test]
+fn a_refused_file_stays_refused_across_a_restart() {
+    let mut rig = with_token();
+    let effects = rig
+        .s
+        .send_files("big", vec![file("a.png", 10)], rig.now)
+        .unwrap();
+    let id = uploads(&effects)[0].0.clone();
+    rig.s.upload_finished(
+        &id,
+        UploadOutcome::Refused("The server refused the file: too large".into()),
+        rig.now,
+    );
+    let (_, outbox) = super::stored_tests::stored(&mut rig).expect("stored");
+    assert_eq!(
+        outbox[0].uploads[0].failed.as_deref(),
+        Some("The server refused the file: too large")
+    );
+    let mut after = super::session_tests::Rig::known();
+    after
+        .s
+        .restore(server(), Some("alice@example.com".into()), outbox);
+    assert_eq!(
+        after.s.posts()[0].failed(),
+        Some("The server refused the file: too large"),
+        "waits for Retry or Cancel, not sent again by itself"
+    );
+}

@@ -1,8 +1,10 @@
 //! How files reach the composer: dropped on the window, picked in the file dialog ("Attach
 //! files…": the platform's own through rfd, the browser's file picker on the web), or pasted
 //! (a picture on the clipboard, sent as PNG). Natively a file goes by its path and is read when
-//! it goes out; a pasted picture and anything in the browser go as bytes, read here off the
-//! UI thread (or asynchronously).
+//! it goes out; a pasted picture is written as a PNG file of its own (owner-only, in the
+//! session's folder) so that it too survives a restart, and is removed once no post needs
+//! it. In the browser files go as bytes, read asynchronously, and none over the upload limit
+//! is read at all.
 
 use std::sync::Arc;
 
@@ -11,7 +13,12 @@ use poll_promise::Promise;
 use super::Wake;
 use crate::core::session::{FileSource, NewFile};
 
-type Read = Vec<Result<NewFile, String>>;
+/// Files arrived (or why one could not be taken).
+type Arrived = Vec<Result<NewFile, String>>;
+
+/// A pasted picture of more pixels is refused (its PNG would be over the limit anyway, and
+/// encoding it would hold hundreds of MB).
+const MAX_PASTED_PIXELS: usize = 40_000_000;
 
 /// Stands in for the platform's file dialog (natively; tests pick their files this way).
 /// `None`: the dialog was closed without a pick.
@@ -30,23 +37,31 @@ pub fn platform_dialog() -> FileDialog {
 
 /// Files on their way to the composer.
 pub struct Attaching {
-    reading: Vec<Promise<Read>>,
+    reading: Vec<Promise<Arrived>>,
     /// A dialog is open (one at a time: a second click does nothing meanwhile).
-    picking: Option<Promise<Read>>,
+    picking: Option<Promise<Arrived>>,
     #[cfg(not(target_arch = "wasm32"))]
     dialog: FileDialog,
+    /// Where pasted pictures are written (None: no folder of our own; kept in memory).
+    #[cfg(not(target_arch = "wasm32"))]
+    pasted_dir: Option<std::path::PathBuf>,
+    /// A paste is being encoded (a held Ctrl+V repeats: one at a time).
+    encoding: Option<Promise<Arrived>>,
     /// Files pasted into the page (its own listener, since eframe passes on only text).
     #[cfg(target_arch = "wasm32")]
     pasted: web::Pasted,
 }
 
 impl Attaching {
+    /// `pasted_dir`: the session's own folder for pasted pictures.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn new(dialog: Option<FileDialog>, _wake: Wake) -> Self {
+    pub fn new(dialog: Option<FileDialog>, pasted_dir: Option<std::path::PathBuf>) -> Self {
         Attaching {
             reading: Vec::new(),
             picking: None,
             dialog: dialog.unwrap_or_else(platform_dialog),
+            pasted_dir,
+            encoding: None,
         }
     }
 
@@ -56,6 +71,7 @@ impl Attaching {
             reading: Vec::new(),
             picking: None,
             pasted: web::listen_for_pastes(wake),
+            encoding: None,
         }
     }
 
@@ -76,32 +92,73 @@ impl Attaching {
         self.picking.is_some()
     }
 
-    /// A picture pasted from the clipboard: encoded as PNG (off the UI thread natively).
+    /// A picture pasted from the clipboard: encoded as PNG off the UI thread (natively into
+    /// a file of its own). Another paste meanwhile is ignored (a held Ctrl+V repeats).
     pub fn pasted_picture(&mut self, picture: Arc<egui::ColorImage>, wake: &Wake) {
+        if self.encoding.is_some() {
+            return;
+        }
+        let [width, height] = picture.size;
+        if width.saturating_mul(height) > MAX_PASTED_PIXELS {
+            let why = format!("The pasted picture is too large ({width}×{height}).");
+            self.reading.push(Promise::from_ready(vec![Err(why)]));
+            return;
+        }
         let name = chrono::Local::now()
             .format("Pasted %Y-%m-%d %H-%M-%S.png")
             .to_string();
-        let encode = move || vec![png_of(&picture).map(|bytes| bytes_file(name, bytes))];
         #[cfg(not(target_arch = "wasm32"))]
         {
+            let dir = self.pasted_dir.clone();
             let (sender, promise) = Promise::new();
             let wake = wake.clone();
             std::thread::spawn(move || {
-                sender.send(encode());
+                let png = png_of(&picture);
+                drop(picture);
+                sender.send(vec![png.and_then(|png| match dir {
+                    Some(dir) => pasted_file(&dir, name, &png),
+                    None => Ok(bytes_file(name, png)),
+                })]);
                 wake();
             });
-            self.reading.push(promise);
+            self.encoding = Some(promise);
         }
         #[cfg(target_arch = "wasm32")]
         {
             let _ = wake;
-            self.reading.push(Promise::from_ready(encode()));
+            let png = png_of(&picture).map(|png| bytes_file(name, png));
+            self.encoding = Some(Promise::from_ready(vec![png]));
         }
     }
 
-    /// The files read since the last call (or why one could not be), in the order they came.
-    pub fn ready(&mut self) -> Read {
+    /// Pasted pictures no longer needed (sent, cancelled, removed) are deleted: `needed` says
+    /// which paths a post or the composer still holds.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn sweep_pasted(&self, needed: impl Fn(&str) -> bool) {
+        let Some(entries) = self
+            .pasted_dir
+            .as_ref()
+            .and_then(|d| std::fs::read_dir(d).ok())
+        else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !needed(&path.to_string_lossy()) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    /// The files read since the last call (or why one could not be): picked ones first, then
+    /// dropped and pasted ones.
+    pub fn ready(&mut self) -> Arrived {
         let mut files = Vec::new();
+        if self.encoding.as_ref().is_some_and(|p| p.ready().is_some())
+            && let Some(encoded) = self.encoding.take()
+        {
+            self.reading.push(encoded);
+        }
         if self.picking.as_ref().is_some_and(|p| p.ready().is_some())
             && let Some(picked) = self.picking.take()
         {
@@ -121,7 +178,7 @@ impl Attaching {
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    fn open_dialog(&self, wake: Wake) -> Promise<Read> {
+    fn open_dialog(&self, wake: Wake) -> Promise<Arrived> {
         let (sender, promise) = Promise::new();
         let dialog = self.dialog.clone();
         // The dialog blocks until it is closed: never on the UI thread.
@@ -139,7 +196,7 @@ impl Attaching {
     }
 
     #[cfg(target_arch = "wasm32")]
-    fn open_dialog(&self, wake: Wake) -> Promise<Read> {
+    fn open_dialog(&self, wake: Wake) -> Promise<Arrived> {
         let (sender, promise) = Promise::new();
         wasm_bindgen_futures::spawn_local(async move {
             let mut read = Vec::new();
@@ -148,7 +205,11 @@ impl Attaching {
                 .pick_files()
                 .await;
             for file in picked.unwrap_or_default() {
-                read.push(Ok(bytes_file(file.file_name(), file.read().await)));
+                let size = file.inner().size() as u64;
+                read.push(match too_large(&file.file_name(), size) {
+                    Some(why) => Err(why),
+                    None => Ok(bytes_file(file.file_name(), file.read().await)),
+                });
             }
             sender.send(read);
             wake();
@@ -171,6 +232,64 @@ pub fn file_at(path: &str) -> Result<NewFile, String> {
         name,
         size: meta.len(),
         source: FileSource::Path(path.to_owned()),
+    })
+}
+
+/// Files of stored posts, checked again at the start: one missing, changed since it was
+/// attached, or over the limit waits for the user's Retry or Cancel instead of going up.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn recheck_stored(outbox: &mut [crate::core::session::Unsent]) {
+    for upload in outbox
+        .iter_mut()
+        .flat_map(|u| u.uploads.iter_mut())
+        .filter(|u| !u.stored && u.failed.is_none())
+    {
+        upload.failed = match file_at(&upload.path) {
+            Err(why) => Some(why),
+            Ok(file) if file.size != upload.size => {
+                Some(format!("{} changed since it was attached.", upload.name))
+            }
+            Ok(file) => too_large(&upload.name, file.size),
+        };
+    }
+}
+
+/// Why a file of `size` bytes is not even read (the web page holds files in memory).
+fn too_large(name: &str, size: u64) -> Option<String> {
+    let limit = crate::core::session::MAX_UPLOAD_BYTES;
+    (size > limit).then(|| {
+        format!(
+            "{name} is {}; the server takes files up to {} MiB.",
+            crate::core::attachment::size_text(size),
+            limit / (1024 * 1024)
+        )
+    })
+}
+
+/// A pasted picture's PNG written to a file of its own (owner-only), sent by its path.
+#[cfg(not(target_arch = "wasm32"))]
+fn pasted_file(dir: &std::path::Path, name: String, png: &[u8]) -> Result<NewFile, String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    let failed = |e: std::io::Error| format!("The pasted picture could not be kept: {e}");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(failed)?;
+    let path = dir.join(format!("{}.png", crate::core::session::new_file_id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(png))
+        .map_err(failed)?;
+    Ok(NewFile {
+        mime: "image/png".into(),
+        name,
+        size: png.len() as u64,
+        source: FileSource::Path(path.to_string_lossy().into_owned()),
     })
 }
 
@@ -202,7 +321,7 @@ fn png_of(picture: &egui::ColorImage) -> Result<Vec<u8>, String> {
 
 /// A file dropped on the window: natively by its path, in the browser its bytes (read now,
 /// asynchronously).
-fn dropped_file(dropped: crate::views::Dropped, wake: Wake) -> Promise<Read> {
+fn dropped_file(dropped: crate::views::Dropped, wake: Wake) -> Promise<Arrived> {
     #[cfg(not(target_arch = "wasm32"))]
     {
         let _ = wake;
@@ -232,9 +351,9 @@ mod web {
     use eframe::wasm_bindgen::JsCast as _;
     use eframe::wasm_bindgen::closure::Closure;
 
-    use super::{Read, Wake, bytes_file};
+    use super::{Arrived, Wake, bytes_file, too_large};
 
-    pub type Pasted = Arc<Mutex<Read>>;
+    pub type Pasted = Arc<Mutex<Arrived>>;
 
     /// Files (a screenshot, a copied file) pasted anywhere on the page. eframe's own listener
     /// passes on only the text; both run, since they share the document.
@@ -252,6 +371,13 @@ mod web {
                 for at in 0..files.length() {
                     let Some(file) = files.get(at) else { continue };
                     let (queue, wake) = (queue.clone(), wake.clone());
+                    if let Some(why) = too_large(&file.name(), file.size() as u64) {
+                        if let Ok(mut queue) = queue.lock() {
+                            queue.push(Err(why));
+                        }
+                        wake();
+                        continue;
+                    }
                     wasm_bindgen_futures::spawn_local(async move {
                         let name = file.name();
                         let read = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
@@ -287,6 +413,55 @@ mod tests {
         let back = image::load_from_memory(&png).unwrap().to_rgba8();
         assert_eq!(back.dimensions(), (3, 2));
         assert!(back.pixels().all(|p| p.0 == [200, 0, 0, 255]));
+    }
+
+    #[test]
+    fn a_stored_posts_file_that_is_gone_or_changed_waits_for_the_user() {
+        let dir = std::env::temp_dir().join(format!("dc-recheck-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let same = dir.join("same.txt");
+        std::fs::write(&same, b"12345").unwrap();
+        let grown = dir.join("grown.txt");
+        std::fs::write(&grown, b"123456789").unwrap();
+        let upload = |path: &std::path::Path, size, stored| crate::core::session::SavedUpload {
+            id: crate::core::session::new_file_id(),
+            name: "f.txt".into(),
+            mime: "text/plain".into(),
+            size,
+            path: path.to_string_lossy().into_owned(),
+            stored,
+            failed: None,
+        };
+        let mut outbox = vec![crate::core::session::Unsent {
+            client_key: "k".into(),
+            content: String::new(),
+            failed: None,
+            owner: None,
+            room: None,
+            files: Vec::new(),
+            uploads: vec![
+                upload(&same, 5, false),
+                upload(&grown, 5, false),
+                upload(&dir.join("gone.txt"), 5, false),
+                // Stored already: nothing to read again.
+                upload(&dir.join("gone.txt"), 5, true),
+            ],
+        }];
+        recheck_stored(&mut outbox);
+        let failed: Vec<_> = outbox[0]
+            .uploads
+            .iter()
+            .map(|u| u.failed.is_some())
+            .collect();
+        assert_eq!(failed, [false, true, true, false]);
+        assert!(
+            outbox[0].uploads[1]
+                .failed
+                .as_ref()
+                .unwrap()
+                .contains("changed")
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

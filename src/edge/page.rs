@@ -15,6 +15,8 @@ pub struct Page {
     /// The browser asks before the page goes (files held only by the page are on their way).
     #[cfg(target_arch = "wasm32")]
     asks_before_leaving: bool,
+    #[cfg(target_arch = "wasm32")]
+    ask: Option<eframe::wasm_bindgen::closure::Closure<dyn FnMut(web_sys::BeforeUnloadEvent)>>,
 }
 
 impl Page {
@@ -42,7 +44,7 @@ impl Page {
             // not, so the browser asks first ("Leave site?") while one is on its way.
             let holding = session.posts_held_in_memory() > 0;
             if holding != self.asks_before_leaving {
-                web::ask_before_leaving(holding);
+                web::ask_before_leaving(holding, &mut self.ask);
                 self.asks_before_leaving = holding;
             }
         }
@@ -139,30 +141,33 @@ fn set_title(_ctx: &egui::Context, title: &str) {
 
 #[cfg(target_arch = "wasm32")]
 mod web {
+    use eframe::wasm_bindgen::closure::Closure;
+
     use super::{room_spoken, spoken_content, spoken_line};
     use crate::core::session::{Phase, Session};
     use crate::views::chat::status_text;
 
     /// Have the browser ask before the page is closed or reloaded, or stop asking.
-    pub fn ask_before_leaving(ask: bool) {
+    pub fn ask_before_leaving(
+        on: bool,
+        ask: &mut Option<Closure<dyn FnMut(web_sys::BeforeUnloadEvent)>>,
+    ) {
         use eframe::wasm_bindgen::JsCast as _;
-        use eframe::wasm_bindgen::closure::Closure;
         let Some(window) = web_sys::window() else {
             return;
         };
-        if !ask {
+        if !on {
             window.set_onbeforeunload(None);
             return;
         }
-        let ask = Closure::<dyn FnMut(web_sys::BeforeUnloadEvent)>::new(
-            |event: web_sys::BeforeUnloadEvent| {
+        let ask = ask.get_or_insert_with(|| {
+            Closure::new(|event: web_sys::BeforeUnloadEvent| {
                 event.prevent_default();
                 // Older browsers ask only when a return value is set.
                 event.set_return_value("Files are still being sent.");
-            },
-        );
+            })
+        });
         window.set_onbeforeunload(Some(ask.as_ref().unchecked_ref()));
-        ask.forget(); // set at most once per upload batch: a few bytes
     }
 
     /// At most this many messages stay in the live region (the canvas shows them all).

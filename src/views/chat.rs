@@ -32,6 +32,11 @@ pub struct ChatView {
 }
 
 impl ChatView {
+    /// Files attached to the drafts of rooms not shown.
+    pub fn drafts_attached(&self) -> impl Iterator<Item = &crate::core::session::NewFile> {
+        self.parked.values().flat_map(|(_, draft)| draft.attached())
+    }
+
     /// The session shows `shown` now: if that is another room, the one left keeps its scroll
     /// position and draft (an edit in progress ends), the one shown gets back its own. A
     /// draft never goes out into another room than the one it was written in.

@@ -55,6 +55,12 @@ pub struct Draft {
     attached: Vec<NewFile>,
 }
 
+impl Draft {
+    pub fn attached(&self) -> &[NewFile] {
+        &self.attached
+    }
+}
+
 impl Composer {
     pub(super) fn start_editing(&mut self, session: &Session, id: i64) {
         if let Some(message) = session.timeline().get(id) {

@@ -76,7 +76,7 @@ pub struct Unsent {
     /// Its files, stored already: see [`Outgoing::files`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
-    /// A post whose files are still going up (see `saved_posts.rs`); empty for a message.
+    /// A post whose files are still going up (see `stored.rs`); empty for a message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uploads: Vec<super::stored::SavedUpload>,
 }

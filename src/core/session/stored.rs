@@ -24,6 +24,10 @@ pub struct SavedUpload {
     /// Stored whole already.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stored: bool,
+    /// Refused for good (the server's words, or the file changed since): it waits for the
+    /// user's Retry or Cancel after a restart too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 impl Upload {
@@ -38,6 +42,10 @@ impl Upload {
             size: self.file.size,
             path: path.clone(),
             stored: self.state == UploadState::Stored,
+            failed: match &self.state {
+                UploadState::Failed(why) => Some(why.clone()),
+                _ => None,
+            },
         })
     }
 }
@@ -74,11 +82,15 @@ impl Post {
             && self.owner == stored.owner
             && self.room == stored.room
             && self.uploads.len() == stored.uploads.len()
-            && self
-                .uploads
-                .iter()
-                .zip(&stored.uploads)
-                .all(|(u, s)| u.id == s.id && (u.state == UploadState::Stored) == s.stored)
+            && self.uploads.iter().zip(&stored.uploads).all(|(u, s)| {
+                let failed = match &u.state {
+                    UploadState::Failed(why) => Some(why),
+                    _ => None,
+                };
+                u.id == s.id
+                    && (u.state == UploadState::Stored) == s.stored
+                    && failed == s.failed.as_ref()
+            })
     }
 }
 
@@ -87,7 +99,12 @@ impl Session {
     /// round of input, so a message typed offline is on disk before the next frame.
     pub fn persist(&mut self) -> Option<Effect> {
         let server = self.server.as_ref()?;
-        if self.refresh_token.is_none() && self.outbox.is_empty() && self.posts.is_empty() {
+        // (Unless something was stored: then its going must be stored too.)
+        if self.refresh_token.is_none()
+            && self.outbox.is_empty()
+            && self.posts.is_empty()
+            && self.saved.is_none()
+        {
             return None; // nothing worth keeping (logged out, or before the first token)
         }
         // Called every frame: compare in place, copy only what changed.
@@ -135,7 +152,14 @@ impl Session {
 
     /// A stored post back (once: a post already here stays as it is).
     pub(super) fn restore_post(&mut self, saved: Unsent) {
-        if self.posts.iter().any(|p| p.client_key == saved.client_key) {
+        if self.posts.iter().any(|p| p.client_key == saved.client_key)
+            || self.outbox.iter().any(|o| o.client_key == saved.client_key)
+        {
+            return;
+        }
+        // Ids go into addresses (a Cancel deletes /files/<id>): only ids this client makes.
+        if !saved.uploads.iter().all(|u| is_file_id(&u.id)) {
+            log::warn!("a stored post with a malformed file id was dropped");
             return;
         }
         let uploads = saved
@@ -149,10 +173,10 @@ impl Session {
                     source: FileSource::Path(s.path),
                 },
                 id: s.id,
-                state: if s.stored {
-                    UploadState::Stored
-                } else {
-                    UploadState::Waiting { at: None }
+                state: match (s.stored, s.failed) {
+                    (true, _) => UploadState::Stored,
+                    (false, Some(why)) => UploadState::Failed(why),
+                    (false, None) => UploadState::Waiting { at: None },
                 },
                 failures: 0,
                 // It may have got through before the app stopped.
@@ -166,5 +190,30 @@ impl Session {
             uploads,
             owner: saved.owner,
         });
+    }
+}
+
+/// A version 4 UUID as `new_file_id` makes them (lower-case hex).
+fn is_file_id(id: &str) -> bool {
+    id.len() == 36
+        && id.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_digit() || ('a'..='f').contains(&c),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_ids_this_client_makes_are_taken_back() {
+        assert!(super::is_file_id(&super::super::uploads::new_file_id()));
+        for bad in [
+            "",
+            "../../users/me",
+            "c4a7f01d-e5a1-4c0b-9a7e-0c4a7f01de5a?x=1",
+            "C4A7F01D-E5A1-4C0B-9A7E-0C4A7F01DE5A",
+        ] {
+            assert!(!super::is_file_id(bad), "{bad}");
+        }
     }
 }
