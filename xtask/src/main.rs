@@ -412,6 +412,9 @@ fn bench_cluster(rest: &[&str]) -> Result<()> {
     run_status(cmd)
 }
 
+/// The package of the one test that renders pixels (tests/screenshot).
+const SCREENSHOT: &str = "directus-chat-screenshot";
+
 fn test(rest: &[&str]) -> Result<()> {
     // Install once, before parallel test binaries would all ask for it.
     let started = std::time::Instant::now();
@@ -426,9 +429,27 @@ fn test(rest: &[&str]) -> Result<()> {
     let mut cmd = cargo();
     let faults = paths::repo_root().join("tests/artifacts/faults.txt");
     let _ = std::fs::remove_file(&faults);
-    cmd.args(["test", "--workspace", "--all-targets"])
-        .args(rest);
+    // The screenshot test alone builds with wgpu (its own package; see below).
+    cmd.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        SCREENSHOT,
+        "--all-targets",
+    ])
+    .args(rest);
     run_status(cmd)?;
+    // Rendered on the CPU by Mesa's Vulkan (lavapipe).
+    xtask::debian::ensure(
+        &[(
+            "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json",
+            "mesa-vulkan-drivers",
+        )],
+        "the screenshot test",
+    )?;
+    let mut shot = cargo();
+    shot.args(["test", "-p", SCREENSHOT]).args(rest);
+    run_status(shot)?;
     if let Ok(rows) = std::fs::read_to_string(&faults) {
         eprintln!(
             "\nFault suite (tests/faults.rs):\n| scenario | faults injected | messages sent | lost | duplicated | anonymous | printed out of id order |\n|---|---|---|---|---|---|---|\n{rows}"
