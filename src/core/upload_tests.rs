@@ -335,3 +335,34 @@ fn a_refused_file_stays_refused_across_a_restart() {
         "waits for Retry or Cancel, not sent again by itself"
     );
 }
+
+#[test]
+fn another_accounts_post_waits_for_it_and_is_counted_on_the_login_panel() {
+    let mut rig = with_token();
+    let effects = rig
+        .s
+        .send_files("hers", vec![file("a.png", 10)], rig.now)
+        .unwrap();
+    assert_eq!(uploads(&effects).len(), 1);
+    let (_, outbox) = super::stored_tests::stored(&mut rig).expect("stored");
+    let mut after = super::session_tests::Rig::known();
+    after.s.restore(server(), None, outbox);
+    let owner = after.s.posts()[0].owner.clone();
+    assert!(
+        owner
+            .as_deref()
+            .is_some_and(|o| o.starts_with("alice@example.com"))
+    );
+    assert_eq!(after.s.unsent_by_owner(), [(owner, 1)]);
+    after.s.login(server(), "bob@example.com", "pw", after.now);
+    assert!(
+        !after.s.posts_as(&after.s.posts()[0]),
+        "Bob does not own it"
+    );
+    let auth = only(&after.s.opened(after.now));
+    let sent = after.auth_ok(&auth, "r-bob");
+    assert!(
+        !sent.iter().any(|f| f["type"] == "chat-access"),
+        "nothing of hers goes up as Bob: {sent:?}"
+    );
+}

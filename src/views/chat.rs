@@ -361,8 +361,15 @@ fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
     };
     for post in session.posts().iter().filter(|p| here(p.room.as_deref())) {
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("You").strong());
             let key = &post.client_key;
+            // Written here by another account: it waits for that account, untouched.
+            if !session.posts_as(post) {
+                ui.label(RichText::new("Another account").strong());
+                let owner = post.owner.as_deref().unwrap_or_default();
+                ui.weak(format!("files waiting for {owner} to log in"));
+                return;
+            }
+            ui.label(RichText::new("You").strong());
             match post.failed() {
                 Some(why) => {
                     let text = format!("not sent: {why}");
@@ -386,6 +393,13 @@ fn pending(ui: &mut egui::Ui, session: &Session) -> Option<Action> {
                             .desired_width(120.0)
                             .show_percentage(),
                     );
+                    if post.held_in_memory() {
+                        ui.weak(if cfg!(target_arch = "wasm32") {
+                            "(only this page holds the files: keep it open until they are sent)"
+                        } else {
+                            "(only this window holds the files: keep it open until they are sent)"
+                        });
+                    }
                 }
             }
             if ui.button("Cancel").clicked() {

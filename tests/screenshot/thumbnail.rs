@@ -80,6 +80,7 @@ fn bob_sees_alices_picture_live_in_his_window() {
             .sum::<u64>();
     }
     let mean = total as f64 / f64::from(picture.width() * picture.height() * 3);
+    eprintln!("thumbnail: mean difference from the picture {mean:.2} of 255");
     assert!(
         mean < 6.0,
         "the thumbnail's pixels differ from the picture's by {mean:.1} on average (see tests/artifacts/thumbnail.png)"

@@ -228,10 +228,12 @@ impl Session {
     /// The outbox by who wrote it ("email at server"; None: not recorded), in order of writing.
     pub fn unsent_by_owner(&self) -> Vec<(Option<String>, usize)> {
         let mut by_owner: Vec<(Option<String>, usize)> = Vec::new();
-        for o in &self.outbox {
-            match by_owner.iter_mut().find(|(owner, _)| *owner == o.owner) {
+        // A post with files is a message too.
+        let owners = self.outbox.iter().map(|o| &o.owner);
+        for owner_of in owners.chain(self.posts.iter().map(|p| &p.owner)) {
+            match by_owner.iter_mut().find(|(owner, _)| owner == owner_of) {
                 Some((_, n)) => *n += 1,
-                None => by_owner.push((o.owner.clone(), 1)),
+                None => by_owner.push((owner_of.clone(), 1)),
             }
         }
         by_owner

@@ -68,6 +68,11 @@ impl Post {
         })
     }
 
+    /// A file of it is held only in memory: closing the app (or the page) loses the post.
+    pub fn held_in_memory(&self) -> bool {
+        !self.can_be_saved()
+    }
+
     pub(super) fn can_be_saved(&self) -> bool {
         self.uploads
             .iter()
@@ -143,6 +148,15 @@ impl Session {
     /// Posts stored across restarts (those whose files are on disk).
     pub(super) fn saved_posts(&self) -> impl Iterator<Item = &Post> + '_ {
         self.posts.iter().filter(|p| p.can_be_saved())
+    }
+
+    /// Is `post` this account's (None either way: written before owners were recorded)?
+    /// Another account's post waits for it: never uploaded, sent or cancelled as this one.
+    pub fn posts_as(&self, post: &Post) -> bool {
+        match (&post.owner, self.owner()) {
+            (Some(owner), Some(current)) => *owner == current,
+            _ => true,
+        }
     }
 
     /// Posts held only in memory: lost if the app stops now (the app warns before it goes).

@@ -303,7 +303,16 @@ impl Session {
             effects.extend(self.send_next(now));
         }
         let due = |u: &Upload| matches!(u.state, UploadState::Waiting { at } if at.is_none_or(|at| now >= at));
-        if self.phase != Phase::Online || !self.posts.iter().any(|p| p.uploads.iter().any(due)) {
+        let owner = self.owner();
+        // Another account's post (written here before it logged out) waits for it: not even
+        // a token is asked for it.
+        let ours = |post: &Post| post.owner.is_none() || owner.is_none() || post.owner == owner;
+        if self.phase != Phase::Online
+            || !self
+                .posts
+                .iter()
+                .any(|p| ours(p) && p.uploads.iter().any(due))
+        {
             return effects;
         }
         let (access, asked) = self.rest_access(now);
@@ -312,7 +321,7 @@ impl Session {
             RestAccess::Ready(token) => token,
             RestAccess::Waiting => return effects,
             RestAccess::Unavailable(why) => {
-                for post in &mut self.posts {
+                for post in self.posts.iter_mut().filter(|p| ours(p)) {
                     for upload in post.uploads.iter_mut().filter(|u| due(u)) {
                         upload.state = UploadState::Failed(why.clone());
                     }
@@ -324,9 +333,6 @@ impl Session {
             return effects;
         };
         let general = self.rooms.default_id().map(str::to_owned);
-        let owner = self.owner();
-        // Another account's post (written here before it logged out) waits for it.
-        let ours = |post: &Post| post.owner.is_none() || owner.is_none() || post.owner == owner;
         for post in self.posts.iter_mut().filter(|p| ours(p)) {
             let Some(room) = post.room.clone().or_else(|| general.clone()) else {
                 continue; // general's id not known yet: later
