@@ -386,26 +386,32 @@ impl eframe::App for ChatApp {
             }
         }
         self.chat.composer.picking = self.attaching.is_picking();
-        // Pasted pictures that no post and no draft holds any more go.
+        // Pasted pictures that no post and no draft holds any more go (not while one is
+        // being written: it is in no list yet).
         #[cfg(not(target_arch = "wasm32"))]
         {
             let held = self.session.posts().len() + self.chat.composer.attached.len();
-            if self.pasted_held != Some(held) {
+            if self.pasted_held != Some(held) && !self.attaching.is_encoding() {
                 self.pasted_held = Some(held);
-                let posts = self.session.posts();
                 let attached = &self.chat.composer.attached;
-                let path_of = |f: &crate::core::session::NewFile| match &f.source {
-                    crate::core::session::FileSource::Path(p) => Some(p.clone()),
+                // By file name (a fresh id each): a restored post's path may be spelled
+                // otherwise than the folder is now.
+                let name_of = |f: &crate::core::session::NewFile| match &f.source {
+                    crate::core::session::FileSource::Path(p) => std::path::Path::new(p)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned()),
                     crate::core::session::FileSource::Bytes(_) => None,
                 };
-                let needed: std::collections::HashSet<String> = posts
+                let needed: std::collections::HashSet<String> = self
+                    .session
+                    .posts()
                     .iter()
                     .flat_map(|p| p.uploads.iter().map(|u| &u.file))
                     .chain(attached)
                     .chain(self.chat.drafts_attached())
-                    .filter_map(path_of)
+                    .filter_map(name_of)
                     .collect();
-                self.attaching.sweep_pasted(|p| needed.contains(p));
+                self.attaching.sweep_pasted(|name| needed.contains(name));
             }
         }
         // Thumbnails the list asked for in the last frame (and the REST token they need).

@@ -366,3 +366,32 @@ fn another_accounts_post_waits_for_it_and_is_counted_on_the_login_panel() {
         "nothing of hers goes up as Bob: {sent:?}"
     );
 }
+
+#[test]
+fn an_upload_that_cannot_go_offline_does_not_keep_the_app_awake() {
+    let mut rig = with_token();
+    let effects = rig
+        .s
+        .send_files("x", vec![file("a.png", 10)], rig.now)
+        .unwrap();
+    let id = uploads(&effects)[0].0.clone();
+    rig.s
+        .upload_finished(&id, UploadOutcome::Passing("reset".into()), rig.now);
+    rig.s.closed("connection reset", rig.now);
+    // The server stays away: each try to reconnect fails, and the next waits longer.
+    for _ in 0..4 {
+        let super::session::Phase::Reconnecting { at } = rig.s.phase() else {
+            panic!("{:?}", rig.s.phase())
+        };
+        rig.now = at;
+        rig.s.tick(rig.now);
+        rig.s.closed("connection refused", rig.now);
+    }
+    // Long past the upload's retry time, still offline: the next wake-up (the reconnect,
+    // the server's probe) is never one already due.
+    let next = rig.s.next_deadline().expect("the reconnect");
+    assert!(
+        next > rig.now,
+        "due already: the app would repaint every frame"
+    );
+}

@@ -131,8 +131,13 @@ impl Attaching {
         }
     }
 
+    /// A pasted picture is being encoded (and written).
+    pub fn is_encoding(&self) -> bool {
+        self.encoding.is_some()
+    }
+
     /// Pasted pictures no longer needed (sent, cancelled, removed) are deleted: `needed` says
-    /// which paths a post or the composer still holds.
+    /// which file names a post or the composer still holds.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn sweep_pasted(&self, needed: impl Fn(&str) -> bool) {
         let Some(entries) = self
@@ -143,9 +148,8 @@ impl Attaching {
             return;
         };
         for entry in entries.flatten() {
-            let path = entry.path();
-            if !needed(&path.to_string_lossy()) {
-                let _ = std::fs::remove_file(path);
+            if !needed(&entry.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_file(entry.path());
             }
         }
     }

@@ -328,10 +328,15 @@ fn run(
     }
     let check = format!("{}/files/{}?fields=filesize", job.http, job.id);
     let token = job.token.clone();
+    // Answered once: by the request's end, or at once if it cannot be sent at all.
+    let sender = std::rc::Rc::new(std::cell::RefCell::new(Some(sender)));
     let ended = {
-        let xhr = xhr.clone();
+        let (xhr, sender, wake) = (xhr.clone(), sender.clone(), wake.clone());
         Closure::once_into_js(move || {
             drop(on_progress); // the request is over: its listener goes with it
+            let Some(sender) = sender.borrow_mut().take() else {
+                return;
+            };
             let status = xhr.status().unwrap_or(0);
             let text = xhr.response_text().ok().flatten().unwrap_or_default();
             if status == 0 {
@@ -367,8 +372,15 @@ fn run(
         })
     };
     xhr.set_onloadend(Some(ended.unchecked_ref()));
-    if let Err(e) = xhr.send_with_opt_u8_array(Some(&body)) {
-        log::warn!("an upload could not start: {e:?}");
+    // A stalled connection ends it too (status 0: tried again later); 25 MiB at 50 kB/s fits.
+    xhr.set_timeout(10 * 60 * 1000);
+    if let Err(e) = xhr.send_with_opt_u8_array(Some(&body))
+        && let Some(sender) = sender.borrow_mut().take()
+    {
+        sender.send(UploadOutcome::Passing(format!(
+            "the upload could not start: {e:?}"
+        )));
+        wake();
     }
     promise
 }

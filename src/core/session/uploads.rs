@@ -355,9 +355,15 @@ impl Session {
     }
 
     /// When a waiting upload is due again.
+    /// Only uploads `drive_uploads` would start then count: one that cannot go (offline,
+    /// another account's) would otherwise be due for ever, and wake the app every frame.
     pub(super) fn uploads_deadline(&self) -> Option<Instant> {
+        if self.phase != Phase::Online {
+            return None;
+        }
         self.posts
             .iter()
+            .filter(|p| self.posts_as(p))
             .flat_map(|p| &p.uploads)
             .filter_map(|u| match u.state {
                 UploadState::Waiting { at } => at,
@@ -367,9 +373,15 @@ impl Session {
     }
 
     /// Logging out: what is on its way stops, and what was stored goes (nothing uploaded
-    /// lingers with no message; the posts are not kept).
+    /// lingers with no message; the posts are not kept). Another account's posts go without
+    /// a delete: this account may not delete its files.
     pub(super) fn drop_posts(&mut self, now: Instant) -> Vec<Effect> {
-        let keys: Vec<String> = self.posts.iter().map(|p| p.client_key.clone()).collect();
+        let keys: Vec<String> = self
+            .posts
+            .iter()
+            .filter(|p| self.posts_as(p))
+            .map(|p| p.client_key.clone())
+            .collect();
         keys.iter()
             .flat_map(|key| self.cancel_post(key, now))
             .collect()
