@@ -54,6 +54,29 @@ fn send_picture(alice: &Rest, room: &str, caption: &str) -> String {
     file
 }
 
+/// The messages stored with `caption`, with their files (as the admin sees them).
+fn messages_captioned(admin: &Rest, caption: &str) -> Value {
+    admin
+        .get(&format!(
+            "/items/messages?filter[content][_eq]={}&fields=files",
+            xtask::rest::encode(caption)
+        ))
+        .unwrap()
+        .data("messages")
+        .unwrap()
+}
+
+/// Every file stored in `room`: id and size.
+fn files_in_room(admin: &Rest, room: &str) -> Value {
+    admin
+        .get(&format!(
+            "/files?filter[room][_eq]={room}&fields=id,filesize"
+        ))
+        .unwrap()
+        .data("files")
+        .unwrap()
+}
+
 #[test]
 fn headless_lines_carry_a_messages_files_and_only_to_its_room() {
     let server = TestDirectus::shared();
@@ -221,14 +244,7 @@ fn alice_drops_a_picture_and_bob_sees_its_thumbnail_live() {
     assert!(!shows(&bob, "Viewing gradient.png"), "closed");
     // One file and one message on the server.
     let admin = server.admin();
-    let messages = admin
-        .get(&format!(
-            "/items/messages?filter[content][_eq]={}&fields=files",
-            xtask::rest::encode(&caption)
-        ))
-        .unwrap()
-        .data("messages")
-        .unwrap();
+    let messages = messages_captioned(&admin, &caption);
     assert_eq!(messages.as_array().map(Vec::len), Some(1), "{messages}");
     assert_eq!(messages[0]["files"][0]["name"], "gradient.png");
 }
@@ -296,14 +312,7 @@ fn alice_attaches_a_file_from_the_dialog_and_pastes_a_picture() {
     });
     // One message with both files; the pasted one is a PNG of the picture's size.
     let admin = server.admin();
-    let messages = admin
-        .get(&format!(
-            "/items/messages?filter[content][_eq]={}&fields=files",
-            xtask::rest::encode(&caption)
-        ))
-        .unwrap()
-        .data("messages")
-        .unwrap();
+    let messages = messages_captioned(&admin, &caption);
     assert_eq!(messages.as_array().map(Vec::len), Some(1), "{messages}");
     let files = messages[0]["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "{messages}");
@@ -352,14 +361,7 @@ fn an_upload_whose_answer_is_lost_is_sent_again_and_stored_once() {
     assert!(status.success(), "{lines:?}");
     assert!(proxy.uploads() >= 2, "sent again after the lost answer");
     let admin = server.admin();
-    let messages = admin
-        .get(&format!(
-            "/items/messages?filter[content][_eq]={}&fields=files",
-            xtask::rest::encode(&caption)
-        ))
-        .unwrap()
-        .data("messages")
-        .unwrap();
+    let messages = messages_captioned(&admin, &caption);
     assert_eq!(
         messages.as_array().map(Vec::len),
         Some(1),
@@ -367,13 +369,7 @@ fn an_upload_whose_answer_is_lost_is_sent_again_and_stored_once() {
     );
     let file = &messages[0]["files"][0]["id"];
     // Every file stored in the room (it is this test's own): one, the message's, whole.
-    let stored = admin
-        .get(&format!(
-            "/files?filter[room][_eq]={room}&fields=id,filesize"
-        ))
-        .unwrap()
-        .data("files")
-        .unwrap();
+    let stored = files_in_room(&admin, &room);
     assert_eq!(stored.as_array().map(Vec::len), Some(1), "{stored}");
     assert_eq!(stored[0]["id"], *file);
     assert_eq!(stored[0]["filesize"].as_u64(), Some(PICTURE.len() as u64));
@@ -428,23 +424,10 @@ fn a_post_left_unsent_when_the_app_stops_goes_out_once_at_the_next_start() {
         shows(h, &caption) && h.query_by_label("Picture gradient.png (20 KB)").is_some()
     });
     let admin = server.admin();
-    let messages = admin
-        .get(&format!(
-            "/items/messages?filter[content][_eq]={}&fields=files",
-            xtask::rest::encode(&caption)
-        ))
-        .unwrap()
-        .data("messages")
-        .unwrap();
+    let messages = messages_captioned(&admin, &caption);
     assert_eq!(messages.as_array().map(Vec::len), Some(1), "{messages}");
     // One file in the room (the test's own): the message's, whole.
-    let stored = admin
-        .get(&format!(
-            "/files?filter[room][_eq]={room}&fields=id,filesize"
-        ))
-        .unwrap()
-        .data("files")
-        .unwrap();
+    let stored = files_in_room(&admin, &room);
     assert_eq!(stored.as_array().map(Vec::len), Some(1), "{stored}");
     assert_eq!(stored[0]["id"], messages[0]["files"][0]["id"]);
     assert_eq!(stored[0]["filesize"].as_u64(), Some(PICTURE.len() as u64));
