@@ -395,3 +395,22 @@ fn an_upload_that_cannot_go_offline_does_not_keep_the_app_awake() {
         "due already: the app would repaint every frame"
     );
 }
+
+#[test]
+fn another_accounts_post_is_neither_cancelled_nor_retried_as_this_one() {
+    let mut rig = with_token();
+    rig.s
+        .send_files("hers", vec![file("a.png", 10)], rig.now)
+        .unwrap();
+    let (_, outbox) = super::stored_tests::stored(&mut rig).expect("stored");
+    let mut after = super::session_tests::Rig::known();
+    after.s.restore(server(), None, outbox);
+    after.s.login(server(), "bob@example.com", "pw", after.now);
+    let key = after.s.posts()[0].client_key.clone();
+    assert!(after.s.retry_post(&key, after.now).is_empty());
+    assert!(
+        after.s.cancel_post(&key, after.now).is_empty(),
+        "no delete of her files under Bob's token"
+    );
+    assert_eq!(after.s.posts().len(), 1, "hers waits for her");
+}

@@ -81,6 +81,15 @@ pub struct Unsent {
     pub uploads: Vec<super::stored::SavedUpload>,
 }
 
+/// Is something written by `owner` the `current` account's? None either way: written before
+/// owners were recorded, or before the account is known. The one rule for messages and posts.
+pub(super) fn owned_by(owner: &Option<String>, current: Option<&str>) -> bool {
+    match (owner, current) {
+        (Some(owner), Some(current)) => owner == current,
+        _ => true,
+    }
+}
+
 /// 128 bits from the OS's secure random source, as 32 hex digits.
 pub fn new_client_key() -> String {
     let mut bytes = [0u8; 16];
@@ -219,10 +228,7 @@ impl Session {
 
     /// This message goes out under the logged-in account (its own, or of unknown origin).
     pub fn writes_as(&self, outgoing: &Outgoing) -> bool {
-        match (&outgoing.owner, self.owner()) {
-            (Some(owner), Some(current)) => *owner == current,
-            _ => true,
-        }
+        owned_by(&outgoing.owner, self.owner().as_deref())
     }
 
     /// The outbox by who wrote it ("email at server"; None: not recorded), in order of writing.

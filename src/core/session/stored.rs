@@ -153,10 +153,7 @@ impl Session {
     /// Is `post` this account's (None either way: written before owners were recorded)?
     /// Another account's post waits for it: never uploaded, sent or cancelled as this one.
     pub fn posts_as(&self, post: &Post) -> bool {
-        match (&post.owner, self.owner()) {
-            (Some(owner), Some(current)) => *owner == current,
-            _ => true,
-        }
+        super::outbox::owned_by(&post.owner, self.owner().as_deref())
     }
 
     /// Posts held only in memory: lost if the app stops now (the app warns before it goes).

@@ -194,8 +194,13 @@ impl Session {
     }
 
     /// Give up on a post: what is on its way is stopped, what was stored is removed.
+    /// Another account's post is left as it is (its files are not this account's to delete).
     pub fn cancel_post(&mut self, client_key: &str, now: Instant) -> Vec<Effect> {
-        let Some(at) = self.posts.iter().position(|p| p.client_key == client_key) else {
+        let Some(at) = self
+            .posts
+            .iter()
+            .position(|p| p.client_key == client_key && self.posts_as(p))
+        else {
             return Vec::new();
         };
         let post = self.posts.remove(at);
@@ -218,6 +223,13 @@ impl Session {
 
     /// Send a refused post's files again (the user chose Retry).
     pub fn retry_post(&mut self, client_key: &str, now: Instant) -> Vec<Effect> {
+        if !self
+            .posts
+            .iter()
+            .any(|p| p.client_key == client_key && self.posts_as(p))
+        {
+            return Vec::new();
+        }
         self.retry_access();
         if let Some(post) = self.posts.iter_mut().find(|p| p.client_key == client_key) {
             for upload in &mut post.uploads {
@@ -306,7 +318,7 @@ impl Session {
         let owner = self.owner();
         // Another account's post (written here before it logged out) waits for it: not even
         // a token is asked for it.
-        let ours = |post: &Post| post.owner.is_none() || owner.is_none() || post.owner == owner;
+        let ours = |post: &Post| super::outbox::owned_by(&post.owner, owner.as_deref());
         if self.phase != Phase::Online
             || !self
                 .posts
